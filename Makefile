@@ -1,0 +1,46 @@
+# Two commands on a fresh machine:  `make study` (install + reproduce results/)  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STUDY := $(VENV)/bin/study
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install study test browser benchmark clean-venv
+
+# Installs only when pyproject.toml or requirements.lock changed: a second install does nothing.
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The whole study, in data-flow order: corpus -> labels -> runs -> tables -> report.
+study: install
+	$(STUDY) segment
+	$(STUDY) validate
+	$(STUDY) agree
+	$(STUDY) export --format jsonl
+	$(STUDY) export --format csv
+	$(STUDY) run --all
+	$(STUDY) tables
+	$(STUDY) report
+
+# Headless Chromium for the report-rendering test (Debian package); skipped where it exists.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: could not install chromium; the report rendering test will say it was skipped"; }
+
+test: install browser
+	$(PY) -m pytest
+
+benchmark: install
+	$(PY) benchmarks/run_benchmarks.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,68 @@
+"""The codebook's label sets, defined once and imported everywhere.
+
+`labels/CODEBOOK.md` defines and exemplifies each value; this module is the machine-readable
+twin. Changing a label set means a new CODEBOOK_VERSION.
+"""
+
+from __future__ import annotations
+
+# Version history lives in labels/CODEBOOK.md ("Version history").
+CODEBOOK_VERSION = "1.0"
+KNOWN_CODEBOOK_VERSIONS = ("1.0", "1.1")
+
+STANCE = ("support", "oppose", "neutral")
+
+# The 15 dimensions of the Policy Frames Codebook (Boydstun et al. 2014), as used by the
+# Media Frames Corpus (Card et al. 2015), in the codebook's own order.
+FRAME = (
+    "economic",
+    "capacity_and_resources",
+    "morality",
+    "fairness_and_equality",
+    "legality_constitutionality_jurisprudence",
+    "policy_prescription_and_evaluation",
+    "crime_and_punishment",
+    "security_and_defense",
+    "health_and_safety",
+    "quality_of_life",
+    "cultural_identity",
+    "public_opinion",
+    "political",
+    "external_regulation_and_reputation",
+    "other",
+)
+
+SENTIMENT = ("negative", "neutral", "positive")
+
+SOURCE = (
+    "federal_government",
+    "state_official",
+    "local_official",
+    "law_enforcement",
+    "advocacy_group",
+    "other_source",
+    "none",
+)
+
+EXCLUDE_REASONS = ("caption", "credit", "republication_notice", "licensing_notice", "related_link", "headline_metadata")
+
+# Fields that carry exactly one label per sentence; the tasks a classifier can be run on.
+LABEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "stance": STANCE,
+    "frame": FRAME,
+    "sentiment": SENTIMENT,
+    "source": SOURCE,
+}
+TASKS = ("stance", "frame", "sentiment")
+
+# Annotators known to the project; an annotation file from anyone else is an error.
+ANNOTATORS: dict[str, str] = {
+    "ann_a": "Annotator A: blind pass 1, a fresh-context LLM helper that saw only CODEBOOK.md (v1.0) and the sentences",
+    "ann_b": "Annotator B: blind pass 2, a separate fresh-context LLM helper that saw only CODEBOOK.md (v1.0) and the sentences",
+    "adjudicator": "Adjudicator: the project engineer, who read both passes and the sentence in context and wrote labels/gold.jsonl",
+}
+
+STANCE_TARGET = (
+    "the federal push for local cooperation with immigration enforcement, in particular "
+    "the DOJ's July 17, 2025 request to California sheriffs for data on non-citizen inmates"
+)

@@ -1,0 +1,234 @@
+"""The corpus: article manifest, sentence segmentation and stable sentence ids.
+
+Segmentation uses pysbd (rule-based, Golden-Rules-tested) per paragraph, then a few
+documented repair rules for cases pysbd gets wrong on news text (see `REPAIR_RULES`).
+Ids are `<article>-pNN-sNN` from the position at first segmentation; on later runs an
+unchanged sentence keeps its id even if sentences before it were added or removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+from study.errors import StudyError
+from study.fileio import read_jsonl, read_text_utf8, short_hash, write_jsonl
+from study.project import Project
+
+MANIFEST_COLUMNS = (
+    "article_id", "file", "outlet_id", "outlet", "attribution",
+    "publication_date", "byline", "evidence", "notes",
+)
+ATTRIBUTIONS = ("stated_in_text", "unattributed")
+
+
+@dataclass(frozen=True)
+class Article:
+    article_id: str
+    file: str
+    outlet_id: str
+    outlet: str
+    attribution: str
+    publication_date: str
+    byline: str
+    evidence: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    id: str
+    article_id: str
+    outlet_id: str
+    paragraph: int  # 1-based paragraph position in the current text
+    index: int  # 1-based sentence position within the paragraph
+    start: int  # character (code point) offset into the article text, inclusive
+    end: int  # exclusive
+    text: str
+    hash: str
+
+
+def load_manifest(project: Project) -> list[Article]:
+    """Read corpus/articles.csv; raise StudyError naming any bad row or column."""
+    text = read_text_utf8(project.manifest)
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise StudyError(f"{project.rel(project.manifest)}: missing column(s) {', '.join(missing)}; expected {', '.join(MANIFEST_COLUMNS)}")
+    articles, seen = [], set()
+    for lineno, row in enumerate(reader, start=2):
+        art = Article(**{c: (row.get(c) or "").strip() for c in MANIFEST_COLUMNS})
+        if not re.fullmatch(r"[a-z0-9_]+", art.article_id):
+            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: article_id {art.article_id!r} must be lowercase letters, digits or _")
+        if art.article_id in seen:
+            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: duplicate article_id {art.article_id!r}")
+        if art.attribution not in ATTRIBUTIONS:
+            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: attribution {art.attribution!r} not one of {', '.join(ATTRIBUTIONS)}")
+        if art.attribution == "stated_in_text" and not art.evidence:
+            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: outlet {art.outlet!r} is stated_in_text but no evidence is quoted")
+        seen.add(art.article_id)
+        articles.append(art)
+    return articles
+
+
+def article_path(project: Project, article: Article) -> Path:
+    return project.root / "corpus" / article.file
+
+
+# --- segmentation ------------------------------------------------------------------------
+
+# Titles that pysbd sometimes treats as sentence ends ("Then-Gov. Jerry Brown").
+_TITLE_END = re.compile(r"(?:^|[\s\-(])(?:Gov|Lt|Sen|Rep|Sgt|Gen|Col|Capt|Dr|Mr|Mrs|Ms|Supt|Atty|Insp|Det|Calif|Ariz|Nev|Ore|Wash)\.$")
+# A lone middle initial ("Frederic J. BROWN"), but not the end of "U.S." or "L.A.".
+_INITIAL_END = re.compile(r"(?:^|\s)(?<![A-Z]\.)[A-Z]\.$")
+
+REPAIR_RULES = (
+    "R1 title: a segment ending in a title or state abbreviation (Gov., Sen., Rep., Calif., ...) is joined to the next one",
+    "R2 initial: a segment ending in a lone capital initial (J.) is joined to the next one; U.S. and L.A. are not initials",
+    "R3 whitespace: each sentence is trimmed of surrounding whitespace and its offsets moved to match",
+)
+
+_segmenter = None
+
+
+def _pysbd():
+    global _segmenter
+    if _segmenter is None:
+        import pysbd
+
+        _segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return _segmenter
+
+
+def split_sentences(paragraph: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of one paragraph, after the repair rules."""
+    spans = [(s.start, s.end) for s in _pysbd().segment(paragraph)]
+    merged: list[list[int]] = []
+    for start, end in spans:
+        previous = paragraph[merged[-1][0]:merged[-1][1]].rstrip() if merged else ""
+        if merged and (_TITLE_END.search(previous) or _INITIAL_END.search(previous)):
+            merged[-1][1] = end  # R1, R2
+        else:
+            merged.append([start, end])
+    out = []
+    for start, end in merged:  # R3
+        chunk = paragraph[start:end]
+        lead = len(chunk) - len(chunk.lstrip())
+        trail = len(chunk) - len(chunk.rstrip())
+        if end - trail > start + lead:
+            out.append((start + lead, end - trail))
+    return out
+
+
+def segment_article(article: Article, text: str) -> list[tuple[int, int, int, int, str]]:
+    """(paragraph, index, start, end, text) for every sentence; a paragraph is a non-blank line."""
+    rows = []
+    offset = 0
+    paragraph_no = 0
+    for line in text.split("\n"):
+        if line.strip():
+            paragraph_no += 1
+            for i, (s, e) in enumerate(split_sentences(line), start=1):
+                rows.append((paragraph_no, i, offset + s, offset + e, line[s:e]))
+        offset += len(line) + 1
+    return rows
+
+
+@dataclass
+class SegmentChanges:
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    unchanged: int
+
+    def summary(self) -> str:
+        parts = [f"{self.unchanged} unchanged"]
+        for name in ("added", "removed", "changed"):
+            ids = getattr(self, name)
+            parts.append(f"{len(ids)} {name}" + (f" ({', '.join(ids)})" if ids else ""))
+        return ", ".join(parts)
+
+
+def _positional_id(article_id: str, paragraph: int, index: int) -> str:
+    return f"{article_id}-p{paragraph:02d}-s{index:02d}"
+
+
+def assign_ids(article: Article, segments: list[tuple[int, int, int, int, str]],
+               previous: list[dict]) -> tuple[list[Sentence], SegmentChanges]:
+    """Give each segment an id, reusing previous ids so that unchanged sentences never move.
+
+    Previous and new sentence texts are aligned in order (difflib): an equal text keeps its
+    id; in a replaced block of equal length, the sentence at the same place keeps its id and
+    counts as changed (its labels then go stale by hash); anything else is added or removed.
+    New ids are positional and get a letter suffix if that id is still held by another sentence.
+    """
+    old_texts = [p["text"] for p in previous]
+    new_texts = [s[4] for s in segments]
+    ids: list[str | None] = [None] * len(segments)
+    changed, removed = [], []
+    matcher = difflib.SequenceMatcher(a=old_texts, b=new_texts, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                ids[j1 + k] = previous[i1 + k]["id"]
+        elif tag == "replace" and (i2 - i1) == (j2 - j1):
+            for k in range(i2 - i1):
+                ids[j1 + k] = previous[i1 + k]["id"]
+                changed.append(previous[i1 + k]["id"])
+        else:
+            removed.extend(p["id"] for p in previous[i1:i2])
+    taken = {i for i in ids if i}
+    added = []
+    for n, seg in enumerate(segments):
+        if ids[n] is None:
+            base = _positional_id(article.article_id, seg[0], seg[1])
+            candidate, suffix = base, 0
+            while candidate in taken or candidate in removed:
+                candidate = base + "abcdefghijklmnopqrstuvwxyz"[suffix]
+                suffix += 1
+            ids[n] = candidate
+            taken.add(candidate)
+            added.append(candidate)
+    sentences = [
+        Sentence(id=ids[n], article_id=article.article_id, outlet_id=article.outlet_id,
+                 paragraph=p, index=i, start=s, end=e, text=t, hash=short_hash(t))
+        for n, (p, i, s, e, t) in enumerate(segments)
+    ]
+    if not previous:  # first segmentation: everything is new
+        return sentences, SegmentChanges(added=added, removed=[], changed=[], unchanged=0)
+    unchanged = len(segments) - len(added) - len(changed)
+    return sentences, SegmentChanges(added=added, removed=removed, changed=changed, unchanged=unchanged)
+
+
+def load_sentences(project: Project) -> list[dict]:
+    return read_jsonl(project.sentences)
+
+
+def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentChanges]]:
+    """Segment every article in the manifest, keeping ids from corpus/sentences.jsonl."""
+    articles = load_manifest(project)
+    previous_rows = read_jsonl(project.sentences) if project.sentences.exists() else []
+    by_article: dict[str, list[dict]] = {}
+    for row in previous_rows:
+        by_article.setdefault(row.get("article_id"), []).append(row)
+    all_sentences: list[Sentence] = []
+    changes: dict[str, SegmentChanges] = {}
+    for article in articles:
+        text = read_text_utf8(article_path(project, article))
+        segments = segment_article(article, text)
+        sentences, change = assign_ids(article, segments, by_article.get(article.article_id, []))
+        all_sentences.extend(sentences)
+        changes[article.article_id] = change
+    known = {a.article_id for a in articles}
+    for gone in sorted(set(by_article) - known):
+        changes[gone] = SegmentChanges(added=[], removed=[r["id"] for r in by_article[gone]], changed=[], unchanged=0)
+    return all_sentences, changes
+
+
+def write_sentences(project: Project, sentences: Iterable[Sentence]) -> bool:
+    return write_jsonl(project.sentences, (asdict(s) for s in sentences))

@@ -1,0 +1,112 @@
+"""Annotation and gold-label files: their schema, loading and checks.
+
+Each line of `labels/annotations/<annotator>.jsonl` and of `labels/gold.jsonl` is one
+sentence's labels (see labels/README.md for the field list). Label values come from
+`study.codebook`; nothing here re-types them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from study.codebook import ANNOTATORS, EXCLUDE_REASONS, FRAME, KNOWN_CODEBOOK_VERSIONS, LABEL_FIELDS
+from study.errors import StudyError
+from study.fileio import read_jsonl_lenient, strip_line
+from study.project import Project
+
+REQUIRED_KEYS = ("id", "hash", *LABEL_FIELDS, "exclude", "annotator", "codebook_version")
+OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "reason", "passes")
+GOLD_RESOLUTIONS = ("agreed", "adjudicated")
+
+
+def check_label_row(row: dict[str, Any], where: str, gold: bool = False) -> list[str]:
+    """Problems with one label line, one message each (empty when the line is valid)."""
+    problems = []
+    missing = [k for k in REQUIRED_KEYS if k not in row]
+    if missing:
+        problems.append(f"{where}: missing field(s) {', '.join(missing)}")
+    unknown = sorted(set(row) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS) - {"_line"})
+    if unknown:
+        problems.append(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}")
+    for field, allowed in LABEL_FIELDS.items():
+        if field in row and row[field] not in allowed:
+            problems.append(f"{where}: {field}={row[field]!r} is not in the codebook; allowed: {', '.join(allowed)}")
+    secondary = row.get("frames_secondary", [])
+    if not isinstance(secondary, list) or any(f not in FRAME for f in secondary):
+        problems.append(f"{where}: frames_secondary must be a list of frames from: {', '.join(FRAME)}")
+    if "exclude" in row and not isinstance(row["exclude"], bool):
+        problems.append(f"{where}: exclude must be true or false, got {row['exclude']!r}")
+    if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:
+        problems.append(f"{where}: an excluded sentence needs exclude_reason, one of: {', '.join(EXCLUDE_REASONS)}")
+    if "annotator" in row and row["annotator"] not in ANNOTATORS:
+        problems.append(f"{where}: unknown annotator {row['annotator']!r}; known: {', '.join(ANNOTATORS)}")
+    if "codebook_version" in row and row["codebook_version"] not in KNOWN_CODEBOOK_VERSIONS:
+        problems.append(f"{where}: codebook_version {row['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)}")
+    if gold:
+        if row.get("resolution") not in GOLD_RESOLUTIONS:
+            problems.append(f"{where}: resolution must be one of {', '.join(GOLD_RESOLUTIONS)}")
+        elif row["resolution"] == "adjudicated" and not str(row.get("reason", "")).strip():
+            problems.append(f"{where}: an adjudicated label needs a one-line reason")
+    return problems
+
+
+def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Project,
+                     gold: bool = False) -> tuple[list[dict], list[str]]:
+    """Rows and problems of one label file: bad lines, bad values, duplicates, unknown or
+    stale sentence ids (stale = the text hash no longer matches the sentence)."""
+    rel = project.rel(path)
+    try:
+        rows, problems = read_jsonl_lenient(path)
+    except StudyError as exc:
+        return [], [str(exc)]
+    seen: dict[str, int] = {}
+    good = []
+    for row in rows:
+        where = f"{rel}:{row['_line']}"
+        row_problems = check_label_row(row, where, gold=gold)
+        sid = row.get("id")
+        if sid in seen:
+            row_problems.append(f"{where}: duplicate sentence id {sid!r} (first on line {seen[sid]})")
+        elif sid is not None:
+            seen[sid] = row["_line"]
+            if sid not in sentences_by_id:
+                row_problems.append(f"{where}: sentence id {sid!r} is not in corpus/sentences.jsonl")
+            elif row.get("hash") != sentences_by_id[sid]["hash"]:
+                row_problems.append(f"{where}: stale label for {sid}: its text hash {row.get('hash')!r} no longer matches the sentence ({sentences_by_id[sid]['hash']}); re-annotate it")
+        if not gold and "annotator" in row and path.stem != row["annotator"]:
+            row_problems.append(f"{where}: annotator {row['annotator']!r} in a file named {path.name}")
+        problems.extend(row_problems)
+        if not row_problems:
+            good.append(strip_line(row))
+    return good, problems
+
+
+def annotation_files(project: Project) -> list[Path]:
+    return sorted(project.annotations_dir.glob("*.jsonl")) if project.annotations_dir.exists() else []
+
+
+def load_annotations(project: Project, sentences_by_id: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """{annotator: {sentence id: row}}; any problem raises StudyError listing them all."""
+    from study.errors import ProblemList
+
+    out, problems = {}, []
+    for path in annotation_files(project):
+        rows, probs = check_label_file(path, sentences_by_id, project)
+        problems += probs
+        out[path.stem] = {r["id"]: r for r in rows}
+    if problems:
+        raise ProblemList(problems)
+    return out
+
+
+def load_gold(project: Project, sentences_by_id: dict[str, dict]) -> dict[str, dict]:
+    """{sentence id: gold row}; raises StudyError naming the command to run if absent."""
+    from study.errors import ProblemList
+
+    if not project.gold.exists():
+        raise StudyError(f"{project.rel(project.gold)} not found: the gold labels are written by adjudication (see labels/README.md); run `study validate` once they exist")
+    rows, problems = check_label_file(project.gold, sentences_by_id, project, gold=True)
+    if problems:
+        raise ProblemList(problems)
+    return {r["id"]: r for r in rows}

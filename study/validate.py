@@ -1,0 +1,83 @@
+"""`study validate`: every check on the corpus and labels, one line per problem."""
+
+from __future__ import annotations
+
+from study.corpus import article_path, load_manifest
+from study.errors import StudyError
+from study.fileio import read_jsonl_lenient, read_text_utf8, short_hash
+from study.labels import annotation_files, check_label_file
+from study.project import Project
+
+SENTENCE_KEYS = ("id", "article_id", "outlet_id", "paragraph", "index", "start", "end", "text", "hash")
+
+
+def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
+    """Problems in the manifest, article files and sentences.jsonl; and the sentences by id."""
+    problems: list[str] = []
+    try:
+        articles = {a.article_id: a for a in load_manifest(project)}
+    except StudyError as exc:
+        return [str(exc)], {}
+    texts: dict[str, str] = {}
+    for art in articles.values():
+        try:
+            texts[art.article_id] = read_text_utf8(article_path(project, art))
+        except StudyError as exc:
+            problems.append(str(exc).replace(str(project.root) + "/", ""))
+    listed = {(project.root / "corpus" / a.file).resolve() for a in articles.values()}
+    for path in sorted(project.articles_dir.glob("*.txt")):
+        if path.resolve() not in listed:
+            problems.append(f"{project.rel(path)}: article file is missing from the manifest {project.rel(project.manifest)}")
+    try:
+        rows, bad_lines = read_jsonl_lenient(project.sentences)
+    except StudyError as exc:
+        return problems + [f"{exc}; run `study segment` to create it".replace(str(project.root) + "/", "")], {}
+    problems += [p.replace(str(project.root) + "/", "") for p in bad_lines]
+    by_id: dict[str, dict] = {}
+    rel = project.rel(project.sentences)
+    for row in rows:
+        where = f"{rel}:{row['_line']}"
+        missing = [k for k in SENTENCE_KEYS if k not in row]
+        if missing:
+            problems.append(f"{where}: missing field(s) {', '.join(missing)}")
+            continue
+        sid = row["id"]
+        if sid in by_id:
+            problems.append(f"{where}: duplicate id {sid!r} (first on line {by_id[sid]['_line']})")
+            continue
+        by_id[sid] = row
+        if row["article_id"] not in articles:
+            problems.append(f"{where}: {sid}: article {row['article_id']!r} is missing from the manifest {project.rel(project.manifest)}")
+            continue
+        if short_hash(str(row["text"])) != row["hash"]:
+            problems.append(f"{where}: {sid}: text hash {row['hash']!r} no longer matches the text ({short_hash(str(row['text']))})")
+        text = texts.get(row["article_id"])
+        if text is None:
+            continue
+        start, end = row["start"], row["end"]
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            problems.append(f"{where}: {sid}: offsets {start}..{end} out of range for {row['article_id']} ({len(text)} characters)")
+        elif text[start:end] != row["text"]:
+            problems.append(f"{where}: {sid}: text at offsets {start}..{end} differs from the article; run `study segment`")
+    return problems, by_id
+
+
+def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list[str]:
+    problems: list[str] = []
+    for path in annotation_files(project):
+        problems += check_label_file(path, sentences_by_id, project)[1]
+    if project.gold.exists():
+        rows, gold_problems = check_label_file(project.gold, sentences_by_id, project, gold=True)
+        problems += gold_problems
+        have = {r["id"] for r in rows}
+        missing = [sid for sid in sentences_by_id if sid not in have]
+        if missing and not gold_problems:
+            problems.append(f"{project.rel(project.gold)}: {len(missing)} sentence(s) have no gold label: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+    return problems
+
+
+def validate(project: Project) -> list[str]:
+    problems, by_id = validate_corpus(project)
+    if by_id:
+        problems += validate_labels(project, by_id)
+    return problems
