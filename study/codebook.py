@@ -7,7 +7,7 @@ twin. Changing a label set means a new CODEBOOK_VERSION.
 from __future__ import annotations
 
 # Version history lives in labels/CODEBOOK.md ("Version history").
-CODEBOOK_VERSION = "1.0"
+CODEBOOK_VERSION = "1.1"
 KNOWN_CODEBOOK_VERSIONS = ("1.0", "1.1")
 
 STANCE = ("support", "oppose", "neutral")

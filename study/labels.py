@@ -16,7 +16,7 @@ from study.fileio import read_jsonl_lenient, strip_line
 from study.project import Project
 
 REQUIRED_KEYS = ("id", "hash", *LABEL_FIELDS, "exclude", "annotator", "codebook_version")
-OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "reason", "passes")
+OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "reason")
 GOLD_RESOLUTIONS = ("agreed", "adjudicated")
 
 

