@@ -89,3 +89,26 @@ def bootstrap_ci(stat: Callable[[np.ndarray], float], n_items: int, n_boot: int 
         return float("nan"), float("nan"), 0
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)), len(values)
+
+
+def seed_mean_macro_f1(gold: np.ndarray, preds_by_seed: list[np.ndarray], idx: np.ndarray) -> float:
+    """Macro-F1 on the items `idx`, averaged over seeds (each seed's out-of-fold predictions)."""
+    return float(np.mean([macro_f1(gold[idx], p[idx]) for p in preds_by_seed]))
+
+
+# Paired bootstrap test (Berg-Kirkpatrick et al. 2012 style): resample sentences, recompute
+# the seed-mean macro-F1 difference A - B; two-sided p = 2 * min(P(diff <= 0), P(diff >= 0)).
+def paired_bootstrap_p(gold: Sequence, preds_a: list[Sequence], preds_b: list[Sequence],
+                       n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    gold = np.asarray(gold, dtype=object)
+    pa = [np.asarray(p, dtype=object) for p in preds_a]
+    pb = [np.asarray(p, dtype=object) for p in preds_b]
+    every = np.arange(len(gold))
+    observed = seed_mean_macro_f1(gold, pa, every) - seed_mean_macro_f1(gold, pb, every)
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot)
+    for b in range(n_boot):
+        idx = rng.integers(0, len(gold), len(gold))
+        diffs[b] = seed_mean_macro_f1(gold, pa, idx) - seed_mean_macro_f1(gold, pb, idx)
+    p = 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))
+    return float(observed), float(min(1.0, p))

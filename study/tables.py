@@ -1,0 +1,897 @@
+"""`study tables`: the per-outlet comparison, as tables (Markdown, CSV, LaTeX) and figures.
+
+From the gold labels: each field's label distribution per outlet, with a test of outlet x
+label independence. From the classifiers' out-of-fold predictions: the same distributions
+beside the gold ones and a per-outlet Jensen-Shannon distance. From the article text: how
+each outlet names the people concerned, in quotations and in the reporter's narration.
+
+Writes results/tables/<name>.{md,csv,tex}, results/tables/tables.json (the display tables
+and figure list that `study report` renders) and results/figures/<name>.{png,svg}.
+Sentences the gold labels exclude (captions, credits, notices) are left out everywhere and
+counted in each caption.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import html
+import io
+import json
+import math
+import re
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import yaml
+
+from study import figures, stats
+from study.codebook import LABEL_FIELDS, TASKS
+from study.corpus import Article, article_path, load_manifest, load_sentences
+from study.errors import StudyError
+from study.fileio import atomic_write_text, file_hash, read_text_utf8
+from study.labels import load_gold
+from study.project import Project
+
+N_PERMUTATIONS = 10_000
+N_BOOT = 2_000
+SEED = 0
+FIELDS = tuple(LABEL_FIELDS)  # stance, frame, sentiment, source: the four tests of the family
+TERMS_FILE = Path(__file__).parent / "data" / "terms.yaml"
+
+UP, DOWN = "↑", "↓"  # adjusted residual above +1.96 / below -1.96
+RESIDUAL_NOTE = (f"{UP} / {DOWN}: the cell's adjusted standardized residual (Haberman) is above "
+                 f"{stats.RESIDUAL_CRITICAL} / below -{stats.RESIDUAL_CRITICAL}, i.e. notably more / fewer "
+                 "sentences than independence of outlet and label predicts")
+
+SUMMARY_COLUMNS = ("task", "split", "model", "config", "run_dir")
+PREDICTION_COLUMNS = ("id", "outlet_id", "seed", "gold", "pred")
+
+
+# --- display tables ----------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """One table: display cells for Markdown / LaTeX / HTML, raw values for CSV."""
+
+    name: str  # file stem under results/tables/
+    section: str  # where the report places it
+    title: str
+    caption: str  # what it shows, n, the source, the test used
+    header: list[str]
+    rows: list[list[str]]
+    footer: list[list[str]] = field(default_factory=list)  # summary rows (n, excluded) below a rule
+    csv_header: list[str] = field(default_factory=list)
+    csv_rows: list[list[Any]] = field(default_factory=list)
+    left_columns: int = 1  # leading text columns (left-aligned); the rest are numbers (right-aligned)
+    align: str = ""  # per-column "l"/"r", overriding left_columns when given
+
+    def alignments(self) -> str:
+        return self.align or "l" * self.left_columns + "r" * (len(self.header) - self.left_columns)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "section": self.section, "title": self.title, "caption": self.caption,
+                "header": self.header, "rows": self.rows, "footer": self.footer, "align": self.alignments()}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "Table":
+        return cls(name=obj["name"], section=obj["section"], title=obj["title"], caption=obj["caption"],
+                   header=list(obj["header"]), rows=[list(r) for r in obj["rows"]],
+                   footer=[list(r) for r in obj.get("footer", [])], align=str(obj.get("align", "")))
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table_markdown(table: Table, number: str = "") -> str:
+    """A caption paragraph and a pipe table."""
+    label = f"Table {number}. " if number else ""
+    lines = [f"**{label}{table.title}.** {table.caption}", ""]
+    lines.append("| " + " | ".join(_md_cell(h) for h in table.header) + " |")
+    lines.append("|" + "|".join(":--" if a == "l" else "--:" for a in table.alignments()) + "|")
+    for row in table.rows + table.footer:
+        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    UP: r"$\uparrow$", DOWN: r"$\downarrow$", "²": r"$^{2}$", "α": r"$\alpha$", "κ": r"$\kappa$",
+    "±": r"$\pm$", "×": r"$\times$", "·": r"$\cdot$", "≥": r"$\geq$", "≤": r"$\leq$", "−": r"$-$",
+}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def table_latex(table: Table) -> str:
+    """A booktabs table float (needs \\usepackage{booktabs}); hand-written, no template engine."""
+    spec = table.alignments()
+    out = [
+        f"% Generated by `study tables` from the study's files; do not edit by hand.",
+        r"\begin{table}[htbp]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{latex_escape(table.title)}. {latex_escape(table.caption)}}}",
+        rf"\label{{tab:{table.name}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_escape(h) for h in table.header) + r" \\",
+        r"\midrule",
+    ]
+    out += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
+    if table.footer:
+        out.append(r"\midrule")
+        out += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.footer]
+    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return "" if not math.isfinite(value) else f"{float(value):.6g}"
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def table_csv(table: Table) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.csv_header)
+    writer.writerows([_csv_value(v) for v in row] for row in table.csv_rows)
+    return buffer.getvalue()
+
+
+def table_html(table: Table, number: str = "") -> str:
+    """A real <table> with a <caption>; summary rows go in <tfoot>."""
+    esc = html.escape
+    label = f"Table {number}. " if number else ""
+
+    kinds = ["t" if a == "l" else "n" for a in table.alignments()]  # text / number cells
+
+    def cells(row: Sequence[str], tag: str) -> str:
+        return "".join(f'<{tag} class="{kinds[i] if i < len(kinds) else "t"}">{esc(str(c))}</{tag}>'
+                       for i, c in enumerate(row))
+
+    parts = [f'<table id="table-{esc(table.name)}">',
+             f"<caption><strong>{esc(label + table.title)}.</strong> {esc(table.caption)}</caption>",
+             f"<thead><tr>{cells(table.header, 'th')}</tr></thead>",
+             "<tbody>" + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in table.rows) + "</tbody>"]
+    if table.footer:
+        parts.append("<tfoot>" + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in table.footer) + "</tfoot>")
+    parts.append("</table>")
+    return "\n".join(parts) + "\n"
+
+
+# --- number formats ----------------------------------------------------------------------
+
+def fmt_float(x: float, digits: int = 3) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def fmt_p(p: float) -> str:
+    """p to 3 decimals, or 4 when below 0.01 (the smallest permutation p is 1/(B+1))."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    return f"{p:.4f}" if p < 0.01 else f"{p:.3f}"
+
+
+def fmt_ci(low: float, high: float, digits: int = 2) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "–"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def fmt_count_pct(count: float, total: float) -> str:
+    return f"{int(count)} ({count / total:.0%})" if total else f"{int(count)}"
+
+
+def parse_float(text: Any) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outlet:
+    outlet_id: str
+    name: str
+    article_ids: tuple[str, ...]
+
+
+@dataclass
+class Run:
+    """One experiment run listed in results/summary.csv, with its out-of-fold predictions."""
+
+    task: str
+    model: str
+    split: str
+    config: str
+    run_dir: str  # relative to the project root
+    config_hash: str
+    predictions: list[dict[str, str]]
+    label: str = ""  # short name in tables and figures
+
+    @property
+    def seeds(self) -> list[str]:
+        return sorted({p["seed"] for p in self.predictions})
+
+    @property
+    def sentence_ids(self) -> list[str]:
+        return sorted({p["id"] for p in self.predictions})
+
+
+@dataclass
+class StudyInputs:
+    articles: list[Article]
+    outlets: list[Outlet]
+    sentences: list[dict]
+    gold: dict[str, dict]
+    gold_hash: str
+    included: list[dict]  # sentences with a gold label and exclude = false, corpus order
+    excluded: list[dict]
+    agreement: list[dict[str, str]]
+    summary: list[dict[str, str]]
+    runs: list[Run]  # runs on the gold labels, compared per outlet
+    other_runs: list[str] = field(default_factory=list)  # run dirs on other datasets (not compared)
+
+    def excluded_by_outlet(self) -> Counter:
+        return Counter(s["outlet_id"] for s in self.excluded)
+
+    @property
+    def gold_source(self) -> str:
+        versions = sorted({str(g.get("codebook_version")) for g in self.gold.values()})
+        return f"labels/gold.jsonl (sha256 {self.gold_hash}, codebook v{', v'.join(versions)})"
+
+
+def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(read_text_utf8(path)))
+    return list(reader.fieldnames or []), list(reader)
+
+
+def _require(project: Project, path: Path, command: str) -> None:
+    if not path.exists():
+        raise StudyError(f"{project.rel(path)} not found: run `{command}` first")
+
+
+def outlets_of(articles: Sequence[Article]) -> list[Outlet]:
+    """Outlets in manifest order; an outlet with several articles is listed once."""
+    order: dict[str, tuple[str, list[str]]] = {}
+    for art in articles:
+        order.setdefault(art.outlet_id, (art.outlet, []))[1].append(art.article_id)
+    return [Outlet(oid, name, tuple(ids)) for oid, (name, ids) in order.items()]
+
+
+def load_gold_split(project: Project) -> tuple[list[dict], dict[str, dict], list[dict], list[dict]]:
+    """(sentences, gold by id, included sentences, excluded sentences); every sentence must
+    have a gold label."""
+    _require(project, project.sentences, "study segment")
+    sentences = load_sentences(project)
+    if not project.gold.exists():
+        raise StudyError(f"{project.rel(project.gold)} not found: write the adjudicated gold labels "
+                         "(see labels/README.md) and check them with `study validate` first")
+    gold = load_gold(project, {s["id"]: s for s in sentences})
+    unlabelled = [s["id"] for s in sentences if s["id"] not in gold]
+    if unlabelled:
+        raise StudyError(f"{project.rel(project.gold)}: {len(unlabelled)} sentence(s) have no gold label "
+                         f"({', '.join(unlabelled[:5])}{' ...' if len(unlabelled) > 5 else ''}): run `study validate` first")
+    included = [s for s in sentences if not gold[s["id"]]["exclude"]]
+    excluded = [s for s in sentences if gold[s["id"]]["exclude"]]
+    return sentences, gold, included, excluded
+
+
+def resolve_run_dir(project: Project, run_dir: str) -> Path:
+    """summary.csv may name a run by folder name (under results/runs/) or by project path."""
+    path = Path(run_dir)
+    if path.is_absolute():
+        return path
+    if len(path.parts) > 1 and path.parts[0] == "results":
+        return project.root / path
+    return project.runs_dir / path
+
+
+def _on_gold_labels(manifest: dict[str, Any]) -> bool:
+    """Was the run trained on this study's gold labels (not an external dataset)? A manifest
+    that does not say is taken to be on the gold labels."""
+    source = manifest.get("data_source")
+    return source is None or "labels/gold.jsonl" in str(source) or "labels/gold.jsonl" in manifest.get("file_hashes", {})
+
+
+def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, dict],
+              included_ids: set[str]) -> tuple[list[Run], list[str]]:
+    """Runs listed in summary.csv that are on the gold labels, with their predictions checked
+    against the current gold; and the run dirs of runs on other datasets."""
+    runs, other_runs = [], []
+    for row in summary:
+        folder = resolve_run_dir(project, row["run_dir"])
+        _require(project, folder / "manifest.json", "study run --all")
+        try:
+            manifest = json.loads(read_text_utf8(folder / "manifest.json"))
+        except json.JSONDecodeError as exc:
+            raise StudyError(f"{project.rel(folder / 'manifest.json')}: malformed JSON ({exc.msg}): run `study run --all --force`") from None
+        if not _on_gold_labels(manifest):
+            other_runs.append(project.rel(folder))
+            continue
+        task = row["task"]
+        if task not in TASKS:
+            raise StudyError(f"results/summary.csv: task {task!r} of {row['run_dir']} is not one of {', '.join(TASKS)}")
+        _require(project, folder / "predictions.csv", "study run --all")
+        columns, predictions = read_csv_rows(folder / "predictions.csv")
+        missing = [c for c in PREDICTION_COLUMNS if c not in columns]
+        if missing:
+            raise StudyError(f"{project.rel(folder / 'predictions.csv')}: missing column(s) {', '.join(missing)}")
+        allowed = LABEL_FIELDS[task]
+        bad = sorted({p["pred"] for p in predictions if p["pred"] not in allowed})
+        if bad:
+            raise StudyError(f"{project.rel(folder / 'predictions.csv')}: predicted label(s) {', '.join(bad)} not in the codebook's {task} labels")
+        # A run made before the gold labels last changed would compare against the wrong gold.
+        stale = sorted({p["id"] for p in predictions
+                        if p["id"] not in included_ids or p["gold"] != gold[p["id"]][task]})
+        if stale:
+            raise StudyError(f"{project.rel(folder / 'predictions.csv')}: {len(stale)} sentence(s) are not in the current "
+                             f"gold labels or have a different gold {task} ({', '.join(stale[:3])}{' ...' if len(stale) > 3 else ''}): "
+                             "the run is stale; run `study run --all` first")
+        runs.append(Run(task=task, model=row["model"], split=row["split"], config=row.get("config", ""),
+                        run_dir=project.rel(folder), config_hash=str(manifest.get("config_hash", "unknown")),
+                        predictions=predictions))
+    # Short names: model and split, plus the config where two runs would share one.
+    names = Counter((r.task, r.model, r.split) for r in runs)
+    for r in runs:
+        r.label = f"{r.model} · {r.split}" + (f" ({Path(r.config).stem})" if names[(r.task, r.model, r.split)] > 1 else "")
+    return runs, other_runs
+
+
+def load_inputs(project: Project) -> StudyInputs:
+    """Everything `study tables` needs; a missing input names the command that makes it."""
+    articles = load_manifest(project)
+    sentences, gold, included, excluded = load_gold_split(project)
+    _require(project, project.results / "agreement.csv", "study agree")
+    _require(project, project.results / "summary.csv", "study run --all")
+    _, agreement = read_csv_rows(project.results / "agreement.csv")
+    columns, summary = read_csv_rows(project.results / "summary.csv")
+    missing = [c for c in SUMMARY_COLUMNS if c not in columns]
+    if missing:
+        raise StudyError(f"results/summary.csv: missing column(s) {', '.join(missing)}: run `study run --all` first")
+    runs, other_runs = load_runs(project, summary, gold, {s["id"] for s in included})
+    return StudyInputs(articles=articles, outlets=outlets_of(articles), sentences=sentences, gold=gold,
+                       gold_hash=file_hash(project.gold), included=included, excluded=excluded,
+                       agreement=agreement, summary=summary, runs=runs, other_runs=other_runs)
+
+
+# --- gold distributions and tests --------------------------------------------------------
+
+@dataclass
+class FieldComparison:
+    field: str
+    labels: tuple[str, ...]
+    counts: np.ndarray  # outlets x labels
+    test: stats.IndependenceTest
+    p_holm: float = float("nan")
+
+    @property
+    def used(self) -> list[int]:
+        """Indexes of labels at least one included sentence carries."""
+        return [j for j in range(len(self.labels)) if self.counts[:, j].sum() > 0]
+
+
+def compare_outlets(inputs: StudyInputs, n_permutations: int, n_boot: int, seed: int) -> list[FieldComparison]:
+    """One independence test per field on the included gold labels; Holm over the four."""
+    outlet_index = {o.outlet_id: i for i, o in enumerate(inputs.outlets)}
+    rows = [outlet_index[s["outlet_id"]] for s in inputs.included]
+    results = []
+    for k, name in enumerate(FIELDS):
+        labels = LABEL_FIELDS[name]
+        cols = [labels.index(inputs.gold[s["id"]][name]) for s in inputs.included]
+        test = stats.independence_test(rows, cols, len(inputs.outlets), len(labels),
+                                       n_permutations=n_permutations, n_boot=n_boot, seed=seed + 100 * k)
+        results.append(FieldComparison(name, labels, test.table, test))
+    for result, adjusted in zip(results, stats.holm_adjust([r.test.p_permutation for r in results])):
+        result.p_holm = float(adjusted)
+    return results
+
+
+def _test_sentence(result: FieldComparison, seed: int) -> str:
+    t = result.test
+    return (f"Test of outlet × {result.field} independence: Monte Carlo permutation chi-square "
+            f"(labels shuffled against outlets, B = {t.n_permutations:,} permutations, seed {seed}): "
+            f"X² = {t.chi_square:.2f}, df = {t.df}, p = {fmt_p(t.p_permutation)}, "
+            f"Holm-adjusted over the {len(FIELDS)} fields p = {fmt_p(result.p_holm)}; "
+            f"Cramér's V = {fmt_float(t.cramers_v, 2)}, 95% percentile bootstrap CI {fmt_ci(t.v_ci_low, t.v_ci_high)} "
+            f"({t.n_boot:,} resamples).")
+
+
+def outlet_distribution_table(inputs: StudyInputs, result: FieldComparison, seed: int) -> Table:
+    """Labels as rows, outlets as columns: count (percentage of the outlet's included sentences)."""
+    excluded = inputs.excluded_by_outlet()
+    counts, residuals = result.counts, result.test.residuals
+    marks = stats.residual_marks(residuals)
+    n_outlet = counts.sum(axis=1)
+    n_total = int(counts.sum())
+    header = [result.field] + [f"{o.name} (n={int(n_outlet[i])})" for i, o in enumerate(inputs.outlets)] + [f"all (n={n_total})"]
+    rows = []
+    for j in result.used:
+        cells = [result.labels[j]]
+        for i in range(len(inputs.outlets)):
+            arrow = {"+": f" {UP}", "-": f" {DOWN}"}.get(marks[i, j], "")
+            cells.append(fmt_count_pct(counts[i, j], n_outlet[i]) + arrow)
+        cells.append(fmt_count_pct(counts[:, j].sum(), n_total))
+        rows.append(cells)
+    footer = [["n (included)"] + [str(int(n)) for n in n_outlet] + [str(n_total)],
+              ["excluded (not in %)"] + [str(excluded[o.outlet_id]) for o in inputs.outlets] + [str(len(inputs.excluded))]]
+    unused = [result.labels[j] for j in range(len(result.labels)) if j not in result.used]
+    caption = (f"Gold {result.field} labels per outlet: count and percentage of the outlet's included sentences "
+               f"(each column sums to 100%). n = {n_total} included sentences; {len(inputs.excluded)} sentences "
+               "excluded by the gold labels (captions, credits, notices) are counted in the last row and left out of "
+               f"the percentages and the test. Source: {inputs.gold_source}. "
+               + (f"Codebook labels no included sentence carries (not shown): {', '.join(unused)}. " if unused else "")
+               + _test_sentence(result, seed) + f" {RESIDUAL_NOTE}.")
+    csv_header = ["outlet_id", "outlet", "n_included", "n_excluded"]
+    csv_header += [f"count_{lab}" for lab in result.labels] + [f"pct_{lab}" for lab in result.labels]
+    csv_header += [f"adj_resid_{lab}" for lab in result.labels]
+    csv_rows = []
+    shares = stats.row_proportions(counts)
+    for i, o in enumerate(inputs.outlets):
+        csv_rows.append([o.outlet_id, o.name, int(n_outlet[i]), excluded[o.outlet_id]]
+                        + [int(c) for c in counts[i]] + [100 * s for s in shares[i]] + list(residuals[i]))
+    all_share = counts.sum(axis=0) / n_total if n_total else np.zeros(len(result.labels))
+    csv_rows.append(["all", "all outlets", n_total, len(inputs.excluded)] + [int(c) for c in counts.sum(axis=0)]
+                    + [100 * s for s in all_share] + [float("nan")] * len(result.labels))
+    return Table(name=f"outlet_{result.field}", section="outlets", title=f"Gold {result.field} by outlet",
+                 caption=caption, header=header, rows=rows, footer=footer, csv_header=csv_header, csv_rows=csv_rows)
+
+
+def independence_table(inputs: StudyInputs, results: list[FieldComparison], seed: int) -> Table:
+    header = ["field", "n", "labels used", "X²", "df", "p (permutation)", "p (Holm)", "p (asymptotic, reference)",
+              "Cramér's V", "V 95% CI", f"cells {UP}", f"cells {DOWN}"]
+    rows, csv_rows = [], []
+    for r in results:
+        t = r.test
+        marks = stats.residual_marks(t.residuals)
+        above, below = int((marks == "+").sum()), int((marks == "-").sum())
+        rows.append([r.field, str(t.n), str(len(r.used)), f"{t.chi_square:.2f}", str(t.df), fmt_p(t.p_permutation),
+                     fmt_p(r.p_holm), fmt_p(t.p_asymptotic), fmt_float(t.cramers_v, 2),
+                     fmt_ci(t.v_ci_low, t.v_ci_high), str(above), str(below)])
+        csv_rows.append([r.field, t.n, len(inputs.outlets), len(r.used), t.chi_square, t.df, t.p_permutation, r.p_holm,
+                         t.p_asymptotic, t.n_permutations, t.cramers_v, t.v_ci_low, t.v_ci_high, t.n_boot, above, below])
+    n = results[0].test.n if results else 0
+    caption = (f"Is the label distribution independent of the outlet? One test per field on the gold labels of "
+               f"n = {n} included sentences ({len(inputs.excluded)} excluded) from {len(inputs.outlets)} outlets. "
+               f"Source: {inputs.gold_source}. Test: Monte Carlo permutation version of Pearson's chi-square "
+               f"(labels shuffled against outlets, B = {results[0].test.n_permutations if results else 0:,} permutations, "
+               f"base seed {seed}; p = (1 + #permuted X² ≥ observed) / (1 + B)), suited to the small expected counts "
+               f"here; the asymptotic chi-square p is shown for reference only. p (Holm): Holm's step-down adjustment "
+               f"over the family of the {len(results)} tests. Cramér's V = sqrt(X² / (n (min(r, c) - 1))) over the "
+               f"labels used, with a 95% percentile bootstrap interval ({results[0].test.n_boot if results else 0:,} "
+               f"resamples of sentences). Cells {UP} / {DOWN}: outlet × label cells with an adjusted standardized "
+               f"residual above {stats.RESIDUAL_CRITICAL} / below -{stats.RESIDUAL_CRITICAL}.")
+    return Table(name="independence_tests", section="outlets", title="Outlet × label independence tests",
+                 caption=caption, header=header, rows=rows,
+                 csv_header=["field", "n", "n_outlets", "n_labels_used", "chi_square", "df", "p_permutation", "p_holm",
+                             "p_asymptotic", "n_permutations", "cramers_v", "v_ci_low", "v_ci_high", "n_boot",
+                             "cells_above", "cells_below"],
+                 csv_rows=csv_rows)
+
+
+# --- classifiers' predicted distributions ------------------------------------------------
+
+@dataclass
+class RunComparison:
+    """Gold and pooled predicted label counts per outlet for one run (seeds pooled: every
+    seed's prediction of every sentence counts once, so a sentence weighs n_seeds)."""
+
+    run: Run
+    gold_counts: np.ndarray  # outlets x labels, each sentence once
+    pred_counts: np.ndarray  # outlets x labels, each sentence once per seed
+    js: np.ndarray  # per outlet
+    js_all: float
+    v_gold: float
+    v_pred: float
+
+
+def compare_run(inputs: StudyInputs, run: Run) -> RunComparison:
+    labels = LABEL_FIELDS[run.task]
+    outlet_index = {o.outlet_id: i for i, o in enumerate(inputs.outlets)}
+    sentence_outlet = {s["id"]: s["outlet_id"] for s in inputs.included}
+    gold_counts = np.zeros((len(inputs.outlets), len(labels)))
+    for sid in run.sentence_ids:
+        gold_counts[outlet_index[sentence_outlet[sid]], labels.index(inputs.gold[sid][run.task])] += 1
+    pred_counts = np.zeros_like(gold_counts)
+    for p in run.predictions:
+        pred_counts[outlet_index[sentence_outlet[p["id"]]], labels.index(p["pred"])] += 1
+    js = np.array([stats.js_distance(pred_counts[i], gold_counts[i]) for i in range(len(inputs.outlets))])
+    return RunComparison(run=run, gold_counts=gold_counts, pred_counts=pred_counts, js=js,
+                         js_all=stats.js_distance(pred_counts.sum(axis=0), gold_counts.sum(axis=0)),
+                         v_gold=stats.cramers_v(gold_counts), v_pred=stats.cramers_v(pred_counts))
+
+
+def _runs_sentence(comparisons: Sequence[RunComparison]) -> str:
+    return "; ".join(f"{c.run.label} = {c.run.run_dir} (config hash {c.run.config_hash}, {len(c.run.seeds)} seed(s))"
+                     for c in comparisons)
+
+
+def predicted_distribution_table(inputs: StudyInputs, task: str, comparisons: list[RunComparison]) -> Table:
+    """Per outlet: the gold row, then each run's pooled predicted row, with its JS distance."""
+    labels = LABEL_FIELDS[task]
+    used = [j for j in range(len(labels))
+            if any(c.gold_counts[:, j].sum() + c.pred_counts[:, j].sum() > 0 for c in comparisons)]
+    header = ["outlet", "labels from", "n"] + [labels[j] for j in used] + ["JS distance to gold"]
+    rows, csv_rows = [], []
+    groups = [(o.name, o.outlet_id, i) for i, o in enumerate(inputs.outlets)] + [("all outlets", "all", None)]
+    for name, outlet_id, i in groups:
+        gold = comparisons[0].gold_counts[i] if i is not None else comparisons[0].gold_counts.sum(axis=0)
+        n_gold = int(gold.sum())
+        rows.append([name, "gold", str(n_gold)] + [f"{gold[j] / n_gold:.0%}" if n_gold else "–" for j in used] + [""])
+        csv_rows.append([outlet_id, name, "gold", "", "", n_gold, 1] + list(gold / max(n_gold, 1)) + [float("nan")])
+        for c in comparisons:
+            pred = c.pred_counts[i] if i is not None else c.pred_counts.sum(axis=0)
+            n_pred = pred.sum()
+            js = c.js[i] if i is not None else c.js_all
+            seeds = len(c.run.seeds)
+            rows.append(["", c.run.label, f"{n_gold}×{seeds}"] + [f"{pred[j] / n_pred:.0%}" if n_pred else "–" for j in used]
+                        + [fmt_float(js, 3)])
+            csv_rows.append([outlet_id, name, c.run.label, c.run.run_dir, c.run.config_hash, n_gold, seeds]
+                            + list(pred / max(n_pred, 1)) + [js])
+    n = int(comparisons[0].gold_counts.sum())
+    caption = (f"Predicted vs gold {task} distributions per outlet, n = {n} included sentences "
+               f"({len(inputs.excluded)} excluded sentences are not predicted). Rows 'gold': {inputs.gold_source}. "
+               f"Other rows: out-of-fold predictions of each run, every seed pooled (each sentence counted once per seed; "
+               f"n shown as sentences × seeds): {_runs_sentence(comparisons)}. Cells: percentage of the outlet's "
+               f"predictions (or gold labels). JS distance: Jensen-Shannon distance (base 2; 0 = same distribution, "
+               f"1 = disjoint) between the predicted and the gold distribution of that outlet. Descriptive; no test.")
+    csv_header = ["outlet_id", "outlet", "labels_from", "run_dir", "config_hash", "n_sentences", "n_seeds"]
+    csv_header += [f"share_{lab}" for lab in labels] + ["js_distance_to_gold"]
+    return Table(name=f"predicted_{task}", section="predicted", title=f"Predicted vs gold {task} by outlet",
+                 caption=caption, header=header, rows=rows, csv_header=csv_header, csv_rows=csv_rows, left_columns=2)
+
+
+def js_summary_table(inputs: StudyInputs, comparisons: list[RunComparison]) -> Table:
+    """One row per run: JS distance per outlet, pooled, and Cramér's V of gold vs predicted."""
+    header = ["task", "run"] + [o.name for o in inputs.outlets] + ["all outlets", "V gold", "V predicted"]
+    rows, csv_rows = [], []
+    for c in comparisons:
+        rows.append([c.run.task, c.run.label] + [fmt_float(v, 3) for v in c.js] + [fmt_float(c.js_all, 3),
+                    fmt_float(c.v_gold, 2), fmt_float(c.v_pred, 2)])
+        csv_rows.append([c.run.task, c.run.model, c.run.split, c.run.run_dir, c.run.config_hash, len(c.run.sentence_ids),
+                         len(c.run.seeds)] + list(c.js) + [c.js_all, c.v_gold, c.v_pred])
+    caption = (f"Does each classifier reproduce the outlet differences of the gold labels? Jensen-Shannon distance "
+               f"(base 2) between each run's pooled out-of-fold predicted distribution and the gold distribution, per "
+               f"outlet and over all outlets; and Cramér's V of the outlet × label table from the gold labels and from "
+               f"the predictions (similar V = similar strength of outlet differences). n = {len(inputs.included)} "
+               f"included sentences ({len(inputs.excluded)} excluded). Gold: {inputs.gold_source}. Runs: "
+               f"{_runs_sentence(comparisons)}. Descriptive; no test."
+               + (f" Runs on other datasets, not compared here: {', '.join(inputs.other_runs)}." if inputs.other_runs else ""))
+    csv_header = ["task", "model", "split", "run_dir", "config_hash", "n_sentences", "n_seeds"]
+    csv_header += [f"js_{o.outlet_id}" for o in inputs.outlets] + ["js_all", "cramers_v_gold", "cramers_v_pred"]
+    return Table(name="js_distance", section="predicted", title="Jensen-Shannon distance of predicted to gold, by outlet",
+                 caption=caption, header=header, rows=rows, csv_header=csv_header, csv_rows=csv_rows, left_columns=2)
+
+
+# --- lexical framing ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    variants: tuple[str, ...]
+    category: str
+
+
+def load_terms(path: Path = TERMS_FILE) -> list[Term]:
+    """The term list (study/data/terms.yaml); its header comment documents the fields."""
+    try:
+        data = yaml.safe_load(read_text_utf8(path))
+    except yaml.YAMLError as exc:
+        raise StudyError(f"{path.name}: not valid YAML ({exc})") from None
+    terms = []
+    for k, entry in enumerate((data or {}).get("terms", []), start=1):
+        if not isinstance(entry, dict) or not entry.get("term") or not entry.get("variants") or not entry.get("category"):
+            raise StudyError(f"{path.name}: entry {k} needs term, variants (a list) and category")
+        terms.append(Term(str(entry["term"]), tuple(str(v).lower() for v in entry["variants"]), str(entry["category"])))
+    seen: dict[str, str] = {}
+    for t in terms:
+        for v in t.variants:
+            if v in seen:
+                raise StudyError(f"{path.name}: variant {v!r} is listed under both {seen[v]!r} and {t.term!r}")
+            seen[v] = t.term
+    return terms
+
+
+# Same-length replacements, so that offsets in the normalised text are offsets in the original.
+_NORMALISE = str.maketrans({"’": "'", "‘": "'", "\u2010": "-", "\u2011": "-", "\u00a0": " "})
+
+
+def normalise_for_matching(text: str) -> str:
+    """Lower case (where it keeps the length), straight apostrophes, plain hyphens and spaces."""
+    lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    return lowered.translate(_NORMALISE)
+
+
+def term_pattern(terms: Sequence[Term]) -> tuple[re.Pattern, dict[str, Term]]:
+    """One alternation of all variants, longest first, as whole words: at each position the
+    regex engine takes the first (= longest) variant that matches, and finditer consumes it."""
+    by_variant = {v: t for t in terms for v in t.variants}
+    ordered = sorted(by_variant, key=lambda v: (-len(v), v))
+    alternatives = [r"\s+".join(re.escape(word) for word in v.split()) for v in ordered]
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])")
+    return pattern, by_variant
+
+
+def find_terms(text: str, terms: Sequence[Term]) -> list[tuple[int, int, Term]]:
+    """(start, end, term) of every term occurrence, leftmost first, longest at each position."""
+    pattern, by_variant = term_pattern(terms)
+    normalised = normalise_for_matching(text)
+    return [(m.start(), m.end(), by_variant[re.sub(r"\s+", " ", m.group(0))]) for m in pattern.finditer(normalised)]
+
+
+OPEN_QUOTES = "“«"
+CLOSE_QUOTES = "”»"
+
+
+def quote_mask(text: str) -> list[bool]:
+    """For each character: is it inside a quotation (the quote marks included)?
+
+    Rule: “ (or «) opens a quotation and ” (or ») closes it; a straight " toggles. Single
+    quotes are not delimiters: ’ is also the apostrophe (sheriff’s), and a ‘...’ nested in a
+    “...” is inside anyway. A quotation still open at the end of a paragraph (a non-blank
+    line) is closed there: by the news convention, a quotation that runs over several
+    paragraphs has no closing mark at the end of each paragraph and reopens the next one with
+    “, which opens it again; and a missing closing mark never leaks past its paragraph.
+    """
+    mask = [False] * len(text)
+    inside = False
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            inside = False
+            continue
+        if ch in OPEN_QUOTES or (ch == '"' and not inside):
+            inside = True
+            mask[i] = True
+        elif ch in CLOSE_QUOTES or ch == '"':
+            mask[i] = inside
+            inside = False
+        else:
+            mask[i] = inside
+    return mask
+
+
+_WORD = re.compile(r"\w+(?:['’\-]\w+)*")
+
+
+@dataclass
+class TermCounts:
+    quoted: Counter = field(default_factory=Counter)  # term -> occurrences inside quotations
+    narration: Counter = field(default_factory=Counter)  # term -> occurrences in the reporter's words
+    words_quoted: int = 0
+    words_narration: int = 0
+
+    def add(self, other: "TermCounts") -> None:
+        self.quoted.update(other.quoted)
+        self.narration.update(other.narration)
+        self.words_quoted += other.words_quoted
+        self.words_narration += other.words_narration
+
+
+def count_terms(text: str, terms: Sequence[Term], spans: Sequence[tuple[int, int]] | None = None) -> TermCounts:
+    """Term occurrences (and words) in `text`, split by `quote_mask`; with `spans`, only those
+    starting inside one of the (start, end) spans count (the included sentences)."""
+    mask = quote_mask(text)
+    spans = sorted(spans) if spans is not None else [(0, len(text))]
+    starts = [s for s, _ in spans]
+
+    def counted(pos: int) -> bool:
+        k = bisect.bisect_right(starts, pos) - 1
+        return k >= 0 and spans[k][0] <= pos < spans[k][1]
+
+    out = TermCounts()
+    for start, _, term in find_terms(text, terms):
+        if counted(start):
+            (out.quoted if mask[start] else out.narration)[term.term] += 1
+    for m in _WORD.finditer(text):
+        if counted(m.start()):
+            if mask[m.start()]:
+                out.words_quoted += 1
+            else:
+                out.words_narration += 1
+    return out
+
+
+def lexical_counts(project: Project, inputs: StudyInputs, terms: Sequence[Term]) -> dict[str, TermCounts]:
+    """Per outlet, over the included sentences of its articles."""
+    included_by_article: dict[str, list[dict]] = {}
+    for s in inputs.included:
+        included_by_article.setdefault(s["article_id"], []).append(s)
+    out = {o.outlet_id: TermCounts() for o in inputs.outlets}
+    for art in inputs.articles:
+        _require(project, article_path(project, art), "study validate")
+        text = read_text_utf8(article_path(project, art))
+        spans = []
+        for s in included_by_article.get(art.article_id, []):
+            if text[s["start"]:s["end"]] != s["text"]:
+                raise StudyError(f"{project.rel(project.sentences)}: {s['id']} no longer matches {art.file}: run `study segment` first")
+            spans.append((s["start"], s["end"]))
+        out[art.outlet_id].add(count_terms(text, terms, spans))
+    return out
+
+
+def lexical_table(inputs: StudyInputs, terms: Sequence[Term], counts: dict[str, TermCounts]) -> Table:
+    header = ["term", "category"] + [f"{o.name} (quoted / narr.)" for o in inputs.outlets] + ["all (quoted / narr.)"]
+    rows, csv_rows = [], []
+    for t in terms:
+        q = [counts[o.outlet_id].quoted[t.term] for o in inputs.outlets]
+        n = [counts[o.outlet_id].narration[t.term] for o in inputs.outlets]
+        rows.append([t.term, t.category] + [f"{a} / {b}" for a, b in zip(q, n)] + [f"{sum(q)} / {sum(n)}"])
+        csv_rows.append([t.term, t.category, "|".join(t.variants)]
+                        + [v for pair in zip(q, n) for v in pair] + [sum(q), sum(n)])
+    wq = [counts[o.outlet_id].words_quoted for o in inputs.outlets]
+    wn = [counts[o.outlet_id].words_narration for o in inputs.outlets]
+    footer = [["words counted", ""] + [f"{a} / {b}" for a, b in zip(wq, wn)] + [f"{sum(wq)} / {sum(wn)}"]]
+    csv_rows.append(["(words counted)", "", ""] + [v for pair in zip(wq, wn) for v in pair] + [sum(wq), sum(wn)])
+    csv_header = ["term", "category", "variants"]
+    csv_header += [f"{o.outlet_id}_{where}" for o in inputs.outlets for where in ("quoted", "narration")]
+    csv_header += ["all_quoted", "all_narration"]
+    caption = (f"How each outlet names the people concerned: occurrences of each term in quoted speech / in the "
+               f"reporter's narration, counted in the article text of the n = {len(inputs.included)} included sentences "
+               f"({len(inputs.excluded)} sentences excluded by the gold labels, such as captions, credits and notices, "
+               f"are not counted). Term list: study/data/terms.yaml ({len(terms)} terms; singular and plural listed as "
+               f"variants of one term). Matching: case-insensitive, curly apostrophes and hyphens normalised, whole "
+               f"words, leftmost then longest variant first, so 'criminal illegal aliens' is not also counted as "
+               f"'illegal aliens'. Quoted: inside “...” (a quotation left open at the end of a paragraph, as in quotes "
+               f"running over several paragraphs, ends with that paragraph; single quotes are not delimiters). "
+               f"Last row: words counted in each part, to compare outlets of different length. Source: corpus/articles "
+               f"and corpus/sentences.jsonl; exclusions from {inputs.gold_source}. Descriptive counts; no test.")
+    return Table(name="lexical_terms", section="lexical", title="Naming the people concerned, by outlet",
+                 caption=caption, header=header, rows=rows, footer=footer, csv_header=csv_header,
+                 csv_rows=csv_rows, left_columns=2)
+
+
+# --- figures -----------------------------------------------------------------------------
+
+@dataclass
+class FigureEntry:
+    name: str
+    section: str
+    title: str
+    caption: str
+    paths: list[Path]
+
+    def to_json(self, project: Project) -> dict[str, Any]:
+        rel = {p.suffix[1:]: p.relative_to(project.results).as_posix() for p in self.paths}
+        return {"name": self.name, "section": self.section, "title": self.title, "caption": self.caption,
+                "png": rel["png"], "svg": rel["svg"]}
+
+
+def outlet_figure(project: Project, inputs: StudyInputs, result: FieldComparison) -> FigureEntry:
+    counts = result.counts[:, result.used]
+    totals = counts.sum(axis=1)
+    bar_labels = [f"{o.name} (n={int(totals[i])})" for i, o in enumerate(inputs.outlets)] + [f"all outlets (n={int(counts.sum())})"]
+    counts = np.vstack([counts, counts.sum(axis=0)])
+    stem = project.results / "figures" / f"outlet_{result.field}"
+    paths = figures.stacked_bar_figure(stem, f"Gold {result.field} by outlet", bar_labels,
+                                       [result.labels[j] for j in result.used], counts,
+                                       xlabel="share of the outlet's included sentences", ylabel="outlet")
+    caption = (f"Gold {result.field} labels per outlet as shares of the outlet's included sentences (n per bar; "
+               f"{len(inputs.excluded)} excluded sentences left out). Source: {inputs.gold_source}. Permutation "
+               f"chi-square p = {fmt_p(result.test.p_permutation)} (Holm {fmt_p(result.p_holm)}), Cramér's V = "
+               f"{fmt_float(result.test.cramers_v, 2)}; see the table for counts and residuals.")
+    return FigureEntry(f"outlet_{result.field}", "outlets", f"Gold {result.field} by outlet", caption, paths)
+
+
+def predicted_figure(project: Project, inputs: StudyInputs, task: str, comparisons: list[RunComparison]) -> FigureEntry:
+    labels = LABEL_FIELDS[task]
+    used = [j for j in range(len(labels))
+            if any(c.gold_counts[:, j].sum() + c.pred_counts[:, j].sum() > 0 for c in comparisons)]
+    gold = comparisons[0].gold_counts
+    groups = [f"{o.name} (n={int(gold[i].sum())})" for i, o in enumerate(inputs.outlets)]
+    series = ["gold"] + [c.run.label for c in comparisons]
+    stacked = np.stack([gold[:, used]] + [c.pred_counts[:, used] for c in comparisons], axis=1)  # outlet, series, label
+    totals = stacked.sum(axis=2, keepdims=True)
+    proportions = np.divide(stacked, totals, out=np.zeros_like(stacked), where=totals > 0)
+    stem = project.results / "figures" / f"predicted_{task}"
+    paths = figures.grouped_stacked_figure(stem, f"Predicted vs gold {task}, by outlet", groups, series,
+                                           [labels[j] for j in used], proportions,
+                                           xlabel="share of the outlet's sentences (predictions: all seeds pooled)")
+    caption = (f"Gold {task} shares per outlet (top bar of each panel) beside the pooled out-of-fold predicted shares "
+               f"of each run (n sentences per outlet in the panel title). Runs: {_runs_sentence(comparisons)}. "
+               f"Gold: {inputs.gold_source}.")
+    return FigureEntry(f"predicted_{task}", "predicted", f"Predicted vs gold {task}", caption, paths)
+
+
+def js_figure(project: Project, inputs: StudyInputs, comparisons: list[RunComparison]) -> FigureEntry:
+    values = np.array([list(c.js) + [c.js_all] for c in comparisons])
+    included = Counter(s["outlet_id"] for s in inputs.included)
+    cols = [f"{textwrap.fill(o.name, 14)}\n(n={included[o.outlet_id]})" for o in inputs.outlets] + [f"all\n(n={len(inputs.included)})"]
+    rows = [f"{c.run.task}: {c.run.label}" for c in comparisons]
+    stem = project.results / "figures" / "js_distance"
+    paths = figures.heatmap_figure(stem, "Jensen-Shannon distance, predicted vs gold", rows, cols, values,
+                                   colorbar_label="JS distance (base 2)", xlabel="outlet", ylabel="task: run")
+    caption = (f"Jensen-Shannon distance (base 2; 0 = same distribution, darker = further) between each run's pooled "
+               f"predicted label distribution and the gold one, per outlet. Runs: {_runs_sentence(comparisons)}.")
+    return FigureEntry("js_distance", "predicted", "Jensen-Shannon distance, predicted vs gold", caption, paths)
+
+
+def agreement_figure(project: Project, inputs: StudyInputs) -> FigureEntry:
+    rows = inputs.agreement
+    labels = [f"{r.get('field', '?')} (n={r.get('n_items', '?')})" for r in rows]
+    est = [parse_float(r.get("krippendorff_alpha")) for r in rows]
+    low = [parse_float(r.get("alpha_ci_low")) for r in rows]
+    high = [parse_float(r.get("alpha_ci_high")) for r in rows]
+    finite = [v for v in est + low if math.isfinite(v)]
+    left = min([0.0] + finite) - 0.05
+    stem = project.results / "figures" / "agreement"
+    paths = figures.interval_figure(stem, "Inter-annotator agreement", [("Krippendorff's alpha", labels, est, low, high)],
+                                    xlabel="Krippendorff's alpha (95% CI)", ylabel="field (n items)",
+                                    xlim=(left, 1.02), reference=0.667)
+    caption = ("Krippendorff's alpha between the two annotation passes per field, with its 95% interval, from "
+               "results/agreement.csv (written by `study agree`); n = items annotated by both. Dotted line: "
+               "alpha = 0.667, the lowest level Krippendorff considers acceptable for tentative conclusions.")
+    return FigureEntry("agreement", "agreement", "Inter-annotator agreement", caption, paths)
+
+
+def model_figure(project: Project, inputs: StudyInputs) -> FigureEntry:
+    panels = []
+    for task in TASKS:
+        rows = [r for r in inputs.summary if r["task"] == task]
+        if not rows:
+            continue
+        labels = [f"{r['model']} · {r['split']} (n={r.get('n_sentences', '?')}, {r.get('n_seeds', '?')} seeds)" for r in rows]
+        panels.append((task, labels, [parse_float(r.get("macro_f1_mean")) for r in rows],
+                       [parse_float(r.get("macro_f1_ci_low")) for r in rows],
+                       [parse_float(r.get("macro_f1_ci_high")) for r in rows]))
+    stem = project.results / "figures" / "model_comparison"
+    paths = figures.interval_figure(stem, "Model comparison", panels, xlabel="macro-F1 (mean over seeds, 95% CI)",
+                                    ylabel="model · split", xlim=(0.0, 1.0))
+    caption = ("Macro-F1 of each model per task and split: mean over seeds with its 95% interval, from "
+               "results/summary.csv (written by `study run --all`); n = sentences evaluated.")
+    return FigureEntry("model_comparison", "models", "Model comparison", caption, paths)
+
+
+# --- entry point -------------------------------------------------------------------------
+
+def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot: int = N_BOOT,
+                 seed: int = SEED) -> list[Path]:
+    """Write every table and figure; returns the paths written (or confirmed unchanged)."""
+    inputs = load_inputs(project)
+    terms = load_terms()
+    field_results = compare_outlets(inputs, n_permutations, n_boot, seed)
+    tables: list[Table] = [independence_table(inputs, field_results, seed)]
+    tables += [outlet_distribution_table(inputs, r, seed + 100 * k) for k, r in enumerate(field_results)]
+    comparisons_by_task = {task: [compare_run(inputs, r) for r in inputs.runs if r.task == task] for task in TASKS}
+    all_comparisons = [c for task in TASKS for c in comparisons_by_task[task]]
+    if all_comparisons:  # the overview first, then each task's distributions
+        tables.append(js_summary_table(inputs, all_comparisons))
+    for task in TASKS:
+        if comparisons_by_task[task]:
+            tables.append(predicted_distribution_table(inputs, task, comparisons_by_task[task]))
+    tables.append(lexical_table(inputs, terms, lexical_counts(project, inputs, terms)))
+
+    figure_entries = [outlet_figure(project, inputs, r) for r in field_results]
+    if all_comparisons:
+        figure_entries.append(js_figure(project, inputs, all_comparisons))
+    figure_entries += [predicted_figure(project, inputs, task, comparisons_by_task[task])
+                       for task in TASKS if comparisons_by_task[task]]
+    figure_entries.append(agreement_figure(project, inputs))
+    if inputs.summary:
+        figure_entries.append(model_figure(project, inputs))
+
+    out_dir = project.results / "tables"
+    written: list[Path] = []
+    for table in tables:
+        for suffix, text in ((".md", table_markdown(table)), (".csv", table_csv(table)), (".tex", table_latex(table))):
+            atomic_write_text(out_dir / f"{table.name}{suffix}", text)
+            written.append(out_dir / f"{table.name}{suffix}")
+    index = {"tables": [t.to_json() for t in tables], "figures": [f.to_json(project) for f in figure_entries]}
+    atomic_write_text(out_dir / "tables.json", json.dumps(index, indent=1, ensure_ascii=False) + "\n")
+    written.append(out_dir / "tables.json")
+    for entry in figure_entries:
+        written += entry.paths
+    return written
