@@ -94,6 +94,33 @@ def render_markdown(rows: list[dict], confusions: dict[str, Counter], names: tup
     return "\n".join(lines) + "\n"
 
 
+CARD_START = "<!-- agreement:start"
+CARD_END = "<!-- agreement:end -->"
+
+
+def card_block(rows: list[dict], names: tuple[str, str], n_boot: int) -> str:
+    """The agreement table for the dataset card (labels/README.md), so its figures are generated."""
+    lines = [f"Blind passes {names[0]} vs {names[1]}, n = {rows[0]['n_items']} sentences; 95% percentile-bootstrap "
+             f"intervals ({n_boot} resamples). Full tables and confusion matrices: `results/agreement.md`.", "",
+             "| field | Krippendorff's alpha (nominal) | Cohen's kappa | % agreement |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['field']} | {_fmt(r['krippendorff_alpha'])} [{_fmt(r['alpha_ci_low'])}, {_fmt(r['alpha_ci_high'])}] "
+                     f"| {_fmt(r['cohen_kappa'])} | {100 * r['percent_agreement']:.1f}% |")
+    return "\n".join(lines)
+
+
+def update_card(card: Path, block: str) -> bool:
+    """Replace the marked agreement block of the dataset card; False when there are no markers."""
+    if not card.exists():
+        return False
+    text = read_text_utf8(card)
+    start, end = text.find(CARD_START), text.find(CARD_END)
+    if start < 0 or end < start:
+        return False
+    head_end = text.index("-->", start) + 3
+    return atomic_write_text(card, text[:head_end] + "\n" + block + "\n" + text[end:]) or True
+
+
 def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0) -> list[Path]:
     problems, sentences = validate_corpus(project)
     if problems:
@@ -125,4 +152,7 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0) -> list
     atomic_write_text(out[0], render_markdown(rows, confusions, names, notes, n_boot))
     atomic_write_text(out[1], buf.getvalue())
     atomic_write_text(out[2], conf_buf.getvalue())
+    card = project.root / "labels" / "README.md"
+    if update_card(card, card_block(rows, names, n_boot)):
+        out.append(card)
     return out

@@ -51,13 +51,14 @@ def _export(args, project: Project) -> int:
 
 
 def _run(args, project: Project) -> int:
-    from study.experiment import run_all, run_config
+    from study.experiment import run_all, run_config, write_summary
 
     if args.all:
         run_all(project, quick=args.quick, force=args.force)
     elif args.config:
         for cfg in args.config:
             run_config(project, Path(cfg), quick=args.quick, force=args.force)
+        write_summary(project, quick=args.quick)  # over every current run, not only these
     else:
         raise StudyError("study run: give one or more config files, or --all")
     return 0
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write the flat gold dataset release file")
     p.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="jsonl")
-    p.add_argument("--out", default=None, help="output path (default: results/dataset/gold_sentences.<format>)")
+    p.add_argument("--out", default=None, help="output path (default: results/dataset/sentences_gold.<format>)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("run", help="run experiment configs into results/runs/<name>/")

@@ -55,7 +55,7 @@ class Sentence:
 
 def load_manifest(project: Project) -> list[Article]:
     """Read corpus/articles.csv; raise StudyError naming any bad row or column."""
-    text = read_text_utf8(project.manifest)
+    text = read_text_utf8(project.manifest, project.rel(project.manifest))
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -87,10 +87,14 @@ _TITLE_END = re.compile(r"(?:^|[\s\-(])(?:Gov|Lt|Sen|Rep|Sgt|Gen|Col|Capt|Dr|Mr|
 # A lone middle initial ("Frederic J. BROWN"), but not the end of "U.S." or "L.A.".
 _INITIAL_END = re.compile(r"(?:^|\s)(?<![A-Z]\.)[A-Z]\.$")
 
+# A quotation that ends a sentence followed at once by a new quotation (pysbd keeps them together).
+_QUOTE_BOUNDARY = re.compile(r"(?<=[.!?][”\"])\s+(?=“)")
+
 REPAIR_RULES = (
     "R1 title: a segment ending in a title or state abbreviation (Gov., Sen., Rep., Calif., ...) is joined to the next one",
     "R2 initial: a segment ending in a lone capital initial (J.) is joined to the next one; U.S. and L.A. are not initials",
     "R3 whitespace: each sentence is trimmed of surrounding whitespace and its offsets moved to match",
+    "R4 quote boundary: a sentence ending inside a closing quote (.” ) followed by an opening quote (“) is split there",
 )
 
 _segmenter = None
@@ -115,8 +119,15 @@ def split_sentences(paragraph: str) -> list[tuple[int, int]]:
             merged[-1][1] = end  # R1, R2
         else:
             merged.append([start, end])
+    split: list[list[int]] = []
+    for start, end in merged:  # R4
+        cut = start
+        for m in _QUOTE_BOUNDARY.finditer(paragraph, start, end):
+            split.append([cut, m.start()])
+            cut = m.end()
+        split.append([cut, end])
     out = []
-    for start, end in merged:  # R3
+    for start, end in split:  # R3
         chunk = paragraph[start:end]
         lead = len(chunk) - len(chunk.lstrip())
         trail = len(chunk) - len(chunk.rstrip())
@@ -154,6 +165,10 @@ class SegmentChanges:
         return ", ".join(parts)
 
 
+# An edited sentence keeps its id when at least this similar (difflib ratio) to its old text.
+CHANGED_SIMILARITY = 0.5
+
+
 def _positional_id(article_id: str, paragraph: int, index: int) -> str:
     return f"{article_id}-p{paragraph:02d}-s{index:02d}"
 
@@ -163,9 +178,10 @@ def assign_ids(article: Article, segments: list[tuple[int, int, int, int, str]],
     """Give each segment an id, reusing previous ids so that unchanged sentences never move.
 
     Previous and new sentence texts are aligned in order (difflib): an equal text keeps its
-    id; in a replaced block of equal length, the sentence at the same place keeps its id and
-    counts as changed (its labels then go stale by hash); anything else is added or removed.
-    New ids are positional and get a letter suffix if that id is still held by another sentence.
+    id. Inside a block that differs, an old sentence whose text is similar enough to a new
+    one (ratio >= CHANGED_SIMILARITY, matched in order) keeps its id and counts as changed
+    (its labels then go stale by hash); anything else is added or removed. New ids are
+    positional, with a letter suffix if that id is held or was just removed.
     """
     old_texts = [p["text"] for p in previous]
     new_texts = [s[4] for s in segments]
@@ -176,12 +192,20 @@ def assign_ids(article: Article, segments: list[tuple[int, int, int, int, str]],
         if tag == "equal":
             for k in range(i2 - i1):
                 ids[j1 + k] = previous[i1 + k]["id"]
-        elif tag == "replace" and (i2 - i1) == (j2 - j1):
-            for k in range(i2 - i1):
-                ids[j1 + k] = previous[i1 + k]["id"]
-                changed.append(previous[i1 + k]["id"])
-        else:
-            removed.extend(p["id"] for p in previous[i1:i2])
+            continue
+        next_new = j1
+        for i in range(i1, i2):
+            best, best_ratio = None, CHANGED_SIMILARITY
+            for j in range(next_new, j2):
+                ratio = difflib.SequenceMatcher(a=old_texts[i], b=new_texts[j], autojunk=False).ratio()
+                if ratio >= best_ratio:
+                    best, best_ratio = j, ratio
+            if best is None:
+                removed.append(previous[i]["id"])
+            else:
+                ids[best] = previous[i]["id"]
+                changed.append(previous[i]["id"])
+                next_new = best + 1
     taken = {i for i in ids if i}
     added = []
     for n, seg in enumerate(segments):
@@ -206,20 +230,25 @@ def assign_ids(article: Article, segments: list[tuple[int, int, int, int, str]],
 
 
 def load_sentences(project: Project) -> list[dict]:
-    return read_jsonl(project.sentences)
+    return read_jsonl(project.sentences, project.rel(project.sentences))
 
 
 def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentChanges]]:
     """Segment every article in the manifest, keeping ids from corpus/sentences.jsonl."""
     articles = load_manifest(project)
-    previous_rows = read_jsonl(project.sentences) if project.sentences.exists() else []
+    rel = project.rel(project.sentences)
+    previous_rows = read_jsonl(project.sentences, rel) if project.sentences.exists() else []
+    for row in previous_rows:  # ids are kept from this file, so it must be sound
+        if not all(isinstance(row.get(k), str) for k in ("id", "article_id", "text")):
+            raise StudyError(f"{rel}:{row['_line']}: id, article_id and text must be strings; fix the line, "
+                             f"or delete {rel} to segment from scratch (ids are then reassigned)")
     by_article: dict[str, list[dict]] = {}
     for row in previous_rows:
         by_article.setdefault(row.get("article_id"), []).append(row)
     all_sentences: list[Sentence] = []
     changes: dict[str, SegmentChanges] = {}
     for article in articles:
-        text = read_text_utf8(article_path(project, article))
+        text = read_text_utf8(article_path(project, article), project.rel(article_path(project, article)))
         segments = segment_article(article, text)
         sentences, change = assign_ids(article, segments, by_article.get(article.article_id, []))
         all_sentences.extend(sentences)

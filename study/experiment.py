@@ -146,8 +146,17 @@ def _versions() -> dict[str, str]:
     return out
 
 
+# The code that decides a run's numbers: a change here re-runs every experiment.
+RESULT_CODE = ("config.py", "experiment.py", "metrics.py", "models.py")
+
+
+def code_hash() -> str:
+    here = Path(__file__).parent
+    return short_hash("".join(read_text_utf8(here / name) for name in RESULT_CODE))
+
+
 def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
-    digest = short_hash(json.dumps({"config": cfg.resolved(), "data": items.data_hash(), "study": __version__}, sort_keys=True), 8)
+    digest = short_hash(json.dumps({"config": cfg.resolved(), "data": items.data_hash(), "code": code_hash()}, sort_keys=True), 8)
     return f"{name}-{digest}", digest
 
 
@@ -261,7 +270,7 @@ def _write_run(project, out, name, rid, digest, cfg, items, metrics, preds_by_se
     atomic_write_text(out / "predictions.csv", buf.getvalue())
     _confusion_figure(out / "confusion.png", items, preds_by_seed, f"{name} ({rid})")
     write_json(out / "manifest.json", {
-        "config_name": name, "run_id": rid, "config_hash": cfg.hash(), "run_hash": digest,
+        "config_name": name, "run_id": rid, "config_hash": cfg.hash(), "run_hash": digest, "code_hash": code_hash(),
         "task": cfg.task, "model": cfg.model.name, "split": cfg.split.kind, "quick": quick,
         "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,

@@ -39,7 +39,7 @@ def check_label_row(row: dict[str, Any], where: str, gold: bool = False) -> list
         problems.append(f"{where}: exclude must be true or false, got {row['exclude']!r}")
     if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:
         problems.append(f"{where}: an excluded sentence needs exclude_reason, one of: {', '.join(EXCLUDE_REASONS)}")
-    if "annotator" in row and row["annotator"] not in ANNOTATORS:
+    if "annotator" in row and (not isinstance(row["annotator"], str) or row["annotator"] not in ANNOTATORS):
         problems.append(f"{where}: unknown annotator {row['annotator']!r}; known: {', '.join(ANNOTATORS)}")
     if "codebook_version" in row and row["codebook_version"] not in KNOWN_CODEBOOK_VERSIONS:
         problems.append(f"{where}: codebook_version {row['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)}")
@@ -57,7 +57,7 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
     stale sentence ids (stale = the text hash no longer matches the sentence)."""
     rel = project.rel(path)
     try:
-        rows, problems = read_jsonl_lenient(path)
+        rows, problems = read_jsonl_lenient(path, rel)
     except StudyError as exc:
         return [], [str(exc)]
     seen: dict[str, int] = {}
@@ -66,7 +66,9 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
         where = f"{rel}:{row['_line']}"
         row_problems = check_label_row(row, where, gold=gold)
         sid = row.get("id")
-        if sid in seen:
+        if sid is not None and not isinstance(sid, str):
+            row_problems.append(f"{where}: id must be a string, got {sid!r}")
+        elif sid in seen:
             row_problems.append(f"{where}: duplicate sentence id {sid!r} (first on line {seen[sid]})")
         elif sid is not None:
             seen[sid] = row["_line"]
@@ -74,7 +76,7 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
                 row_problems.append(f"{where}: sentence id {sid!r} is not in corpus/sentences.jsonl")
             elif row.get("hash") != sentences_by_id[sid]["hash"]:
                 row_problems.append(f"{where}: stale label for {sid}: its text hash {row.get('hash')!r} no longer matches the sentence ({sentences_by_id[sid]['hash']}); re-annotate it")
-        if not gold and "annotator" in row and path.stem != row["annotator"]:
+        if not gold and isinstance(row.get("annotator"), str) and path.stem != row["annotator"]:
             row_problems.append(f"{where}: annotator {row['annotator']!r} in a file named {path.name}")
         problems.extend(row_problems)
         if not row_problems:

@@ -188,6 +188,15 @@ class Vader(Classifier):
 
 # --- encoder-based models ----------------------------------------------------------------
 
+def _quiet_transformers() -> None:
+    """Silence weight-loading bars and the expected "newly initialised head" notice; the
+    study's own progress bar shows folds and epochs."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def _torch():
     import torch
 
@@ -212,6 +221,7 @@ def encode_sentences(texts: list[str], pretrained: str, max_length: int, batch_s
         torch = _torch()
         from transformers import AutoModel, AutoTokenizer
 
+        _quiet_transformers()
         path = resolve_pretrained(pretrained)
         tok = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path).eval()
@@ -272,9 +282,8 @@ class Transformer(Classifier):
 
     def _load(self):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()  # the "classifier weights newly initialised" notice is expected
+        _quiet_transformers()
         path = resolve_pretrained(self.cfg.pretrained)
         try:
             tok = AutoTokenizer.from_pretrained(path)

@@ -311,7 +311,7 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
         (f"Classifiers: {len(summary)} runs of {n_models} model(s) trained and evaluated on this same small corpus "
          "with out-of-fold predictions; their outlet-level distributions inherit the errors of small training folds, and "
          "pooling seeds weighs every sentence equally across seeds."),
-        ("Lexical counts are counts of the surface forms in study/data/terms.yaml: a naming not on the list is not "
+        ("Lexical counts are counts of the surface forms in study/resources/terms.yaml: a naming not on the list is not "
          "counted, and a term's meaning in context (quoted to criticise, or adopted) is not judged."),
     ]
     return [Block("ul", items)]
@@ -354,7 +354,7 @@ def build_blocks(project: Project) -> list[Block]:
              "close to the gold V."))
     by_section["lexical"].insert(0, Block(
         "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
-             "narration. Counted from the article text with the term list in study/data/terms.yaml."))
+             "narration. Counted from the article text with the term list in study/resources/terms.yaml."))
     by_section["limits"] = limits_blocks(project, articles, included, excluded, gold, agreement, summary)
 
     blocks: list[Block] = []

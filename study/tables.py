@@ -41,7 +41,7 @@ N_PERMUTATIONS = 10_000
 N_BOOT = 2_000
 SEED = 0
 FIELDS = tuple(LABEL_FIELDS)  # stance, frame, sentiment, source: the four tests of the family
-TERMS_FILE = Path(__file__).parent / "data" / "terms.yaml"
+TERMS_FILE = Path(__file__).parent / "resources" / "terms.yaml"
 
 UP, DOWN = "↑", "↓"  # adjusted residual above +1.96 / below -1.96
 RESIDUAL_NOTE = (f"{UP} / {DOWN}: the cell's adjusted standardized residual (Haberman) is above "
@@ -587,7 +587,7 @@ class Term:
 
 
 def load_terms(path: Path = TERMS_FILE) -> list[Term]:
-    """The term list (study/data/terms.yaml); its header comment documents the fields."""
+    """The term list (study/resources/terms.yaml); its header comment documents the fields."""
     try:
         data = yaml.safe_load(read_text_utf8(path))
     except yaml.YAMLError as exc:
@@ -742,7 +742,7 @@ def lexical_table(inputs: StudyInputs, terms: Sequence[Term], counts: dict[str, 
     caption = (f"How each outlet names the people concerned: occurrences of each term in quoted speech / in the "
                f"reporter's narration, counted in the article text of the n = {len(inputs.included)} included sentences "
                f"({len(inputs.excluded)} sentences excluded by the gold labels, such as captions, credits and notices, "
-               f"are not counted). Term list: study/data/terms.yaml ({len(terms)} terms; singular and plural listed as "
+               f"are not counted). Term list: study/resources/terms.yaml ({len(terms)} terms; singular and plural listed as "
                f"variants of one term). Matching: case-insensitive, curly apostrophes and hyphens normalised, whole "
                f"words, leftmost then longest variant first, so 'criminal illegal aliens' is not also counted as "
                f"'illegal aliens'. Quoted: inside “...” (a quotation left open at the end of a paragraph, as in quotes "

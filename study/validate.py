@@ -21,18 +21,18 @@ def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
     texts: dict[str, str] = {}
     for art in articles.values():
         try:
-            texts[art.article_id] = read_text_utf8(article_path(project, art))
+            texts[art.article_id] = read_text_utf8(article_path(project, art), project.rel(article_path(project, art)))
         except StudyError as exc:
-            problems.append(str(exc).replace(str(project.root) + "/", ""))
+            problems.append(str(exc))
     listed = {(project.root / "corpus" / a.file).resolve() for a in articles.values()}
     for path in sorted(project.articles_dir.glob("*.txt")):
         if path.resolve() not in listed:
             problems.append(f"{project.rel(path)}: article file is missing from the manifest {project.rel(project.manifest)}")
     try:
-        rows, bad_lines = read_jsonl_lenient(project.sentences)
+        rows, bad_lines = read_jsonl_lenient(project.sentences, project.rel(project.sentences))
     except StudyError as exc:
-        return problems + [f"{exc}; run `study segment` to create it".replace(str(project.root) + "/", "")], {}
-    problems += [p.replace(str(project.root) + "/", "") for p in bad_lines]
+        return problems + [f"{exc}; run `study segment` to create it"], {}
+    problems += bad_lines
     by_id: dict[str, dict] = {}
     rel = project.rel(project.sentences)
     for row in rows:
@@ -42,6 +42,9 @@ def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
             problems.append(f"{where}: missing field(s) {', '.join(missing)}")
             continue
         sid = row["id"]
+        if not isinstance(sid, str) or not isinstance(row["article_id"], str):
+            problems.append(f"{where}: id and article_id must be strings, got {sid!r} and {row['article_id']!r}")
+            continue
         if sid in by_id:
             problems.append(f"{where}: duplicate id {sid!r} (first on line {by_id[sid]['_line']})")
             continue

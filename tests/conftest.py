@@ -1,0 +1,131 @@
+"""Shared fixtures for the corpus, validation, label and dataset tests.
+
+- `project_copy`: a private copy of the repository's corpus/, labels/ (and configs/) in a
+  temporary folder, so a test may edit or break any file without touching the repo.
+- `tiny_project`: a hand-made two-article project (no labels) whose sentences are known by
+  reading the article texts below; for unit tests where one problem must give one line.
+- `run_cli(root, *args)`: runs `study --root ROOT ARGS...` in-process and returns
+  (exit_code, stdout, stderr). Any exception other than the CLI's own handled errors
+  propagates, so a traceback on bad input fails the test that provoked it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # the package is used from the checkout (not necessarily installed)
+    sys.path.insert(0, str(REPO))
+
+from study.project import Project  # noqa: E402
+
+COPIED = ("corpus", "labels", "configs")
+
+
+def run_cli(root, *args: str) -> tuple[int, str, str]:
+    """`study --root ROOT ARGS...` in-process: (exit code, stdout, stderr)."""
+    from study.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["--root", str(root), *map(str, args)])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(name="run_cli")
+def run_cli_fixture():
+    return run_cli
+
+
+def copy_repo_data(dest: Path) -> Project:
+    for name in COPIED:
+        src = REPO / name
+        if src.exists():
+            shutil.copytree(src, dest / name)
+    return Project(dest)
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Project:
+    """A writable copy of the repo's corpus/, labels/ and configs/ under tmp_path."""
+    return copy_repo_data(tmp_path)
+
+
+@pytest.fixture
+def repo_project() -> Project:
+    """The repository itself, for read-only checks. Never write through this."""
+    return Project(REPO)
+
+
+# --- the tiny hand-made project ------------------------------------------------------------
+
+# Sentences by reading (paragraph = non-blank line):
+#   t1 p1: "Sheriffs received a federal request on Thursday." | "Alpha News reported the letter."
+#   t1 p2: "“We will follow state law,” the sheriff said."
+#   t2 p1: "Rep. Jane Doe (D-Calif.) criticized the request." | "She called it unlawful."
+#   t2 p2: "The county has not responded."
+TINY_ARTICLES = {
+    "t1": "Sheriffs received a federal request on Thursday. Alpha News reported the letter.\n"
+          "\n"
+          "“We will follow state law,” the sheriff said.\n",
+    "t2": "Rep. Jane Doe (D-Calif.) criticized the request. She called it unlawful.\n"
+          "The county has not responded.\n",
+}
+TINY_EXPECTED = {
+    "t1-p01-s01": "Sheriffs received a federal request on Thursday.",
+    "t1-p01-s02": "Alpha News reported the letter.",
+    "t1-p02-s01": "“We will follow state law,” the sheriff said.",
+    "t2-p01-s01": "Rep. Jane Doe (D-Calif.) criticized the request.",
+    "t2-p01-s02": "She called it unlawful.",
+    "t2-p02-s01": "The county has not responded.",
+}
+TINY_MANIFEST = (
+    "article_id,file,outlet_id,outlet,attribution,publication_date,byline,evidence,notes\n"
+    "t1,articles/t1.txt,alpha,Alpha News,stated_in_text,2025-07-17,,Alpha News reported the letter.,fixture\n"
+    "t2,articles/t2.txt,unattributed_t2,Unattributed (t2),unattributed,,,,fixture\n"
+)
+
+
+def make_tiny_project(root: Path, segment: bool = True) -> Project:
+    project = Project(root)
+    project.articles_dir.mkdir(parents=True)
+    for article_id, text in TINY_ARTICLES.items():
+        (project.articles_dir / f"{article_id}.txt").write_text(text, encoding="utf-8")
+    project.manifest.write_text(TINY_MANIFEST, encoding="utf-8")
+    if segment:
+        from study.corpus import segment_corpus, write_sentences
+
+        sentences, _ = segment_corpus(project)
+        write_sentences(project, sentences)
+    return project
+
+
+@pytest.fixture
+def tiny_project(tmp_path) -> Project:
+    """Two short articles, their manifest and corpus/sentences.jsonl; no labels."""
+    return make_tiny_project(tmp_path / "tiny")
+
+
+# --- small helpers for editing JSONL files in tests ----------------------------------------
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    Path(path).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def problem_lines(stderr: str) -> list[str]:
+    """The problem lines of `study validate` (everything but the final count line)."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("validate: ")]
