@@ -130,18 +130,16 @@ def test_known_limitation_us_before_capitalised_word_is_not_split():
     assert sentences_of(paragraph) == [paragraph]
 
 
-def test_known_limitation_sentence_ending_in_closing_quote_before_new_quote(repo_project):
-    """KNOWN LIMITATION found in the real corpus, asserted as current behaviour: a narrative
-    sentence that ends inside a closing quote (… Home Depot.”) followed directly by a new quoted
-    sentence (“That’s …,” he said.) is not split, so a000-p26-s01 holds two sentences. The gold
-    labels were made on this unit; fixing the segmenter would change the id's text and make its
-    labels stale. If segmentation improves, update this test and re-label a000-p26."""
-    row = sentences_by_id(repo_project)["a000-p26-s01"]
-    assert row["text"].startswith("Luna also criticized the federal government")
-    assert "Home Depot.” “That’s something" in row["text"]
+def test_consecutive_quotations_are_split_rule_r4(repo_project):
+    """Rule R4: a sentence ending inside a closing quote (… Home Depot.”) followed directly by a
+    new quotation (“That’s …,” he said.) is two sentences; a000-p26 was re-labeled after the fix."""
+    rows = sentences_by_id(repo_project)
+    assert rows["a000-p26-s01"]["text"].endswith("car wash or Home Depot.”")
+    assert rows["a000-p26-s02"]["text"] == "“That’s something we should all be concerned about,” he said."
+    from study.corpus import split_sentences
 
-
-# --- offsets and hashes -------------------------------------------------------------------
+    para = "He said “it was over.” “We are done,” she added."
+    assert [para[s:e] for s, e in split_sentences(para)] == ["He said “it was over.”", "“We are done,” she added."]
 
 def test_every_sentence_matches_its_article_offsets_and_hash(repo_project):
     texts = {a.article_id: (repo_project.root / "corpus" / a.file).read_text(encoding="utf-8")
@@ -340,10 +338,6 @@ def test_segment_on_malformed_sentences_file_is_a_clear_error(tiny_project, run_
     assert tiny_project.sentences.read_text(encoding="utf-8") == "".join(lines)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG corpus.py assign_ids (old_texts = [p['text'] ...] and previous[...]['id']): a row of "
-    "corpus/sentences.jsonl without 'text' or 'id' makes `study segment` die with KeyError and a traceback "
-    "instead of one clear error line naming the file and line"))
 def test_segment_on_sentences_row_missing_a_field_is_a_clear_error(tiny_project, run_cli):
     rows = read_rows(tiny_project.sentences)
     del rows[1]["text"]

@@ -115,10 +115,6 @@ def test_export_is_byte_identical_on_rerun(project_copy, run_cli, tmp_path):
     assert out.read_bytes() == first
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG cli.py (build_parser, export --out help): `study export --help` says the default output is "
-    "results/dataset/gold_sentences.<format>, but export() writes results/dataset/sentences_gold.<format> "
-    "(data.RELEASE_STEM), which is also what README.md and labels/README.md document: the help text is wrong"))
 def test_export_default_path_is_the_one_the_help_states(project_copy, run_cli):
     from study.cli import build_parser
 

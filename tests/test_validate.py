@@ -197,10 +197,6 @@ def test_real_copy_corruption_is_named(project_copy, run_cli, corrupt):
 
 # --- inputs that must not crash validate ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG validate.py:45/49 and labels.py:42/69: a JSON list where a string is expected (sentence id or "
-    "article_id, label id or annotator) is used as a dict key / set member, raising TypeError "
-    "'unhashable type' and a traceback instead of one problem line"))
 @pytest.mark.parametrize("where, field", [
     ("sentences", "id"), ("sentences", "article_id"), ("annotation", "id"), ("annotation", "annotator")])
 def test_non_string_id_fields_do_not_crash_validate(project_copy, run_cli, where, field):
@@ -213,10 +209,6 @@ def test_non_string_id_fields_do_not_crash_validate(project_copy, run_cli, where
     assert any(":3:" in line for line in problem_lines(err))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG labels.py:59-64 (check_label_file) and validate.py:18-20: problems from read_jsonl_lenient / "
-    "read_text_utf8 / load_manifest are passed on with the absolute path of the project root, while every "
-    "other message is relative (Project.rel: 'for messages ... never absolute')"))
 @pytest.mark.parametrize("breakage", ["annotation bad JSON", "annotation not UTF-8", "manifest missing"])
 def test_messages_are_relative_to_the_root(project_copy, run_cli, breakage):
     ann = project_copy.annotations_dir / "ann_b.jsonl"
