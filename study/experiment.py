@@ -132,7 +132,8 @@ def make_folds(cfg: ExperimentConfig, items: Items, seed: int) -> tuple[list[tup
         for train, test in folds:
             unseen = sorted(set(labels[test]) - set(labels[train]))
             if unseen:
-                notes.append(f"held-out outlet {groups[test][0]}: class(es) {', '.join(unseen)} never seen in training ({sum(labels[test] == u for u in unseen)} sentence(s))")
+                notes.append(f"held-out outlet {groups[test][0]}: class(es) {', '.join(unseen)} never seen in training "
+                             f"({int(np.isin(labels[test], unseen).sum())} sentence(s) of it)")
     return folds, notes
 
 
@@ -354,6 +355,11 @@ def _predictions_by_seed(run_dir: Path) -> tuple[list[str], list[str], dict[int,
     return ids, [gold[i] for i in ids], by_seed
 
 
+def _fmt_p(p: float, n_boot: int = 1000) -> str:
+    """A bootstrap p of 0 only says p < 1/B."""
+    return f"p<{1 / n_boot:.3f}" if p == 0 else f"p={p:.3f}"
+
+
 def write_summary(project: Project, run_dirs: list[Path] | None = None, quick: bool = False) -> list[Path]:
     """results/summary.md and .csv: every current run, per task, with the transformer compared
     to each other model by a paired bootstrap on the same sentences and folds."""
@@ -405,17 +411,20 @@ def write_summary(project: Project, run_dirs: list[Path] | None = None, quick: b
                + "Δ vs transformer (p) | seeds | warnings | run |",
                "|---|---|---|---|" + ("---|" if task == "stance" else "") + "---|---|---|---|"]
         for r in task_rows:
-            vs = "" if r["p_vs_transformer"] == "" else f"{r['delta_vs_transformer']:+.3f} (p={r['p_vs_transformer']:.3f})"
+            vs = "" if r["p_vs_transformer"] == "" else f"{r['delta_vs_transformer']:+.3f} ({_fmt_p(r['p_vs_transformer'])})"
             md.append(f"| {r['split']} | {r['model']} | {r['macro_f1_mean']:.3f} ± {r['macro_f1_sd']:.3f} "
                       f"[{r['macro_f1_ci_low']:.3f}, {r['macro_f1_ci_high']:.3f}] | {r['accuracy_mean']:.3f} | "
                       + (f"{r['f_avg_mean']:.3f} | " if task == "stance" and r["f_avg_mean"] != "" else ("n/a | " if task == "stance" else ""))
                       + f"{vs} | {r['n_seeds']} | {r['n_warnings']} | [{Path(r['run_dir']).name}](runs/{Path(r['run_dir']).name}/) |")
-        warned = [r for r in task_rows if r["n_warnings"]]
-        if warned:
+        # The same data and split give every model the same warnings: list each once.
+        notes: dict[tuple[str, str], list[str]] = {}
+        for r in task_rows:
+            for note in r["_run"]["metrics"]["warnings"]:
+                notes.setdefault((r["split"], note), []).append(r["model"])
+        if notes:
             md += ["", "Warnings (classes too rare for the split):", ""]
-            for r in warned:
-                for note in r["_run"]["metrics"]["warnings"]:
-                    md.append(f"- {r['config']}: {note}")
+            for (split, note), models in notes.items():
+                md.append(f"- {split} ({', '.join(models)}): {note}")
         md.append("")
     name = "summary-quick" if quick else "summary"
     out = [project.results / f"{name}.md", project.results / f"{name}.csv"]
