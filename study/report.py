@@ -236,6 +236,11 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
     return blocks
 
 
+def _bootstrap_p(p: float, n_boot: int = 1000) -> str:
+    """The summary's paired bootstrap uses 1000 resamples: a p of 0 only says p < 0.001."""
+    return f"<{1 / n_boot:.3f}" if p == 0 else fmt_p(p)
+
+
 def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[str, dict]) -> list[Block]:
     rows = []
     for r in summary:
@@ -244,14 +249,14 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
                      fmt_ci(parse_float(r.get("macro_f1_ci_low")), parse_float(r.get("macro_f1_ci_high")), 3),
                      f"{fmt_float(parse_float(r.get('accuracy_mean')))} ± {fmt_float(parse_float(r.get('accuracy_sd')))}",
                      fmt_float(parse_float(r.get("f_avg_mean"))), _signed(parse_float(r.get("delta_vs_transformer"))),
-                     fmt_p(parse_float(r.get("p_vs_transformer"))),
+                     _bootstrap_p(parse_float(r.get("p_vs_transformer"))),
                      r["run_dir"], _run_config_hash(project, r["run_dir"])])
     tasks = [t for t in TASKS if any(r["task"] == t for r in summary)]
     table = Table(name="models", section="models", title="Classifier results",
                   caption=(f"Each experiment run ({len(summary)} runs; tasks: {', '.join(tasks) or 'none'}): macro-F1 and "
                            "accuracy over the out-of-fold predictions, mean ± sd over seeds, macro-F1 95% interval; "
                            "F_avg: mean F1 of support and oppose (stance only); Δ and p vs transformer: macro-F1 of the "
-                           "transformer minus this model and its paired bootstrap p (– for the transformer itself or "
+                           "transformer minus this model and its two-sided paired bootstrap p over 1000 resamples (– for the transformer itself or "
                            "where not computed); n = sentences evaluated. "
                            "Source: results/summary.csv (written by `study run --all`); config hash from each run's "
                            "manifest.json."),
