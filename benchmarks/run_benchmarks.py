@@ -110,6 +110,10 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds:.1f} s ({int(m)}:{s:04.1f})"
 
 
+def cores(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
 def met(ok: bool | None) -> str:
     return "skipped" if ok is None else ("**met**" if ok else "**not met**")
 
@@ -259,7 +263,7 @@ class Variant:
     tokens_real: int = 0
     tokens_processed: int = 0
     flops: float = 0.0
-
+    others: float | None = None  # cores other processes used during the timed passes
 
 
 def rate(variant: dict, n: int) -> float:
@@ -378,6 +382,7 @@ def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, r
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fn(m, limit=warmup_batches)
+            share = CpuShare()
             for r in range(1, repeats + 1):
                 t0 = time.perf_counter()
                 probs, real, processed, flops = fn(m, progress_label=f"{v.name} repeat {r}/{repeats}")
@@ -385,6 +390,7 @@ def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, r
                 v.times.append(dt)
                 log(f"throughput [{v.name}]: repeat {r}/{repeats}: {dt:.1f} s = {n_sentences / dt:.1f} sentences/s")
         v.tokens_real, v.tokens_processed, v.flops = real, processed, flops
+        v.others = share.others_cores()
         probs_by[v.name] = probs
 
     n_unique = min(len(texts_unique), n_sentences)  # the first n_unique entries are the unique sentences
@@ -462,6 +468,7 @@ class Step:
     rss_mb: float = 0.0
     rc: int | None = None
     interrupted: bool = False
+    others: float | None = None  # cores other processes used meanwhile
     parent_mb: float = 0.0
     tail: list[str] = field(default_factory=list)
 
@@ -483,6 +490,7 @@ def run_step(step: Step, tmp: Path, logfile, heartbeat_s: float = 30.0) -> None:
     cmd = [sys.executable, "-m", "study", "--root", str(tmp), *step.argv]
     logfile.write(f"\n$ {' '.join(cmd)}\n")
     log(f"full run: {step.name} ...")
+    share = CpuShare()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             encoding="utf-8", errors="replace")
@@ -507,6 +515,7 @@ def run_step(step: Step, tmp: Path, logfile, heartbeat_s: float = 30.0) -> None:
     finally:
         done.set()
     step.wall_s = time.perf_counter() - t0
+    step.others = share.others_cores()
     for t in pumps:
         t.join(timeout=10)
     step.rss_mb = maxrss_mb(usage.ru_maxrss)
@@ -612,17 +621,18 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
         L += [f"Every step of `make study` (install excluded; steps from {full['steps_source']}) run once as `python -m study --root <copy> ...` in a fresh "
               f"temporary copy of `corpus/`, `labels/` and `configs/` ({len(full['configs'])} config{'s' if len(full['configs']) != 1 else ''}: "
               f"{', '.join(f'`{c}`' for c in full['configs'])}), with `HF_HUB_OFFLINE=1`. Wall time includes each "
-              "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`).", "",
-              "| step | command | wall time | max RSS | exit |", "|---|---|---|---|---|"]
+              "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`). The last column is "
+              "the CPU other processes used meanwhile (average cores): above zero, the step was slowed by them.", "",
+              "| step | command | wall time | max RSS | exit | others' CPU |", "|---|---|---|---|---|---|"]
         for s in full["steps"]:
             if s.interrupted:
-                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | ≥ {s.wall_s:.1f} s (interrupted) | unknown | |")
+                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | ≥ {s.wall_s:.1f} s (interrupted) | unknown | | |")
             elif s.rc is None:
-                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | not run | | |")
+                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | not run | | | |")
             else:
-                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | {s.wall_s:.1f} s | {s.rss_mb:.0f} MB | {s.rc} |")
+                L.append(f"| {s.name} | `study {' '.join(s.argv)}` | {s.wall_s:.1f} s | {s.rss_mb:.0f} MB | {s.rc} | {cores(s.others)} |")
         L.append(f"| **total** | | **{'≥ ' if full['interrupted'] else ''}{fmt_s(full['total_s'])}** | "
-                 f"max {max((s.rss_mb for s in done), default=0):.0f} MB | |")
+                 f"max {max((s.rss_mb for s in done), default=0):.0f} MB | | {cores(machine.get('_others_full'))} |")
         if full["per_config"]:
             L += ["", f"Model-fitting time per config inside `run --all` ({len(full['per_config'])} of {len(full['configs'])} finished; "
                   "the `wall_time_s` each run's manifest records): "
@@ -648,12 +658,14 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
           f"(for sorted padding also the per-sentence length pass). Each variant: one untimed warm-up over "
           f"{tp['warmup_batches']} batches, then {tp['repeats']} timed pass{'es' if tp['repeats'] != 1 else ''} over all {n} sentences; the best is reported. "
           f"Model load took {tp['load_s']:.1f} s (not in the numbers).", "",
-          "| variant | best pass | all passes (s) | sentences/s (best) | real tokens / processed tokens |",
-          "|---|---|---|---|---|"]
+          "| variant | best pass | all passes (s) | sentences/s (best) | real tokens / processed tokens | others' CPU |",
+          "|---|---|---|---|---|---|"]
     for var in v.values():
         L.append(f"| {var['label']} | {min(var['times']):.2f} s | {', '.join(f'{t:.2f}' for t in var['times'])} | {rate(var, n):.1f} | "
-                 f"{var['tokens_real']:,} / {var['tokens_processed']:,} ({var['tokens_real'] / max(1, var['tokens_processed']):.0%}) |")
-    L.append("")
+                 f"{var['tokens_real']:,} / {var['tokens_processed']:,} ({var['tokens_real'] / max(1, var['tokens_processed']):.0%}) | "
+                 f"{cores(var.get('others'))} |")
+    L += ["", "The last column is the CPU other processes used during that variant's timed passes (average cores); "
+          "where it is well above zero, that row's rate is depressed and the comparison between rows is skewed.", ""]
     speed = rate(v["sorted"], n) / rate(v["naive"], n)
     L.append(f"Sorted dynamic padding is {speed:.1f}x the naive throughput here.")
     s = v["sorted"]
@@ -663,9 +675,12 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
           f"attention). The fp32 sorted pass ran at about {s['flops'] / min(s['times']) / 1e9:.0f} GFLOP/s, while a plain 2048x2048 fp32 "
           f"matrix multiply on this machine at the same thread count reaches {tp['matmul_gflops']:.0f} GFLOP/s. "
           f"{TARGET_SENT_PER_S:.0f} sentences/s would need about {TARGET_SENT_PER_S * gflop_per_sent:.0f} GFLOP/s "
-          f"({TARGET_SENT_PER_S * gflop_per_sent / tp['matmul_gflops']:.1f}x that matrix-multiply rate), so on this "
-          "machine the fp32 target is out of reach by padding or batching alone; it would take fewer FLOPs (a smaller or "
-          "quantized model, shorter inputs, caching) or more/faster cores."]
+          f"({TARGET_SENT_PER_S * gflop_per_sent / tp['matmul_gflops']:.1f}x that matrix-multiply rate)"
+          + (", so on this machine the fp32 target is out of reach by padding or batching alone; it would take fewer FLOPs "
+             "(a smaller or quantized model, shorter inputs, caching) or more or faster cores."
+             if TARGET_SENT_PER_S * gflop_per_sent > tp["matmul_gflops"] else
+             ", so the target is within this machine's raw fp32 rate; what is left is overhead (tokenization, small "
+             "matrices, attention) rather than arithmetic.")]
     L.append("")
     if "naive" in tp["checks"]:
         c = tp["checks"]["naive"]
@@ -708,7 +723,8 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
           "took meanwhile (and the load average): anything above zero slows these numbers compared with an idle machine.",
           f"- **Run-to-run variance.** Throughput is the best of {tp['repeats']} pass(es) (all listed): the best is an "
           "optimistic, least-disturbed figure, and the spread of the passes is the only variance estimate. "
-          + ("The full run was timed once (n = 1), so its variance is unknown; expect several percent from run to run."
+          + ("The full run was timed once (n = 1), so its run-to-run variance is not estimated here; other processes' CPU "
+             "use (shown per step) is the main known source of slow-downs on a shared machine."
              if full else "The full run was not timed."),
           "- **Scope.** Throughput is the plain full forward pass of an untrained head; the study's own prediction with "
           "`freeze_layers` > 0 reuses cached frozen-layer states and so costs less per sentence on repeated sentences, and "
