@@ -40,7 +40,6 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,15 +201,9 @@ def git_commit() -> str:
 
 
 def versions() -> dict[str, str]:
-    import study
+    from study.experiment import package_versions
 
-    out = {"python": platform.python_version(), "study": getattr(study, "__version__", "unknown")}
-    for pkg in VERSION_PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return package_versions(VERSION_PACKAGES)
 
 
 # --- inputs ----------------------------------------------------------------------------------

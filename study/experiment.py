@@ -137,9 +137,10 @@ def make_folds(cfg: ExperimentConfig, items: Items, seed: int) -> tuple[list[tup
     return folds, notes
 
 
-def _versions() -> dict[str, str]:
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Python, study and the given packages' installed versions (for manifests and benchmarks)."""
     out = {"python": platform.python_version(), "study": __version__}
-    for pkg in PACKAGES:
+    for pkg in packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -188,10 +189,9 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
     notes: list[str] = []
     texts = np.array(items.texts, dtype=object)
     labels = np.array(items.labels, dtype=object)
-    n_folds = len(make_folds(cfg, items, cfg.seeds[0])[0])
-    bar = _progress(len(cfg.seeds) * n_folds, name)
-    for seed in cfg.seeds:
-        folds, fold_notes = make_folds(cfg, items, seed)
+    folds_by_seed = {seed: make_folds(cfg, items, seed) for seed in cfg.seeds}
+    bar = _progress(sum(len(folds) for folds, _ in folds_by_seed.values()), name)
+    for seed, (folds, fold_notes) in folds_by_seed.items():
         notes += [n for n in fold_notes if n not in notes]
         pred = np.empty(len(labels), dtype=object)
         proba = np.zeros((len(labels), len(items.classes)))
@@ -203,8 +203,7 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
             bar.set_postfix(seed=seed, fold=f)
             model.fit(list(texts[train]), list(labels[train]))
             proba[test] = model.predict_proba(list(texts[test]))
-            pred[test] = model.predict(list(texts[test])) if cfg.model.name in ("majority", "stratified_random") else \
-                [items.classes[i] for i in np.argmax(proba[test], axis=1)]
+            pred[test] = model.labels_from_proba(proba[test])
             fold_of[test] = f
             bar.update(1)
         preds_by_seed[seed], proba_by_seed[seed], fold_by_seed[seed] = pred, proba, fold_of
@@ -275,7 +274,7 @@ def _write_run(project, out, name, rid, digest, cfg, items, metrics, preds_by_se
         "task": cfg.task, "model": cfg.model.name, "split": cfg.split.kind, "quick": quick,
         "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,
-        "versions": _versions(), "command": "study " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else f"study run configs/{name}.yaml",
+        "versions": package_versions(), "command": "study " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else f"study run configs/{name}.yaml",
         "wall_time_s": round(wall, 2),
     })
 

@@ -48,9 +48,12 @@ class Classifier:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def predict(self, texts: list[str]) -> list[str]:
-        proba = self.predict_proba(texts)
+    def labels_from_proba(self, proba: np.ndarray) -> list[str]:
+        """The predicted label of each row: the most probable class (ties: codebook order)."""
         return [self.classes[i] for i in np.argmax(proba, axis=1)]
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return self.labels_from_proba(self.predict_proba(texts))
 
     def _priors(self, labels: list[str]) -> np.ndarray:
         counts = Counter(labels)
@@ -58,7 +61,8 @@ class Classifier:
 
 
 class Majority(Classifier):
-    """Always the most frequent training class (ties: codebook order)."""
+    """Always the most frequent training class (ties: codebook order); probabilities are
+    the training class frequencies."""
 
     def fit(self, texts, labels):
         self.priors = self._priors(labels)
@@ -67,23 +71,13 @@ class Majority(Classifier):
     def predict_proba(self, texts):
         return np.tile(self.priors, (len(texts), 1))
 
-    def predict(self, texts):
-        return [self.classes[int(np.argmax(self.priors))]] * len(texts)
 
-
-class StratifiedRandom(Classifier):
+class StratifiedRandom(Majority):
     """Draws each label at random with the training class frequencies (seeded)."""
 
-    def fit(self, texts, labels):
-        self.priors = self._priors(labels)
-        return self
-
-    def predict_proba(self, texts):
-        return np.tile(self.priors, (len(texts), 1))
-
-    def predict(self, texts):
+    def labels_from_proba(self, proba):
         rng = np.random.default_rng(self.seed)
-        return list(rng.choice(self.classes, size=len(texts), p=self.priors))
+        return list(rng.choice(self.classes, size=len(proba), p=self.priors))
 
 
 def _inner_cv(labels: list[str], folds: int, seed: int):

@@ -24,7 +24,7 @@ from study.corpus import load_manifest
 from study.errors import StudyError
 from study.fileio import atomic_write_text, file_hash, read_text_utf8
 from study.project import Project
-from study.tables import (Table, fmt_ci, fmt_float, fmt_p, load_gold_split, outlets_of, parse_float, read_csv_rows,
+from study.tables import (Table, require_file, fmt_ci, fmt_float, fmt_p, load_gold_split, outlets_of, parse_float, read_csv_rows,
                           resolve_run_dir, table_html, table_markdown)
 
 TITLE = "Framing, stance and voice across outlets: study report"
@@ -131,15 +131,10 @@ figcaption { font-size: .85rem; margin-top: .3rem; }
 
 # --- inputs ------------------------------------------------------------------------------
 
-def _need(project: Project, path: Path, command: str) -> None:
-    if not path.exists():
-        raise StudyError(f"{project.rel(path)} not found: run `{command}` first")
-
-
 def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any]]]:
     """The display tables and figures `study tables` wrote; all figure files must exist."""
     index_path = project.results / "tables" / "tables.json"
-    _need(project, index_path, "study tables")
+    require_file(project, index_path, "study tables")
     try:
         index = json.loads(read_text_utf8(index_path))
     except json.JSONDecodeError as exc:
@@ -147,13 +142,13 @@ def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any
     figures = index.get("figures", [])
     for entry in figures:
         for key in ("png", "svg"):
-            _need(project, project.results / entry[key], "study tables")
+            require_file(project, project.results / entry[key], "study tables")
     return [Table.from_json(t) for t in index.get("tables", [])], figures
 
 
 def _run_config_hash(project: Project, run_dir: str) -> str:
     manifest = resolve_run_dir(project, run_dir) / "manifest.json"
-    _need(project, manifest, "study run --all")
+    require_file(project, manifest, "study run --all")
     try:
         return str(json.loads(read_text_utf8(manifest)).get("config_hash", "unknown"))
     except json.JSONDecodeError:
@@ -285,7 +280,7 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
     used = frame_table[:, frame_table.sum(axis=0) > 0]
     small = float((stats.expected_counts(used) < 5).mean()) if used.size else float("nan")
     tests_csv = project.results / "tables" / "independence_tests.csv"
-    _need(project, tests_csv, "study tables")
+    require_file(project, tests_csv, "study tables")
     _, tests = read_csv_rows(tests_csv)
     significant = [t["field"] for t in tests if parse_float(t.get("p_holm")) < 0.05]
     alphas = [(r.get("field", ""), parse_float(r.get("krippendorff_alpha"))) for r in agreement]
@@ -327,8 +322,8 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
 def build_blocks(project: Project) -> list[Block]:
     articles = load_manifest(project)
     sentences, gold, included, excluded = load_gold_split(project)
-    _need(project, project.results / "agreement.csv", "study agree")
-    _need(project, project.results / "summary.csv", "study run --all")
+    require_file(project, project.results / "agreement.csv", "study agree")
+    require_file(project, project.results / "summary.csv", "study run --all")
     _, agreement = read_csv_rows(project.results / "agreement.csv")
     _, summary = read_csv_rows(project.results / "summary.csv")
     tables, figure_list = load_tables_index(project)
