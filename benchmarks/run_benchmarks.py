@@ -313,16 +313,16 @@ def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, r
     log(f"throughput: model loaded in {load_s:.1f} s; {n_sentences} sentences ({len(texts_unique)} unique), "
         f"batch {batch_size}, {repeats} timed repeat(s), torch threads {torch.get_num_threads()}")
 
-    def naive_pass(m, progress_label=None, limit=None):
-        """Fixed order, every batch padded to max_length."""
-        batches = [list(range(i, min(i + batch_size, len(texts)))) for i in range(0, len(texts), batch_size)][:limit]
+    def run_batches(m, batches, padding, progress_label):
+        """Class probabilities for every batch, with token and FLOP counts; `padding` is
+        "max_length" (naive) or True (pad to the batch's longest)."""
         out = np.zeros((len(texts), 3), dtype=np.float32)
         real = processed = 0
         flops = 0.0
         prog = _BatchProgress(progress_label, len(batches)) if progress_label else None
         with torch.inference_mode():
             for b, idx in enumerate(batches, start=1):
-                enc = tok([texts[i] for i in idx], padding="max_length", truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
+                enc = tok([texts[i] for i in idx], padding=padding, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
                 out[idx] = torch.softmax(m(**enc).logits, dim=-1).numpy()
                 real += int(enc["attention_mask"].sum())
                 processed += enc["attention_mask"].numel()
@@ -331,26 +331,18 @@ def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, r
                     prog.step(b)
         return out, real, processed, flops
 
+    def naive_pass(m, progress_label=None, limit=None):
+        """Fixed order, every batch padded to max_length."""
+        batches = [list(range(i, min(i + batch_size, len(texts)))) for i in range(0, len(texts), batch_size)][:limit]
+        return run_batches(m, batches, "max_length", progress_label)
+
     def sorted_pass(m, progress_label=None, limit=None):
         """The study's method: token lengths, length-sorted batches, pad to the batch's longest."""
         lengths = [len(tok(t, truncation=True, max_length=MAX_LENGTH)["input_ids"]) for t in texts]
         batches = length_sorted_batches(lengths, batch_size)
         if limit:  # warm-up: the shortest and the longest batches
             batches = batches[:limit // 2] + batches[-(limit - limit // 2):]
-        out = np.zeros((len(texts), 3), dtype=np.float32)
-        real = processed = 0
-        flops = 0.0
-        prog = _BatchProgress(progress_label, len(batches)) if progress_label else None
-        with torch.inference_mode():
-            for b, idx in enumerate(batches, start=1):
-                enc = tok([texts[i] for i in idx], padding=True, truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
-                out[idx] = torch.softmax(m(**enc).logits, dim=-1).numpy()
-                real += int(enc["attention_mask"].sum())
-                processed += enc["attention_mask"].numel()
-                flops += batch_flops(*enc["attention_mask"].shape)
-                if prog:
-                    prog.step(b)
-        return out, real, processed, flops
+        return run_batches(m, batches, True, progress_label)
 
     variants = [
         (Variant("naive", "fp32, fixed order, padded to max_length=128", False), model, naive_pass),
