@@ -201,7 +201,7 @@ def git_commit() -> str:
 
 
 def versions() -> dict[str, str]:
-    from study.experiment import package_versions
+    from study.evaluate.provenance import package_versions
 
     return package_versions(VERSION_PACKAGES)
 

@@ -51,7 +51,8 @@ def _export(args, project: Project) -> int:
 
 
 def _run(args, project: Project) -> int:
-    from study.experiment import run_all, run_config, write_summary
+    from study.evaluate.runner import run_all, run_config
+    from study.evaluate.summary import write_summary
 
     if args.all:
         run_all(project, quick=args.quick, force=args.force)
@@ -65,7 +66,7 @@ def _run(args, project: Project) -> int:
 
 
 def _tables(args, project: Project) -> int:
-    from study.tables import write_tables
+    from study.outlets.write import write_tables
 
     for path in write_tables(project):
         print(f"wrote {project.rel(path)}")
@@ -73,7 +74,7 @@ def _tables(args, project: Project) -> int:
 
 
 def _report(args, project: Project) -> int:
-    from study.report import write_report
+    from study.render.report import write_report
 
     for path in write_report(project):
         print(f"wrote {project.rel(path)}")

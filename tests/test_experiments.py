@@ -12,7 +12,7 @@ import pytest
 from study.cli import main
 from study.config import load_config, parse_config
 from study.errors import StudyError
-from study.experiment import run_config
+from study.evaluate.runner import run_config
 from study.metrics import f_avg, macro_f1, paired_bootstrap_p, per_class_prf
 from study.project import Project
 

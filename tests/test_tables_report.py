@@ -17,8 +17,10 @@ from study.codebook import CODEBOOK_VERSION
 from study.errors import StudyError
 from study.fileio import short_hash
 from study.project import Project
-from study.report import SECTIONS, write_report
-from study.tables import Term, count_terms, find_terms, load_terms, quote_mask, write_tables
+from study.render.blocks import SECTIONS
+from study.render.report import write_report
+from study.outlets.lexical import Term, count_terms, find_terms, load_terms, quote_mask
+from study.outlets.write import write_tables
 
 # Small settings: these tests check plumbing, not the statistics (tests/test_stats.py does).
 FAST = {"n_permutations": 200, "n_boot": 100, "seed": 0}

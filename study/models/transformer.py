@@ -1,0 +1,178 @@
+"""A fine-tuned encoder with a classification head; frozen lower layers computed once and cached."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from study.errors import StudyError
+from study.models.base import Classifier
+from study.models.encoders import (
+    _quiet_transformers,
+    _torch,
+    length_sorted_batches,
+    resolve_pretrained,
+)
+
+_FROZEN_CACHE: dict[tuple[str, int, int, str], "object"] = {}
+
+
+class Transformer(Classifier):
+    """Fine-tuned encoder with a classification head (AutoModelForSequenceClassification).
+
+    Class-weighted cross-entropy; AdamW with linear warm-up and decay; fixed epochs, or early
+    stopping on an inner split of the training fold; seeded and deterministic on CPU.
+    `freeze_layers` keeps the embeddings and the lowest encoder layers fixed (a CPU budget
+    choice, recorded in each run's config). For BERT-style encoders the frozen layers' outputs
+    are computed once per sentence and cached, so training runs only the top layers (frozen
+    layers then run without dropout); other architectures take the plain full forward pass.
+    """
+
+    epoch_callback: Callable[[int, float], None] | None = None
+
+    def _load(self):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        _quiet_transformers()
+        path = resolve_pretrained(self.cfg.pretrained)
+        try:
+            tok = AutoTokenizer.from_pretrained(path)
+            # eager attention takes the plain additive mask the cached fast path passes in
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, num_labels=len(self.classes), attn_implementation="eager",
+                id2label=dict(enumerate(self.classes)), label2id={c: i for i, c in enumerate(self.classes)})
+        except OSError as exc:
+            raise StudyError(f"model.pretrained {self.cfg.pretrained!r} could not be loaded ({str(exc).splitlines()[0]}); "
+                             "offline, use the packaged model or a local path") from None
+        return tok, model
+
+    def _freeze(self, model):
+        n = self.cfg.freeze_layers
+        if n <= 0:
+            return
+        base = getattr(model, model.base_model_prefix)
+        for p in base.embeddings.parameters():
+            p.requires_grad = False
+        layers = base.encoder.layer
+        if n > len(layers):
+            raise StudyError(f"model.freeze_layers={n} but the encoder has only {len(layers)} layers")
+        for layer in layers[:n]:
+            for p in layer.parameters():
+                p.requires_grad = False
+
+    def _fast_path(self) -> bool:
+        base = getattr(self.model, self.model.base_model_prefix, None)
+        return (self.cfg.freeze_layers > 0 and base is not None and hasattr(base, "encoder")
+                and hasattr(base.encoder, "layer") and getattr(base, "pooler", None) is not None
+                and hasattr(self.model, "classifier") and hasattr(self.model, "dropout"))
+
+    def _frozen_states(self, texts: list[str]):
+        """Hidden states after the frozen layers, one unpadded tensor per sentence (cached)."""
+        torch = _torch()
+        key = (self.cfg.pretrained, self.cfg.max_length, self.cfg.freeze_layers)
+        todo = [t for t in dict.fromkeys(texts) if (*key, t) not in _FROZEN_CACHE]
+        if todo:
+            base = getattr(self.model, self.model.base_model_prefix)
+            was_training = base.training
+            base.eval()
+            lengths = [len(self.tok(t, truncation=True, max_length=self.cfg.max_length)["input_ids"]) for t in todo]
+            with torch.inference_mode():
+                for idx in length_sorted_batches(lengths, 64):
+                    batch = [todo[i] for i in idx]
+                    enc = self.tok(batch, padding=True, truncation=True, max_length=self.cfg.max_length, return_tensors="pt")
+                    hidden = base(**enc, output_hidden_states=True).hidden_states[self.cfg.freeze_layers]
+                    for row, t in enumerate(batch):
+                        n_tok = int(enc["attention_mask"][row].sum())
+                        _FROZEN_CACHE[(*key, t)] = hidden[row, :n_tok].clone()
+            base.train(was_training)
+        return [_FROZEN_CACHE[(*key, t)] for t in texts]
+
+    def _logits(self, texts: list[str]):
+        """Logits for a batch: through the cached fast path when possible, else the full model."""
+        torch = _torch()
+        if not self._fast_path():
+            enc = self.tok(texts, padding=True, truncation=True, max_length=self.cfg.max_length, return_tensors="pt")
+            return self.model(**enc).logits
+        states = self._frozen_states(texts)
+        width = max(s.shape[0] for s in states)
+        hidden = torch.zeros(len(states), width, states[0].shape[1])
+        mask = torch.zeros(len(states), width)
+        for i, s in enumerate(states):
+            hidden[i, :s.shape[0]] = s
+            mask[i, :s.shape[0]] = 1.0
+        additive = (1.0 - mask[:, None, None, :]) * torch.finfo(hidden.dtype).min
+        base = getattr(self.model, self.model.base_model_prefix)
+        for layer in base.encoder.layer[self.cfg.freeze_layers:]:
+            hidden = layer(hidden, additive)
+            hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+        return self.model.classifier(self.model.dropout(base.pooler(hidden)))
+
+    def fit(self, texts, labels):
+        torch = _torch()
+        torch.manual_seed(self.seed)
+        torch.use_deterministic_algorithms(True)
+        rng = np.random.default_rng(self.seed)
+        self.tok, self.model = self._load()
+        self._freeze(self.model)
+        texts, labels = list(texts), list(labels)
+        y = np.array([self.classes.index(l) for l in labels])
+        train_idx, val_idx = np.arange(len(texts)), np.array([], dtype=int)
+        if self.cfg.early_stopping and len(texts) >= 10:
+            perm = rng.permutation(len(texts))
+            n_val = max(2, int(round(self.cfg.inner_val_fraction * len(texts))))
+            val_idx, train_idx = perm[:n_val], perm[n_val:]
+        counts = np.bincount(y[train_idx], minlength=len(self.classes)).astype(float)
+        weights = np.where(counts > 0, counts.sum() / (len(self.classes) * np.maximum(counts, 1)), 0.0)
+        loss_fn = torch.nn.CrossEntropyLoss(
+            weight=torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None)
+        enc_lengths = [len(self.tok(texts[i], truncation=True, max_length=self.cfg.max_length)["input_ids"]) for i in train_idx]
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optim = torch.optim.AdamW(params, lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay)
+        steps_per_epoch = int(np.ceil(len(train_idx) / self.cfg.batch_size))
+        total = steps_per_epoch * self.cfg.epochs
+        warmup = int(self.cfg.warmup_fraction * total)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            optim, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+        best, best_state, stale = -1.0, None, 0
+        for epoch in range(self.cfg.epochs):
+            self.model.train()
+            # Similar lengths share a batch (little padding); batch order shuffled per epoch.
+            batches = length_sorted_batches(enc_lengths, self.cfg.batch_size)
+            running = 0.0
+            for b in rng.permutation(len(batches)):
+                idx = train_idx[batches[b]]
+                loss = loss_fn(self._logits([texts[i] for i in idx]), torch.tensor(y[idx]))
+                loss.backward()
+                optim.step()
+                sched.step()
+                optim.zero_grad()
+                running += float(loss.detach())
+            if self.epoch_callback:
+                self.epoch_callback(epoch + 1, running / len(batches))
+            if len(val_idx):
+                from study.metrics import macro_f1
+
+                score = macro_f1([labels[i] for i in val_idx], self.predict([texts[i] for i in val_idx]))
+                if score > best:
+                    best, stale = score, 0
+                    best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                else:
+                    stale += 1
+                    if stale >= self.cfg.patience:
+                        break
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        self.model.eval()
+        return self
+
+    def predict_proba(self, texts, batch_size: int = 64):
+        torch = _torch()
+        texts = list(texts)
+        lengths = [len(self.tok(t, truncation=True, max_length=self.cfg.max_length)["input_ids"]) for t in texts]
+        out = np.zeros((len(texts), len(self.classes)))
+        self.model.eval()
+        with torch.inference_mode():
+            for idx in length_sorted_batches(lengths, batch_size):
+                out[idx] = torch.softmax(self._logits([texts[i] for i in idx]), dim=-1).numpy()
+        return out

@@ -1,0 +1,82 @@
+"""`study report`: results/index.html and its twin results/REPORT.md, one page read top to bottom.
+
+Every number on the page is read from the study's files; none is typed here. Output is
+deterministic (no dates), so re-running gives byte-identical files."""
+
+
+from pathlib import Path
+
+from study.corpus import load_manifest
+from study.fileio import atomic_write_text
+from study.outlets.inputs import load_gold_split, read_csv_rows, require_file
+from study.project import Project
+from study.render.blocks import (
+    SECTIONS,
+    Block,
+    _figure_block,
+    render_html,
+    render_markdown,
+)
+from study.render.report_sections import (
+    agreement_blocks,
+    codebook_blocks,
+    corpus_blocks,
+    limits_blocks,
+    load_tables_index,
+    model_blocks,
+)
+
+# --- entry point -------------------------------------------------------------------------
+
+def build_blocks(project: Project) -> list[Block]:
+    articles = load_manifest(project)
+    sentences, gold, included, excluded = load_gold_split(project)
+    require_file(project, project.results / "agreement.csv", "study agree")
+    require_file(project, project.results / "summary.csv", "study run --all")
+    _, agreement = read_csv_rows(project.results / "agreement.csv")
+    _, summary = read_csv_rows(project.results / "summary.csv")
+    tables, figure_list = load_tables_index(project)
+    figures = {f["name"]: f for f in figure_list}
+
+    by_section: dict[str, list[Block]] = {key: [] for key, _ in SECTIONS}
+    by_section["corpus"] = corpus_blocks(project, articles, sentences, gold, included, excluded)
+    by_section["codebook"] = codebook_blocks(gold)
+    by_section["agreement"] = agreement_blocks(agreement, figures)
+    by_section["models"] = model_blocks(project, summary, figures)
+    # Tables from `study tables` each followed by the figure of the same name, when there is one.
+    shown = {"agreement", "model_comparison"}
+    for table in tables:
+        blocks = by_section.setdefault(table.section, [])
+        blocks.append(Block("table", table))
+        if table.name in figures:
+            blocks.append(_figure_block(figures[table.name]))
+            shown.add(table.name)
+    for entry in figure_list:
+        if entry["name"] not in shown:
+            by_section.setdefault(entry["section"], []).append(_figure_block(entry))
+    if not any(b.kind == "table" for b in by_section["predicted"]):
+        by_section["predicted"].insert(0, Block("p", "results/summary.csv lists no run on the gold labels, so there are no predictions to compare."))
+    by_section["predicted"].insert(0, Block(
+        "p", "Each classifier's out-of-fold predictions, all seeds pooled, give a predicted label distribution per "
+             "outlet. If a classifier reproduced the outlet differences of the gold labels, its per-outlet "
+             "distributions would match the gold ones (Jensen-Shannon distance near 0) and its Cramér's V would be "
+             "close to the gold V."))
+    by_section["lexical"].insert(0, Block(
+        "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
+             "narration. Counted from the article text with the term list in study/resources/terms.yaml."))
+    by_section["limits"] = limits_blocks(project, articles, included, excluded, gold, agreement, summary)
+
+    blocks: list[Block] = []
+    for key, heading in SECTIONS:
+        blocks.append(Block("h2", heading, anchor=key))
+        blocks.extend(by_section.get(key, []))
+    return blocks
+
+
+def write_report(project: Project) -> list[Path]:
+    """Write results/index.html and results/REPORT.md from the same blocks."""
+    blocks = build_blocks(project)
+    paths = [project.results / "index.html", project.results / "REPORT.md"]
+    atomic_write_text(paths[0], render_html(blocks))
+    atomic_write_text(paths[1], render_markdown(blocks))
+    return paths
