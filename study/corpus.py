@@ -12,7 +12,8 @@ import csv
 import difflib
 import io
 import re
-from dataclasses import asdict, dataclass
+import unicodedata
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -61,7 +62,11 @@ def load_manifest(project: Project) -> list[Article]:
     if missing:
         raise StudyError(f"{project.rel(project.manifest)}: missing column(s) {', '.join(missing)}; expected {', '.join(MANIFEST_COLUMNS)}")
     articles, seen = [], set()
-    for lineno, row in enumerate(reader, start=2):
+    for row in reader:
+        lineno = reader.line_num
+        if None in row or any(row[c] is None for c in reader.fieldnames):  # DictReader pads or piles up silently
+            n = len(reader.fieldnames) + len(row.get(None) or []) - sum(row[c] is None for c in reader.fieldnames)
+            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: {n} field(s) where the header has {len(reader.fieldnames)}; quote a value that holds a comma")
         art = Article(**{c: (row.get(c) or "").strip() for c in MANIFEST_COLUMNS})
         if not re.fullmatch(r"[a-z0-9_]+", art.article_id):
             raise StudyError(f"{project.rel(project.manifest)}:{lineno}: article_id {art.article_id!r} must be lowercase letters, digits or _")
@@ -69,11 +74,34 @@ def load_manifest(project: Project) -> list[Article]:
             raise StudyError(f"{project.rel(project.manifest)}:{lineno}: duplicate article_id {art.article_id!r}")
         if art.attribution not in ATTRIBUTIONS:
             raise StudyError(f"{project.rel(project.manifest)}:{lineno}: attribution {art.attribution!r} not one of {', '.join(ATTRIBUTIONS)}")
+        if not art.file:
+            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: file is empty; give the article's path relative to corpus/, e.g. articles/{art.article_id}.txt")
+        try:  # a manifest must not pull in files from elsewhere (../../etc/hostname)
+            project.resolve_inside(art.file, f"{project.rel(project.manifest)}:{lineno}: file", base=project.root / "corpus")
+        except StudyError as exc:
+            raise StudyError(f"{exc}; articles live in {project.rel(project.articles_dir)}/") from None
         if art.attribution == "stated_in_text" and not art.evidence:
             raise StudyError(f"{project.rel(project.manifest)}:{lineno}: outlet {art.outlet!r} is stated_in_text but no evidence is quoted")
         seen.add(art.article_id)
         articles.append(art)
+    if not articles:  # segmenting nothing would drop every sentence id
+        raise StudyError(f"{project.rel(project.manifest)}: lists no articles; add one row per article under the header")
     return articles
+
+
+def read_article(project: Project, article: Article) -> str:
+    """The article's text; a control character (NUL, escape, ...) is refused with its line,
+    since it would end up invisible inside a sentence."""
+    path = article_path(project, article)
+    text = read_text_utf8(path, project.rel(path))
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise StudyError(f"{project.rel(path)}:{line}: control character U+{ord(bad.group()):04X}; articles are plain text (tabs and line breaks only)")
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def article_path(project: Project, article: Article) -> Path:
@@ -93,11 +121,18 @@ _QUOTE_BOUNDARY = re.compile(r"(?<=[.!?][”\"])\s+(?=“)")
 REPAIR_RULES = (
     "R1 title: a segment ending in a title or state abbreviation (Gov., Sen., Rep., Calif., ...) is joined to the next one",
     "R2 initial: a segment ending in a lone capital initial (J.) is joined to the next one; U.S. and L.A. are not initials",
-    "R3 whitespace: each sentence is trimmed of surrounding whitespace and its offsets moved to match",
+    "R3 whitespace: each sentence is trimmed of surrounding whitespace and invisible format characters (zero-width, bidi controls) and its offsets moved to match; a segment with nothing visible is dropped",
     "R4 quote boundary: a sentence ending inside a closing quote (.” ) followed by an opening quote (“) is split there",
 )
 
 _segmenter = None
+
+
+def is_blank(text: str) -> bool:
+    """True for text with nothing visible: whitespace and format characters only (zero-width
+    spaces and joiners, bidirectional controls, a stray BOM; Unicode category Cf). Such a
+    line is not a paragraph and such a segment is not a sentence."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def _pysbd():
@@ -107,6 +142,15 @@ def _pysbd():
 
         _segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
     return _segmenter
+
+
+def _strip_invisible(text: str, left: bool) -> str:
+    """`text` without leading (or trailing) whitespace and invisible format characters."""
+    chars = list(text) if left else list(reversed(text))
+    n = 0
+    while n < len(chars) and is_blank(chars[n]):
+        n += 1
+    return text[n:] if left else text[:len(text) - n]
 
 
 def split_sentences(paragraph: str) -> list[tuple[int, int]]:
@@ -129,9 +173,9 @@ def split_sentences(paragraph: str) -> list[tuple[int, int]]:
     out = []
     for start, end in split:  # R3
         chunk = paragraph[start:end]
-        lead = len(chunk) - len(chunk.lstrip())
-        trail = len(chunk) - len(chunk.rstrip())
-        if end - trail > start + lead:
+        lead = len(chunk) - len(_strip_invisible(chunk, left=True))
+        trail = len(chunk) - len(_strip_invisible(chunk, left=False))
+        if end - trail > start + lead and not is_blank(chunk):
             out.append((start + lead, end - trail))
     return out
 
@@ -142,7 +186,7 @@ def segment_article(article: Article, text: str) -> list[tuple[int, int, int, in
     offset = 0
     paragraph_no = 0
     for line in text.split("\n"):
-        if line.strip():
+        if not is_blank(line):
             paragraph_no += 1
             for i, (s, e) in enumerate(split_sentences(line), start=1):
                 rows.append((paragraph_no, i, offset + s, offset + e, line[s:e]))
@@ -156,12 +200,15 @@ class SegmentChanges:
     removed: list[str]
     changed: list[str]
     unchanged: int
+    duplicates: list[str] = field(default_factory=list)  # ids listed twice in sentences.jsonl
 
     def summary(self) -> str:
         parts = [f"{self.unchanged} unchanged"]
         for name in ("added", "removed", "changed"):
             ids = getattr(self, name)
             parts.append(f"{len(ids)} {name}" + (f" ({', '.join(ids)})" if ids else ""))
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicate line(s) dropped, id(s) kept ({', '.join(self.duplicates)})")
         return ", ".join(parts)
 
 
@@ -243,15 +290,25 @@ def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentC
             raise StudyError(f"{rel}:{row['_line']}: id, article_id and text must be strings; fix the line, "
                              f"or delete {rel} to segment from scratch (ids are then reassigned)")
     by_article: dict[str, list[dict]] = {}
+    duplicates: dict[str, list[str]] = {}
+    seen_ids: set[str] = set()
     for row in previous_rows:
+        if row["id"] in seen_ids:  # a repeated line: its id is kept once, nothing is removed
+            duplicates.setdefault(row["article_id"], []).append(row["id"])
+            continue
+        seen_ids.add(row["id"])
         by_article.setdefault(row.get("article_id"), []).append(row)
     all_sentences: list[Sentence] = []
     changes: dict[str, SegmentChanges] = {}
     for article in articles:
-        text = read_text_utf8(article_path(project, article), project.rel(article_path(project, article)))
+        text = read_article(project, article)
         segments = segment_article(article, text)
+        if not segments:  # an emptied file would silently remove all of its sentence ids
+            raise StudyError(f"{project.rel(article_path(project, article))}: no sentences (the file is empty or blank); "
+                             f"restore the text, or remove its row from {project.rel(project.manifest)}")
         sentences, change = assign_ids(article, segments, by_article.get(article.article_id, []))
         all_sentences.extend(sentences)
+        change.duplicates = duplicates.get(article.article_id, [])
         changes[article.article_id] = change
     known = {a.article_id for a in articles}
     for gone in sorted(set(by_article) - known):

@@ -20,6 +20,7 @@ from study.corpus import load_manifest
 from study.errors import ProblemList, StudyError
 from study.fileio import atomic_write_bytes, atomic_write_text
 from study.labels import load_annotations, load_gold
+from study.passes import load_passes
 from study.project import Project
 from study.validate import validate_corpus
 
@@ -33,7 +34,7 @@ def dataset_rows(project: Project, include_excluded: bool = True) -> list[dict]:
         raise ProblemList(problems + ["run `study validate` for details"])
     outlets = {a.article_id: a for a in load_manifest(project)}
     gold = load_gold(project, sentences)
-    passes = load_annotations(project, sentences)
+    passes = load_annotations(project, sentences, names=[p.id for p in load_passes(project)])  # declared passes only
     rows = []
     for sid, s in sentences.items():
         g = gold.get(sid)
@@ -67,25 +68,44 @@ def load_dataset(root: str | Path = ".", include_excluded: bool = True):
     return datasets.DatasetDict({"train": datasets.Dataset.from_list(rows)})
 
 
+def export_path(project: Project, fmt: str, out: Path | str | None) -> Path:
+    """Where `study export` writes: --out relative to the project root (not the current
+    folder), refused when it is a folder or its parent is a file."""
+    if out is None or str(out) == "":
+        return project.results / "dataset" / f"{RELEASE_STEM}.{fmt}"
+    path = Path(out) if Path(out).is_absolute() else project.root / out
+    if path.is_dir() or str(out).endswith(("/", "\\")):
+        raise StudyError(f"--out {str(out)!r}: is a folder; give a file path, e.g. {Path(str(out).rstrip('/')) / f'{RELEASE_STEM}.{fmt}'}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise StudyError(f"--out {str(out)!r}: {project.rel(parent)} is a file, not a folder")
+    return path
+
+
 def export(project: Project, fmt: str = "jsonl", out: Path | None = None) -> Path:
+    return export_file(project, fmt, out)[0]
+
+
+def export_file(project: Project, fmt: str = "jsonl", out: Path | str | None = None) -> tuple[Path, bool]:
+    """Write the release file; (its path, whether its bytes changed)."""
+    if fmt not in ("jsonl", "csv", "parquet"):
+        raise StudyError(f"unknown export format {fmt!r}; allowed: parquet, csv, jsonl")
+    out = export_path(project, fmt, out)
     rows = dataset_rows(project)
-    out = out or project.results / "dataset" / f"{RELEASE_STEM}.{fmt}"
     if fmt == "jsonl":
-        atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        return out, atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         for r in rows:  # a list does not fit a CSV cell: secondary frames are ;-joined
             writer.writerow({**r, "frames_secondary": ";".join(r["frames_secondary"])})
-        atomic_write_text(out, buf.getvalue())
+        return out, atomic_write_text(out, buf.getvalue())
     elif fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         sink = pa.BufferOutputStream()
         pq.write_table(pa.Table.from_pylist(rows), sink)
-        atomic_write_bytes(out, sink.getvalue().to_pybytes())
-    else:
-        raise StudyError(f"unknown export format {fmt!r}; allowed: parquet, csv, jsonl")
-    return out
+        return out, atomic_write_bytes(out, sink.getvalue().to_pybytes())
+    raise StudyError(f"unknown export format {fmt!r}; allowed: parquet, csv, jsonl")

@@ -16,7 +16,7 @@ from study.fileio import read_jsonl_lenient, strip_line
 from study.project import Project
 
 REQUIRED_KEYS = ("id", "hash", *LABEL_FIELDS, "exclude", "annotator", "codebook_version")
-OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "reason")
+OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "reason", "annotator_kind")
 GOLD_RESOLUTIONS = ("agreed", "adjudicated")
 
 
@@ -88,12 +88,15 @@ def annotation_files(project: Project) -> list[Path]:
     return sorted(project.annotations_dir.glob("*.jsonl")) if project.annotations_dir.exists() else []
 
 
-def load_annotations(project: Project, sentences_by_id: dict[str, dict]) -> dict[str, dict[str, dict]]:
-    """{annotator: {sentence id: row}}; any problem raises StudyError listing them all."""
+def load_annotations(project: Project, sentences_by_id: dict[str, dict],
+                     names: list[str] | None = None) -> dict[str, dict[str, dict]]:
+    """{annotator: {sentence id: row}} for the files `names` (default: every file in
+    labels/annotations/); any problem raises StudyError listing them all."""
     from study.errors import ProblemList
 
     out, problems = {}, []
-    for path in annotation_files(project):
+    paths = annotation_files(project) if names is None else [project.annotations_dir / f"{n}.jsonl" for n in names]
+    for path in paths:
         rows, probs = check_label_file(path, sentences_by_id, project)
         problems += probs
         out[path.stem] = {r["id"]: r for r in rows}

@@ -1,4 +1,4 @@
-"""Every metric of the study, defined once. Agreement metrics and classifier metrics live here."""
+"""Every metric of the study, defined once: agreement metrics and classifier metrics."""
 
 from __future__ import annotations
 
@@ -37,39 +37,58 @@ def krippendorff_alpha_nominal(*coders: Sequence) -> float:
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 
-# Accuracy: share of predictions equal to the gold label.
+# Classifier metrics come from sklearn.metrics; every score is taken over a FIXED label set
+# (`labels`), so a class missing from a fold or a resample counts as F1 = 0, never as absent.
+
 def accuracy(gold: Sequence, pred: Sequence) -> float:
-    return percent_agreement(gold, pred)
+    """Share of predictions equal to the gold label (sklearn accuracy_score)."""
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(list(gold), list(pred)))
 
 
-# Per-class precision TP/(TP+FP), recall TP/(TP+FN), F1 their harmonic mean, support = #gold.
 def per_class_prf(gold: Sequence, pred: Sequence, labels: Sequence[str]) -> dict[str, dict[str, float]]:
-    gold, pred = np.asarray(gold, dtype=object), np.asarray(pred, dtype=object)
-    out = {}
-    for label in labels:
-        tp = float(np.sum((pred == label) & (gold == label)))
-        fp = float(np.sum((pred == label) & (gold != label)))
-        fn = float(np.sum((pred != label) & (gold == label)))
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        out[label] = {"precision": precision, "recall": recall, "f1": f1, "support": int(tp + fn)}
-    return out
+    """Per-class precision, recall, F1 and support (number of gold items) over `labels`."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    p, r, f, s = precision_recall_fscore_support(list(gold), list(pred), labels=list(labels), zero_division=0)
+    return {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, c in enumerate(labels)}
 
 
-# Macro-F1: unweighted mean of per-class F1 over the classes present in gold or predictions.
-def macro_f1(gold: Sequence, pred: Sequence) -> float:
-    labels = sorted(set(gold) | set(pred))
+def macro_f1(gold: Sequence, pred: Sequence, labels: Sequence[str] | None = None) -> float:
+    """Unweighted mean of per-class F1 over `labels` (default: the classes in gold), zero_division=0."""
+    from sklearn.metrics import f1_score
+
+    labels = list(labels) if labels is not None else sorted(set(gold))
     if not labels:
         return float("nan")
-    prf = per_class_prf(gold, pred, labels)
-    return float(np.mean([prf[c]["f1"] for c in labels]))
+    return float(f1_score(list(gold), list(pred), labels=labels, average="macro", zero_division=0))
 
 
-# F_avg (SemEval-2016 Task 6): mean of the F1 of `support` and of `oppose`; neutral is ignored.
 def f_avg(gold: Sequence, pred: Sequence) -> float:
-    prf = per_class_prf(gold, pred, ["support", "oppose"])
-    return float((prf["support"]["f1"] + prf["oppose"]["f1"]) / 2)
+    """F_avg (SemEval-2016 Task 6): mean of the F1 of `support` and of `oppose`; neutral is ignored."""
+    return macro_f1(gold, pred, ["support", "oppose"])
+
+
+def macro_f1_codes(gold: np.ndarray, pred: np.ndarray, label_codes: Sequence[int], n_codes: int) -> np.ndarray:
+    """Macro-F1 of many prediction rows at once, for resampling loops: `gold` and `pred` hold
+    integer class codes with shape (..., n); returns shape (...). Equal to sklearn's
+    f1_score(labels=..., average="macro", zero_division=0) row by row (a test checks this)."""
+    gold, pred = np.broadcast_arrays(np.asarray(gold), np.asarray(pred))
+    lead = gold.shape[:-1]
+    rows = int(np.prod(lead)) if lead else 1
+    g = gold.reshape(rows, -1)
+    p = pred.reshape(rows, -1)
+    flat = (np.arange(rows)[:, None] * n_codes * n_codes + g * n_codes + p).ravel()
+    conf = np.bincount(flat, minlength=rows * n_codes * n_codes).reshape(rows, n_codes, n_codes)
+    codes = np.asarray(label_codes)
+    tp = conf[:, codes, codes].astype(float)
+    fn = conf[:, codes, :].sum(axis=2) - tp
+    fp = conf[:, :, codes].sum(axis=1) - tp
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    return f1.mean(axis=1).reshape(lead)
 
 
 def bootstrap_ci(stat: Callable[[np.ndarray], float], n_items: int, n_boot: int = 1000, seed: int = 0,
@@ -89,26 +108,3 @@ def bootstrap_ci(stat: Callable[[np.ndarray], float], n_items: int, n_boot: int 
         return float("nan"), float("nan"), 0
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)), len(values)
-
-
-def seed_mean_macro_f1(gold: np.ndarray, preds_by_seed: list[np.ndarray], idx: np.ndarray) -> float:
-    """Macro-F1 on the items `idx`, averaged over seeds (each seed's out-of-fold predictions)."""
-    return float(np.mean([macro_f1(gold[idx], p[idx]) for p in preds_by_seed]))
-
-
-# Paired bootstrap test (Berg-Kirkpatrick et al. 2012 style): resample sentences, recompute
-# the seed-mean macro-F1 difference A - B; two-sided p = 2 * min(P(diff <= 0), P(diff >= 0)).
-def paired_bootstrap_p(gold: Sequence, preds_a: list[Sequence], preds_b: list[Sequence],
-                       n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
-    gold = np.asarray(gold, dtype=object)
-    pa = [np.asarray(p, dtype=object) for p in preds_a]
-    pb = [np.asarray(p, dtype=object) for p in preds_b]
-    every = np.arange(len(gold))
-    observed = seed_mean_macro_f1(gold, pa, every) - seed_mean_macro_f1(gold, pb, every)
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(n_boot)
-    for b in range(n_boot):
-        idx = rng.integers(0, len(gold), len(gold))
-        diffs[b] = seed_mean_macro_f1(gold, pa, idx) - seed_mean_macro_f1(gold, pb, idx)
-    p = 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))
-    return float(observed), float(min(1.0, p))

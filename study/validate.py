@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from study.corpus import article_path, load_manifest
-from study.errors import StudyError
-from study.fileio import read_jsonl_lenient, read_text_utf8, short_hash
+from study.corpus import load_manifest, read_article
+from study.errors import ProblemList, StudyError
+from study.fileio import read_jsonl_lenient, short_hash
 from study.labels import annotation_files, check_label_file
+from study.passes import load_passes, pass_file_problems
 from study.project import Project
 
 SENTENCE_KEYS = ("id", "article_id", "outlet_id", "paragraph", "index", "start", "end", "text", "hash")
@@ -21,7 +22,7 @@ def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
     texts: dict[str, str] = {}
     for art in articles.values():
         try:
-            texts[art.article_id] = read_text_utf8(article_path(project, art), project.rel(article_path(project, art)))
+            texts[art.article_id] = read_article(project, art)
         except StudyError as exc:
             problems.append(str(exc))
     listed = {(project.root / "corpus" / a.file).resolve() for a in articles.values()}
@@ -66,21 +67,41 @@ def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
 
 
 def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list[str]:
+    """Every problem in the passes file, the annotation files and the gold labels, all at once."""
     problems: list[str] = []
+    try:
+        problems += pass_file_problems(project, load_passes(project))
+    except ProblemList as exc:
+        problems += exc.problems
+    except StudyError as exc:
+        problems.append(str(exc))
     for path in annotation_files(project):
-        problems += check_label_file(path, sentences_by_id, project)[1]
-    if project.gold.exists():
-        rows, gold_problems = check_label_file(project.gold, sentences_by_id, project, gold=True)
-        problems += gold_problems
-        have = {r["id"] for r in rows}
-        missing = [sid for sid in sentences_by_id if sid not in have]
-        if missing and not gold_problems:
-            problems.append(f"{project.rel(project.gold)}: {len(missing)} sentence(s) have no gold label: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+        if path.is_file():  # False for a folder or a looping symlink, reported by pass_file_problems  # a folder named x.jsonl is reported by pass_file_problems
+            problems += check_label_file(path, sentences_by_id, project)[1]
+    if not project.gold.exists():
+        problems.append(f"{project.rel(project.gold)}: file not found; the gold labels are written by adjudication (see labels/README.md)")
+        return problems
+    rows, gold_problems = check_label_file(project.gold, sentences_by_id, project, gold=True)
+    problems += gold_problems
+    # a sentence whose gold line has a problem is reported there; here only sentences with no line at all
+    try:
+        parsed, _ = read_jsonl_lenient(project.gold, project.rel(project.gold))
+    except StudyError:  # the file itself cannot be read: reported above
+        return problems
+    have = {r.get("id") for r in parsed if isinstance(r.get("id"), str)} | {r["id"] for r in rows}
+    missing = [sid for sid in sentences_by_id if sid not in have]
+    if missing:
+        problems.append(f"{project.rel(project.gold)}: {len(missing)} sentence(s) have no gold label: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
     return problems
 
 
 def validate(project: Project) -> list[str]:
     problems, by_id = validate_corpus(project)
-    if by_id:
+    # a project with no labels/ folder at all is a corpus being prepared: its labels are not checked
+    if by_id and labels_present(project):
         problems += validate_labels(project, by_id)
     return problems
+
+
+def labels_present(project: Project) -> bool:
+    return (project.root / "labels").is_dir()

@@ -129,3 +129,37 @@ def write_rows(path: Path, rows: list[dict]) -> None:
 def problem_lines(stderr: str) -> list[str]:
     """The problem lines of `study validate` (everything but the final count line)."""
     return [line for line in stderr.splitlines() if line.strip() and not line.startswith("validate: ")]
+
+
+PER_ARTICLE = 8  # sentences kept per article in the small fixture
+
+
+def _small_project(tmp_path: Path) -> Project:
+    """A project holding the real articles but only the first few sentences of each, with
+    their real annotations and gold labels: small enough to run every config quickly."""
+    root = tmp_path / "proj"
+    shutil.copytree(REPO / "corpus" / "articles", root / "corpus" / "articles")
+    shutil.copy(REPO / "corpus" / "articles.csv", root / "corpus" / "articles.csv")
+    shutil.copytree(REPO / "configs", root / "configs")
+    (root / "labels" / "annotations").mkdir(parents=True)
+    kept, per_article = [], {}
+    for line in (REPO / "corpus" / "sentences.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if per_article.get(row["article_id"], 0) < PER_ARTICLE:
+            per_article[row["article_id"]] = per_article.get(row["article_id"], 0) + 1
+            kept.append(line)
+    ids = {json.loads(line)["id"] for line in kept}
+    (root / "corpus" / "sentences.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    for extra in ("passes.yaml", "CODEBOOK.md"):
+        if (REPO / "labels" / extra).exists():
+            shutil.copy(REPO / "labels" / extra, root / "labels" / extra)
+    for src in [REPO / "labels" / "gold.jsonl", *(REPO / "labels" / "annotations").glob("*.jsonl")]:
+        dst = root / "labels" / src.relative_to(REPO / "labels")
+        lines = [l for l in src.read_text(encoding="utf-8").splitlines() if json.loads(l)["id"] in ids]
+        dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Project(root)
+
+
+@pytest.fixture
+def small_project(tmp_path):
+    return _small_project(tmp_path)

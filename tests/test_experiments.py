@@ -17,37 +17,6 @@ from study.metrics import f_avg, macro_f1, paired_bootstrap_p, per_class_prf
 from study.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
-PER_ARTICLE = 8  # sentences kept per article in the small fixture
-
-
-def _small_project(tmp_path: Path) -> Project:
-    """A project holding the real articles but only the first few sentences of each, with
-    their real annotations and gold labels: small enough to run every config quickly."""
-    root = tmp_path / "proj"
-    shutil.copytree(REPO / "corpus" / "articles", root / "corpus" / "articles")
-    shutil.copy(REPO / "corpus" / "articles.csv", root / "corpus" / "articles.csv")
-    shutil.copytree(REPO / "configs", root / "configs")
-    (root / "labels" / "annotations").mkdir(parents=True)
-    kept, per_article = [], {}
-    for line in (REPO / "corpus" / "sentences.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if per_article.get(row["article_id"], 0) < PER_ARTICLE:
-            per_article[row["article_id"]] = per_article.get(row["article_id"], 0) + 1
-            kept.append(line)
-    ids = {json.loads(line)["id"] for line in kept}
-    (root / "corpus" / "sentences.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
-    for src in [REPO / "labels" / "gold.jsonl", *(REPO / "labels" / "annotations").glob("*.jsonl")]:
-        dst = root / "labels" / src.relative_to(REPO / "labels")
-        lines = [l for l in src.read_text(encoding="utf-8").splitlines() if json.loads(l)["id"] in ids]
-        dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return Project(root)
-
-
-@pytest.fixture
-def small_project(tmp_path):
-    return _small_project(tmp_path)
-
-
 def _cli(root: Path, *args: str, capsys) -> tuple[int, str, str]:
     code = main(["--root", str(root), *args])
     out = capsys.readouterr()

@@ -72,6 +72,8 @@ def test_annotation_file_with_unknown_annotator(project_copy, run_cli):
     row = read_rows(ann(project_copy))[0]
     row["annotator"] = "ann_c"
     write_rows(ann(project_copy, "ann_c"), [row])
+    with open(project_copy.passes_file, "a", encoding="utf-8") as fh:  # declared, so only the annotator is wrong
+        fh.write("  - {id: ann_c, kind: person, blind: false, codebook_version: '1.1', description: a third pass}\n")
     line = the_one_line(run_cli, project_copy)
     assert line.startswith("labels/annotations/ann_c.jsonl:1:")
     assert "unknown annotator 'ann_c'" in line

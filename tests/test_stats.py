@@ -107,20 +107,17 @@ def test_js_distance_known_distributions():
 
 
 def test_permutation_p_is_deterministic_with_a_seed():
-    rows, cols = codes_of(TABLE_2X3)
-    first = stats.permutation_chi_square(rows, cols, 2, 3, n_permutations=2000, seed=7)
-    again = stats.permutation_chi_square(rows, cols, 2, 3, n_permutations=2000, seed=7)
+    first = stats.permutation_chi_square(TABLE_2X3, n_permutations=2000, seed=7)
+    again = stats.permutation_chi_square(TABLE_2X3, n_permutations=2000, seed=7)
     assert first == again
     assert first[0] == pytest.approx(CHI2_2X3)
 
 
 def test_permutation_p_formula_bounds():
     # No association at all: every permutation's X^2 >= 0 = observed, so p = (1 + B) / (1 + B).
-    rows, cols = codes_of([[5, 5], [5, 5]])
-    assert stats.permutation_chi_square(rows, cols, 2, 2, n_permutations=500, seed=0)[1] == 1.0
+    assert stats.permutation_chi_square(np.array([[5, 5], [5, 5]]), n_permutations=500, seed=0)[1] == 1.0
     # Perfect separation of 10 + 10 items: a permutation reaches it with probability 2 / C(20, 10).
-    rows, cols = codes_of([[10, 0], [0, 10]])
-    _, p = stats.permutation_chi_square(rows, cols, 2, 2, n_permutations=999, seed=0)
+    _, p = stats.permutation_chi_square(np.array([[10, 0], [0, 10]]), n_permutations=999, seed=0)
     assert 1 / 1000 <= p <= 3 / 1000
 
 
@@ -128,18 +125,48 @@ def test_permutation_p_close_to_asymptotic_on_a_large_table():
     # N = 1800, all expected counts 200: X^2 = 4 * 20^2 / 200 = 8 on 4 df, asymptotic p = 0.0916.
     table = np.array([[220, 200, 180], [200, 200, 200], [180, 200, 220]])
     assert stats.chi_square_statistic(table) == pytest.approx(8.0)
-    rows, cols = codes_of(table)
-    _, p_perm = stats.permutation_chi_square(rows, cols, 3, 3, n_permutations=10_000, seed=1)
+    _, p_perm = stats.permutation_chi_square(table, n_permutations=10_000, seed=1)
     p_asym = stats.asymptotic_chi_square_p(table)
     assert p_asym == pytest.approx(0.0916, abs=1e-4)
     assert abs(p_perm - p_asym) < 0.02  # Monte Carlo SE at B = 10,000 is about 0.003
 
 
-def test_bootstrap_interval_deterministic_and_ordered():
+def test_bca_interval_of_corrected_v_deterministic_and_ordered():
     rows, cols = codes_of(TABLE_2X3)
-    low, high = stats.bootstrap_cramers_v(rows, cols, 2, 3, n_boot=500, seed=3)
-    assert (low, high) == stats.bootstrap_cramers_v(rows, cols, 2, 3, n_boot=500, seed=3)
-    assert 0 <= low <= stats.cramers_v(TABLE_2X3) <= high <= 1
+    low, high = stats.bootstrap_v_corrected(rows, cols, 2, 3, n_boot=500, seed=3)
+    assert (low, high) == stats.bootstrap_v_corrected(rows, cols, 2, 3, n_boot=500, seed=3)
+    assert 0 <= low <= stats.cramers_v_corrected(TABLE_2X3) <= high <= 1
+
+
+def test_corrected_v_matches_bergsma_by_hand():
+    # TABLE_2X3: n = 40, r = 2, c = 3. phi2+ = X2/40 - 2/39; r+ = 2 - 1/39; c+ = 3 - 4/39.
+    phi2 = max(0.0, CHI2_2X3 / 40 - (1 * 2) / 39)
+    expected = math.sqrt(phi2 / min(2 - 1 / 39 - 1, 3 - 4 / 39 - 1))
+    assert stats.cramers_v_corrected(TABLE_2X3) == pytest.approx(expected)
+    assert stats.cramers_v_corrected(TABLE_2X3) < stats.cramers_v(TABLE_2X3)
+
+
+def test_corrected_v_is_not_biased_upward_in_sparse_tables_under_independence():
+    # 5 outlets x 12 labels, 116 items, labels independent of outlets: V is far above 0 on
+    # average, the corrected V close to it (the bias the reviewer measured on the frame table).
+    rng = np.random.default_rng(0)
+    raw, corrected = [], []
+    for _ in range(200):
+        rows = rng.integers(0, 5, 116)
+        cols = rng.choice(12, 116, p=np.r_[0.3, 0.2, 0.1, 0.1, np.full(8, 0.3 / 8)])
+        table = stats.contingency_table(rows, cols, 5, 12)
+        raw.append(stats.cramers_v(table))
+        corrected.append(stats.cramers_v_corrected(table))
+    assert np.mean(raw) > 0.2
+    assert np.mean(corrected) < 0.08
+
+
+def test_no_residual_mark_on_cells_with_expected_count_below_one():
+    table = np.array([[30, 1], [30, 0], [29, 0]])  # one sentence at the first outlet, expected 0.33
+    marks = stats.residual_marks(stats.adjusted_residuals(table), stats.expected_counts(table))
+    assert marks[0, 1] == "~" and "+" not in marks[:, 1]
+    assert stats.chance_marks(20) == pytest.approx(1.0, abs=0.01)
+
 
 
 def test_independence_test_bundles_everything():

@@ -1,5 +1,6 @@
 """Outer folds: stratified k-fold (near-duplicates kept together) or leave-one-outlet-out."""
 
+from __future__ import annotations
 
 import warnings
 from collections import Counter
@@ -11,9 +12,52 @@ from study.errors import StudyError
 from study.evaluate.items import Items
 
 
+NEAR_DUPLICATE = 0.9  # difflib ratio at or above which two sentences count as one quote
+PAIRWISE_LIMIT = 3000  # above this many sentences only exact duplicates are grouped (pairs grow as n^2)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").replace("“", '"').replace("”", '"').split())
+
+
+def duplicate_groups(texts: list[str]) -> tuple[np.ndarray, list[list[int]]]:
+    """A group id per sentence such that near-duplicates (the same wire quote in two articles,
+    difflib ratio >= NEAR_DUPLICATE after normalising case, quotes and spaces) share a group;
+    and the groups with more than one member."""
+    norm = [_normalise(t) for t in texts]
+    parent = list(range(len(texts)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, t in enumerate(norm):
+        if t in first:
+            parent[find(i)] = find(first[t])
+        else:
+            first[t] = i
+    if len(texts) <= PAIRWISE_LIMIT:
+        from difflib import SequenceMatcher
+
+        for i in range(len(norm)):
+            for j in range(i + 1, len(norm)):
+                a, b = norm[i], norm[j]
+                if min(len(a), len(b)) < 20 or min(len(a), len(b)) / max(len(a), len(b)) < NEAR_DUPLICATE:
+                    continue  # too short to be a shared quote, or lengths alone rule it out
+                m = SequenceMatcher(None, a, b, autojunk=False)
+                if m.real_quick_ratio() >= NEAR_DUPLICATE and m.quick_ratio() >= NEAR_DUPLICATE and m.ratio() >= NEAR_DUPLICATE:
+                    parent[find(j)] = find(i)
+    roots = np.array([find(i) for i in range(len(texts))])
+    clusters = [list(np.flatnonzero(roots == r)) for r in sorted(set(roots)) if np.sum(roots == r) > 1]
+    return roots, clusters
+
+
 def make_folds(cfg: ExperimentConfig, items: Items, seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
     """Train/test index pairs and warnings about classes too rare for the split."""
-    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
     labels = np.array(items.labels, dtype=object)
     counts = Counter(items.labels)
@@ -28,9 +72,17 @@ def make_folds(cfg: ExperimentConfig, items: Items, seed: int) -> tuple[list[tup
                          + ", ".join(f"{c}={n}" for c, n in sorted(rare.items(), key=lambda x: (x[1], x[0]))))
         if max(counts.values()) < k:
             raise StudyError(f"split.k={k} is larger than every class (largest has {max(counts.values())}); lower split.k")
+        groups, clusters = duplicate_groups(items.texts)
         with warnings.catch_warnings():  # the note above says it, once, with counts
             warnings.simplefilter("ignore")
-            folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+            if clusters:  # near-duplicates stay in one fold, so a quote is never tested on its own twin
+                splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+                folds = list(splitter.split(np.zeros(len(labels)), labels, groups))
+                notes.append(f"{len(clusters)} group(s) of near-duplicate sentences kept in one fold each "
+                             f"(StratifiedGroupKFold): " + "; ".join("+".join(items.ids[i] for i in c) for c in clusters[:5])
+                             + (" ..." if len(clusters) > 5 else ""))
+            else:
+                folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
     else:
         groups = np.array(items.groups, dtype=object)
         if len(set(items.groups)) < 2:

@@ -1,5 +1,8 @@
 """The labelled sentences an experiment sees: the study's gold labels or an external table."""
 
+from __future__ import annotations
+
+import sys
 
 import json
 from dataclasses import dataclass, field
@@ -7,7 +10,7 @@ from dataclasses import dataclass, field
 from study.codebook import LABEL_FIELDS
 from study.config import ExperimentConfig
 from study.errors import StudyError
-from study.fileio import file_hash, read_text_utf8, short_hash
+from study.fileio import file_hash, short_hash
 from study.project import Project
 
 
@@ -24,6 +27,11 @@ class Items:
     source: str  # where they came from, for manifests and captions
     n_excluded: int = 0
     file_hashes: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # warnings from loading, carried into the run
+    # for model.context: the sentence before each one in its article ("" for the first) and the
+    # article's headline; empty lists when the source has none
+    previous: list[str] = field(default_factory=list)
+    headline: list[str] = field(default_factory=list)
 
     def data_hash(self) -> str:
         return short_hash(json.dumps([self.ids, self.texts, self.labels, self.groups, self.classes]))
@@ -42,37 +50,70 @@ def load_items(project: Project, cfg: ExperimentConfig) -> Items:
             classes=list(LABEL_FIELDS[cfg.task]), source="gold labels (labels/gold.jsonl)",
             n_excluded=len(rows) - len(kept),
             file_hashes={p: file_hash(project.root / p) for p in ("corpus/sentences.jsonl", "labels/gold.jsonl")},
+            **_study_context(rows, kept),
         )
     return load_external(project, cfg)
 
 
+def _study_context(rows: list[dict], kept: list[dict]) -> dict[str, list[str]]:
+    """Previous sentence in corpus order within the article (excluded ones count: a reader sees
+    them), and the headline. corpus/articles.csv has no title column, so the headline is the
+    article's first non-excluded sentence (its lead; the first sentence itself may be a
+    republication notice); a lead sentence gets no headline context of its own."""
+    previous, lead, last = {}, {}, {}
+    for r in rows:
+        previous[r["id"]] = last.get(r["article_id"], "")
+        last[r["article_id"]] = r["text"]
+        if not r["exclude"]:
+            lead.setdefault(r["article_id"], r["text"])
+    return {"previous": [previous[r["id"]] for r in kept], "headline": [lead[r["article_id"]] for r in kept]}
+
+
 def load_external(project: Project, cfg: ExperimentConfig) -> Items:
-    """Any JSONL/CSV with named text, label and group columns."""
-    import pandas as pd
+    """Any JSONL/CSV/TSV/Parquet table with named text, label and group columns. Rows with an
+    empty text or label are dropped with a counted warning; fewer than two classes is refused."""
+    from study.tabular import read_table
 
     ds = cfg.dataset
-    path = project.root / ds.path
+    key = "dataset.path"
+    path = project.resolve_inside(ds.path, f"{key} {ds.path!r}", allow_outside=ds.allow_outside)
     if not path.exists():
-        raise StudyError(f"dataset.path {ds.path!r} not found (paths are relative to the project root)")
-    read_text_utf8(path)  # a clear error for a non-UTF-8 file
-    try:
-        frame = pd.read_json(path, lines=True, dtype=False) if path.suffix in (".jsonl", ".json") else pd.read_csv(path, dtype=str, keep_default_na=False)
-    except ValueError as exc:
-        raise StudyError(f"{ds.path}: cannot be read as {'JSONL' if path.suffix != '.csv' else 'CSV'} ({str(exc).splitlines()[0]})") from None
+        raise StudyError(f"{key} {ds.path!r} not found (paths are relative to the project root)")
+    frame = read_table(path, ds.path, sep=ds.sep)
     label_column = ds.label_column or cfg.task
     needed = {"dataset.text_column": ds.text_column, "dataset.label_column": label_column}
     if cfg.split.kind == "leave_one_outlet_out":
         needed["dataset.group_column"] = ds.group_column
-    missing = [f"'{col}' ({key})" for key, col in needed.items() if col not in frame.columns]
+    missing = [f"'{col}' ({k})" for k, col in needed.items() if col not in frame.columns]
     if missing:
         raise StudyError(f"{ds.path}: missing column(s) {', '.join(missing)}; columns present: {', '.join(map(str, frame.columns))}")
     if frame.empty:
         raise StudyError(f"{ds.path}: no rows")
-    ids = frame[ds.id_column].astype(str).tolist() if ds.id_column in frame.columns else [f"row{i + 1}" for i in range(len(frame))]
+
+    def column(name: str) -> list[str]:  # missing values (null, NaN) become "" and are dropped below
+        return ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in frame[name].tolist()]
+
+    texts, labels = column(ds.text_column), column(label_column)
+    ids = column(ds.id_column) if ds.id_column in frame.columns else [f"row{i + 1}" for i in range(len(frame))]
+    groups = column(ds.group_column) if ds.group_column in frame.columns else ["all"] * len(frame)
     if len(set(ids)) != len(ids):
         raise StudyError(f"{ds.path}: column '{ds.id_column}' (dataset.id_column) has duplicate ids")
-    labels = frame[label_column].astype(str).tolist()
-    groups = frame[ds.group_column].astype(str).tolist() if ds.group_column in frame.columns else ["all"] * len(frame)
-    return Items(ids=ids, texts=frame[ds.text_column].astype(str).tolist(), labels=labels, groups=groups,
-                 articles=groups, classes=sorted(set(labels)), source=ds.path,
-                 file_hashes={ds.path: file_hash(path)})
+    keep = [i for i in range(len(frame)) if texts[i] and labels[i]]
+    dropped = len(frame) - len(keep)
+    notes = []
+    if dropped:
+        notes.append(f"{ds.path}: {dropped} row(s) with an empty text or label dropped")
+        print(f"warning: {notes[-1]}", file=sys.stderr)
+    classes = sorted({labels[i] for i in keep})
+    if len(classes) < 2:
+        raise StudyError(f"{ds.path}: column '{label_column}' has {len(classes)} class(es) after dropping empty rows "
+                         f"({', '.join(map(repr, classes)) or 'none'}); a classifier needs at least two")
+    if cfg.model.name == "vader" and not set(classes) <= {"positive", "neutral", "negative"}:
+        raise StudyError(f"{ds.path}: model vader predicts positive/neutral/negative, but column '{label_column}' holds "
+                         f"{', '.join(map(repr, classes[:6]))}{' ...' if len(classes) > 6 else ''}")
+    source = ds.path + (" (outside the project folder, allowed by dataset.allow_outside)" if ds.allow_outside else "")
+    return Items(ids=[ids[i] for i in keep], texts=[texts[i] for i in keep], labels=[labels[i] for i in keep],
+                 groups=[groups[i] for i in keep], articles=[groups[i] for i in keep], classes=classes, source=source,
+                 n_excluded=dropped, file_hashes={ds.path: file_hash(path)}, notes=notes,
+                 previous=[column(ds.previous_column)[i] for i in keep] if ds.previous_column in frame.columns else [],
+                 headline=[column(ds.headline_column)[i] for i in keep] if ds.headline_column in frame.columns else [])

@@ -1,11 +1,14 @@
 """A run folder: written whole under a temporary name and renamed, read back with clear errors."""
 
+from __future__ import annotations
+
 
 import csv
 import io
 import json
-import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +16,59 @@ import yaml
 
 from study.evaluate.items import Items
 from study.evaluate.provenance import code_hash, package_versions
+from study.errors import StudyError
 from study.fileio import atomic_write_bytes, atomic_write_text, write_json
 
 PREDICTION_COLUMNS = ("id", "article_id", "outlet_id", "seed", "fold", "gold", "pred")
 
 
-def write_run(project, out, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick):
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", f"# resolved config of run {rid}; re-run: python -m study run configs/{name}.yaml{' --quick' if quick else ''}\n"
+TEMP_PREFIX = ".tmp-"
+MARKER = "manifest.json"  # written last inside the temporary folder
+
+
+def is_complete(run_dir: Path) -> bool:
+    """A run folder counts only when its manifest, written last, is there (older layouts could
+    leave metrics.json without it)."""
+    return (run_dir / MARKER).is_file() and (run_dir / "metrics.json").is_file()
+
+
+def remove_stale_temporaries(project, base: Path) -> None:
+    """Temporary run folders left by an interrupted run (Ctrl-C, kill -9) are never results."""
+    if not base.is_dir():
+        return
+    for stale in sorted(base.glob(f"{TEMP_PREFIX}*")):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+            print(f"removed the temporary folder of an interrupted run: {project.rel(stale)}", file=sys.stderr)
+
+
+def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall,
+              quick, config_display: str) -> None:
+    """Write every file of a run into a temporary sibling folder, then rename it into place,
+    replacing an older folder of the same name only at that last step."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{rid}-", dir=out.parent))
+    except OSError as exc:
+        raise StudyError(f"{project.rel(out.parent)}: cannot write a run folder there ({exc.strerror})") from None
+    try:
+        _write_files(tmp, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
+                     config_display)
+        if out.exists():
+            old = out.with_name(f"{TEMP_PREFIX}old-{out.name}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_files(out, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
+                 config_display):
+    atomic_write_text(out / "config.yaml", f"# resolved config of run {rid}; re-run: python -m study run {config_display}{' --quick' if quick else ''}\n"
                       + yaml.safe_dump(cfg.resolved(), sort_keys=False))
     write_json(out / "metrics.json", metrics)
     buf = io.StringIO()
@@ -38,12 +86,12 @@ def write_run(project, out, name, rid, digest, cfg, items, metrics, preds_by_see
                         preds_by_seed[seed][i], *(f"{p:.4f}" for p in proba_by_seed[seed][i])])
     atomic_write_text(out / "predictions.csv", buf.getvalue())
     _confusion_figure(out / "confusion.png", items, preds_by_seed, f"{name} ({rid})")
-    write_json(out / "manifest.json", {
-        "config_name": name, "run_id": rid, "config_hash": cfg.hash(), "run_hash": digest, "code_hash": code_hash(),
-        "task": cfg.task, "model": cfg.model.name, "split": cfg.split.kind, "quick": quick,
+    write_json(out / MARKER, {
+        "config_name": name, "config_path": config_display, "run_id": rid, "config_hash": cfg.hash(), "run_hash": digest,
+        "code_hash": code_hash(), "task": cfg.task, "model": cfg.model.name, "split": cfg.split.kind, "quick": quick,
         "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,
-        "versions": package_versions(), "command": "study " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else f"study run configs/{name}.yaml",
+        "versions": package_versions(), "command": f"study run {config_display}" + (" --quick" if quick else ""),
         "wall_time_s": round(wall, 2),
     })
 
@@ -79,9 +127,31 @@ def _confusion_figure(path: Path, items: Items, preds_by_seed, title: str) -> No
     atomic_write_bytes(path, buf.getvalue())
 
 
+class BrokenRun(Exception):
+    """A run folder that cannot be read (missing or malformed file): reported, never fatal."""
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BrokenRun(f"{path.name} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BrokenRun(f"{path.name} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(data, dict):
+        raise BrokenRun(f"{path.name} does not hold a JSON object")
+    return data
+
+
 def load_run(run_dir: Path) -> dict:
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    """Manifest and metrics of a run; BrokenRun names the file that is missing or malformed."""
+    manifest = _read_json(run_dir / MARKER)
+    metrics = _read_json(run_dir / "metrics.json")
+    for key in ("task", "model", "split", "macro_f1", "accuracy", "n_sentences", "n_seeds", "warnings"):
+        if key not in metrics:
+            raise BrokenRun(f"metrics.json has no {key!r} (written by an older version? re-run with --force)")
+    if not (run_dir / "predictions.csv").is_file():
+        raise BrokenRun("predictions.csv is missing")
     return {"dir": run_dir, "manifest": manifest, "metrics": metrics}
 
 

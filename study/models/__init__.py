@@ -19,6 +19,7 @@ from study.models.encoders import (
 )
 from study.models.lexicon import Vader
 from study.models.linear import EmbedLogreg, TfidfLogreg
+from study.models.setfit_model import SetFit
 from study.models.transformer import Transformer
 
 MODELS: dict[str, type[Classifier]] = {
@@ -28,11 +29,12 @@ MODELS: dict[str, type[Classifier]] = {
     "vader": Vader,
     "embed_logreg": EmbedLogreg,
     "transformer": Transformer,
+    "setfit": SetFit,
 }
 
 __all__ = ["MODELS", "TORCH_THREADS", "Classifier", "EmbedLogreg", "Majority", "StratifiedRandom", "TfidfLogreg",
            "Transformer", "Vader", "encode_sentences", "length_sorted_batches", "make_model", "resolve_pretrained"]
 
 
-def make_model(cfg: ModelConfig, classes: Sequence[str], seed: int) -> Classifier:
-    return MODELS[cfg.name](classes, cfg, seed)
+def make_model(cfg: ModelConfig, classes: Sequence[str], seed: int, fold: int = 0) -> Classifier:
+    return MODELS[cfg.name](classes, cfg, seed, fold)

@@ -13,10 +13,15 @@ from study.config import ModelConfig
 class Classifier:
     """fit on texts and labels; predict labels and class probabilities over `classes`."""
 
-    def __init__(self, classes: Sequence[str], cfg: ModelConfig, seed: int):
+    def __init__(self, classes: Sequence[str], cfg: ModelConfig, seed: int, fold: int = 0):
         self.classes = list(classes)
         self.cfg = cfg
         self.seed = seed
+        self.fold = fold
+
+    def fold_seed(self) -> int:
+        """A seed that differs per (seed, fold), for draws that must be fresh in every fold."""
+        return int(np.random.SeedSequence([self.seed, self.fold]).generate_state(1)[0])
 
     def fit(self, texts: list[str], labels: list[str]) -> "Classifier":
         raise NotImplementedError
@@ -48,9 +53,21 @@ class Majority(Classifier):
         return np.tile(self.priors, (len(texts), 1))
 
 
-class StratifiedRandom(Majority):
-    """Draws each label at random with the training class frequencies (seeded)."""
+class StratifiedRandom(Classifier):
+    """The random floor: sklearn's DummyClassifier(strategy="stratified") draws each label with
+    the training class frequencies, seeded per (seed, fold) so every fold draws afresh. Its
+    probabilities are the one-hot draws, so the label is read from them like any model's."""
 
-    def labels_from_proba(self, proba):
-        rng = np.random.default_rng(self.seed)
-        return list(rng.choice(self.classes, size=len(proba), p=self.priors))
+    def fit(self, texts, labels):
+        from sklearn.dummy import DummyClassifier
+
+        self.model = DummyClassifier(strategy="stratified", random_state=self.fold_seed())
+        self.model.fit(np.zeros((len(labels), 1)), labels)
+        return self
+
+    def predict_proba(self, texts):
+        got = self.model.predict_proba(np.zeros((len(texts), 1)))
+        proba = np.zeros((len(texts), len(self.classes)))
+        for j, c in enumerate(self.model.classes_):
+            proba[:, self.classes.index(c)] = got[:, j]
+        return proba

@@ -66,11 +66,13 @@ def encode_sentences(texts: list[str], pretrained: str, max_length: int, batch_s
         path = resolve_pretrained(pretrained)
         tok = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path).eval()
-        lengths = [len(tok(t, truncation=True, max_length=max_length)["input_ids"]) for t in todo]
+        from study.models.context import token_lengths, tokenize  # sentences or (context, sentence) pairs
+
+        lengths = token_lengths(tok, todo, max_length)
         with torch.inference_mode():
             for idx in length_sorted_batches(lengths, batch_size):
                 batch = [todo[i] for i in idx]
-                enc = tok(batch, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+                enc = tokenize(tok, batch, max_length, padding=True, return_tensors="pt")
                 hidden = model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import numpy as np
 
 from study.errors import StudyError
 from study.models.base import Classifier
+from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
     _quiet_transformers,
     _torch,
     length_sorted_batches,
     resolve_pretrained,
 )
+from study.models.progress import progress
 
-_FROZEN_CACHE: dict[tuple[str, int, int, str], "object"] = {}
+_FROZEN_CACHE: dict[tuple, "object"] = {}
+# Loaded once per process: (pretrained, class labels) -> (tokenizer, model as loaded). Each fit
+# copies it and draws the new head exactly as from_pretrained does (see _load), which is ~1 s
+# less per fold than reading the weights again.
+_TEMPLATES: dict[tuple, tuple] = {}
+_LENGTHS: dict[tuple, int] = {}  # (pretrained, max_length, input) -> token count
 
 
 class Transformer(Classifier):
@@ -31,7 +39,35 @@ class Transformer(Classifier):
 
     epoch_callback: Callable[[int, float], None] | None = None
 
+    @staticmethod
+    def _is_tty() -> bool:
+        from study.models.progress import _is_tty
+
+        return _is_tty()
+
     def _load(self):
+        """Tokenizer and a fresh model: a copy of the once-loaded weights whose newly initialised
+        head is drawn as from_pretrained draws it (normal(0, initializer_range) weight, zero bias,
+        from the seeded RNG), so the numbers, and the RNG state after loading, are the same as
+        loading from disk; heads of other shapes are loaded from disk each time."""
+        torch = _torch()
+        key = (self.cfg.pretrained, tuple(self.classes))
+        if key not in _TEMPLATES:
+            state = torch.get_rng_state()
+            _TEMPLATES[key] = self._load_from_disk()
+            torch.set_rng_state(state)  # the template's own head draw must not move the seeded RNG
+        tok, template = _TEMPLATES[key]
+        head = getattr(template, "classifier", None)
+        if not isinstance(head, torch.nn.Linear):
+            return self._load_from_disk()
+        model = copy.deepcopy(template)
+        with torch.no_grad():
+            model.classifier.weight.normal_(mean=0.0, std=model.config.initializer_range)
+            if model.classifier.bias is not None:
+                model.classifier.bias.zero_()
+        return tok, model
+
+    def _load_from_disk(self):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         _quiet_transformers()
@@ -76,11 +112,11 @@ class Transformer(Classifier):
             base = getattr(self.model, self.model.base_model_prefix)
             was_training = base.training
             base.eval()
-            lengths = [len(self.tok(t, truncation=True, max_length=self.cfg.max_length)["input_ids"]) for t in todo]
+            lengths = self._lengths(todo)
             with torch.inference_mode():
                 for idx in length_sorted_batches(lengths, 64):
                     batch = [todo[i] for i in idx]
-                    enc = self.tok(batch, padding=True, truncation=True, max_length=self.cfg.max_length, return_tensors="pt")
+                    enc = tokenize(self.tok, batch, self.cfg.max_length, padding=True, return_tensors="pt")
                     hidden = base(**enc, output_hidden_states=True).hidden_states[self.cfg.freeze_layers]
                     for row, t in enumerate(batch):
                         n_tok = int(enc["attention_mask"][row].sum())
@@ -92,7 +128,7 @@ class Transformer(Classifier):
         """Logits for a batch: through the cached fast path when possible, else the full model."""
         torch = _torch()
         if not self._fast_path():
-            enc = self.tok(texts, padding=True, truncation=True, max_length=self.cfg.max_length, return_tensors="pt")
+            enc = tokenize(self.tok, texts, self.cfg.max_length, padding=True, return_tensors="pt")
             return self.model(**enc).logits
         states = self._frozen_states(texts)
         width = max(s.shape[0] for s in states)
@@ -107,6 +143,14 @@ class Transformer(Classifier):
             hidden = layer(hidden, additive)
             hidden = hidden[0] if isinstance(hidden, tuple) else hidden
         return self.model.classifier(self.model.dropout(base.pooler(hidden)))
+
+    def _lengths(self, texts: list) -> list[int]:
+        """Token counts, tokenised once per input per process (folds and seeds share them)."""
+        key = (self.cfg.pretrained, self.cfg.max_length)
+        todo = [t for t in dict.fromkeys(texts) if (*key, t) not in _LENGTHS]
+        for t, n in zip(todo, token_lengths(self.tok, todo, self.cfg.max_length)):
+            _LENGTHS[(*key, t)] = n
+        return [_LENGTHS[(*key, t)] for t in texts]
 
     def fit(self, texts, labels):
         torch = _torch()
@@ -126,7 +170,7 @@ class Transformer(Classifier):
         weights = np.where(counts > 0, counts.sum() / (len(self.classes) * np.maximum(counts, 1)), 0.0)
         loss_fn = torch.nn.CrossEntropyLoss(
             weight=torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None)
-        enc_lengths = [len(self.tok(texts[i], truncation=True, max_length=self.cfg.max_length)["input_ids"]) for i in train_idx]
+        enc_lengths = self._lengths([texts[i] for i in train_idx])
         params = [p for p in self.model.parameters() if p.requires_grad]
         optim = torch.optim.AdamW(params, lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay)
         steps_per_epoch = int(np.ceil(len(train_idx) / self.cfg.batch_size))
@@ -135,6 +179,9 @@ class Transformer(Classifier):
         sched = torch.optim.lr_scheduler.LambdaLR(
             optim, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
         best, best_state, stale = -1.0, None, 0
+        # terminal: a bar over batches (rate, ETA); log file: one line per epoch once it runs long
+        bar = (progress(total, "  fine-tuning", unit="batch") if self._is_tty()
+               else progress(self.cfg.epochs, f"  fine-tuning on {len(train_idx)} sentences", unit="epoch"))
         for epoch in range(self.cfg.epochs):
             self.model.train()
             # Similar lengths share a batch (little padding); batch order shuffled per epoch.
@@ -148,6 +195,10 @@ class Transformer(Classifier):
                 sched.step()
                 optim.zero_grad()
                 running += float(loss.detach())
+                if self._is_tty():
+                    bar.update(1)
+            if not self._is_tty():
+                bar.update(1, items=len(train_idx))
             if self.epoch_callback:
                 self.epoch_callback(epoch + 1, running / len(batches))
             if len(val_idx):
@@ -161,6 +212,7 @@ class Transformer(Classifier):
                     stale += 1
                     if stale >= self.cfg.patience:
                         break
+        bar.close()
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
@@ -169,7 +221,7 @@ class Transformer(Classifier):
     def predict_proba(self, texts, batch_size: int = 64):
         torch = _torch()
         texts = list(texts)
-        lengths = [len(self.tok(t, truncation=True, max_length=self.cfg.max_length)["input_ids"]) for t in texts]
+        lengths = self._lengths(texts)
         out = np.zeros((len(texts), len(self.classes)))
         self.model.eval()
         with torch.inference_mode():

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from study.codebook import LABEL_FIELDS, TASKS
-from study.outlets.gold import FieldComparison
+from study.outlets.gold import FieldComparison, test_sentence
 from study.outlets.inputs import StudyInputs
-from study.outlets.predicted import RunComparison, _runs_sentence
+from study.outlets.predicted import RunComparison
 from study.project import Project
 from study.render import figures
-from study.render.numbers import fmt_float, fmt_p, parse_float
+from study.render.numbers import parse_float
 
 
 @dataclass
@@ -43,10 +43,8 @@ def outlet_figure(project: Project, inputs: StudyInputs, result: FieldComparison
     paths = figures.stacked_bar_figure(stem, f"Gold {result.field} by outlet", bar_labels,
                                        [result.labels[j] for j in result.used], counts,
                                        xlabel="share of the outlet's included sentences", ylabel="outlet")
-    caption = (f"Gold {result.field} labels per outlet as shares of the outlet's included sentences (n per bar; "
-               f"{len(inputs.excluded)} excluded sentences left out). Source: {inputs.gold_source}. Permutation "
-               f"chi-square p = {fmt_p(result.test.p_permutation)} (Holm {fmt_p(result.p_holm)}), Cramér's V = "
-               f"{fmt_float(result.test.cramers_v, 2)}; see the table for counts and residuals.")
+    caption = (f"Gold {result.field} shares per outlet (n per bar). {test_sentence(result)} Counts and residuals: "
+               "the table above.")
     return FigureEntry(f"outlet_{result.field}", "outlets", f"Gold {result.field} by outlet", caption, paths)
 
 
@@ -65,8 +63,7 @@ def predicted_figure(project: Project, inputs: StudyInputs, task: str, compariso
                                            [labels[j] for j in used], proportions,
                                            xlabel="share of the outlet's sentences (predictions: all seeds pooled)")
     caption = (f"Gold {task} shares per outlet (top bar of each panel) beside the pooled out-of-fold predicted shares "
-               f"of each run (n sentences per outlet in the panel title). Runs: {_runs_sentence(comparisons)}. "
-               f"Gold: {inputs.gold_source}.")
+               f"of each run (n sentences per outlet in the panel title). Provenance: appendix.")
     return FigureEntry(f"predicted_{task}", "predicted", f"Predicted vs gold {task}", caption, paths)
 
 
@@ -78,8 +75,8 @@ def js_figure(project: Project, inputs: StudyInputs, comparisons: list[RunCompar
     stem = project.results / "figures" / "js_distance"
     paths = figures.heatmap_figure(stem, "Jensen-Shannon distance, predicted vs gold", rows, cols, values,
                                    colorbar_label="JS distance (base 2)", xlabel="outlet", ylabel="task: run")
-    caption = (f"Jensen-Shannon distance (base 2; 0 = same distribution, darker = further) between each run's pooled "
-               f"predicted label distribution and the gold one, per outlet. Runs: {_runs_sentence(comparisons)}.")
+    caption = ("Jensen-Shannon distance (base 2; 0 = same distribution, darker = further) between each run's pooled "
+               "predicted label distribution and the gold one, per outlet. Provenance: appendix.")
     return FigureEntry("js_distance", "predicted", "Jensen-Shannon distance, predicted vs gold", caption, paths)
 
 
@@ -107,13 +104,13 @@ def model_figure(project: Project, inputs: StudyInputs) -> FigureEntry:
         rows = [r for r in inputs.summary if r["task"] == task]
         if not rows:
             continue
-        labels = [f"{r['model']} · {r['split']} (n={r.get('n_sentences', '?')}, {r.get('n_seeds', '?')} seeds)" for r in rows]
+        labels = [f"{r.get('config') or r['model']} (n={r.get('n_sentences', '?')})" for r in rows]
         panels.append((task, labels, [parse_float(r.get("macro_f1_mean")) for r in rows],
                        [parse_float(r.get("macro_f1_ci_low")) for r in rows],
                        [parse_float(r.get("macro_f1_ci_high")) for r in rows]))
     stem = project.results / "figures" / "model_comparison"
     paths = figures.interval_figure(stem, "Model comparison", panels, xlabel="macro-F1 (mean over seeds, 95% CI)",
-                                    ylabel="model · split", xlim=(0.0, 1.0))
-    caption = ("Macro-F1 of each model per task and split: mean over seeds with its 95% interval, from "
-               "results/summary.csv (written by `study run --all`); n = sentences evaluated.")
+                                    ylabel="config", xlim=(0.0, 1.0))
+    caption = ("Macro-F1 per config: mean over seeds with its 95% sentence-bootstrap interval; n = sentences evaluated. "
+               "Source: results/summary.csv.")
     return FigureEntry("model_comparison", "models", "Model comparison", caption, paths)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from study.codebook import LABEL_FIELDS
 from study.outlets import stats
 from study.outlets.inputs import Run, StudyInputs
-from study.render.numbers import fmt_float
+from study.render.numbers import fmt_score
 from study.render.tables import Table
 
 
@@ -41,12 +40,9 @@ def compare_run(inputs: StudyInputs, run: Run) -> RunComparison:
     js = np.array([stats.js_distance(pred_counts[i], gold_counts[i]) for i in range(len(inputs.outlets))])
     return RunComparison(run=run, gold_counts=gold_counts, pred_counts=pred_counts, js=js,
                          js_all=stats.js_distance(pred_counts.sum(axis=0), gold_counts.sum(axis=0)),
-                         v_gold=stats.cramers_v(gold_counts), v_pred=stats.cramers_v(pred_counts))
-
-
-def _runs_sentence(comparisons: Sequence[RunComparison]) -> str:
-    return "; ".join(f"{c.run.label} = {c.run.run_dir} (config hash {c.run.config_hash}, {len(c.run.seeds)} seed(s))"
-                     for c in comparisons)
+                         v_gold=stats.cramers_v_corrected(gold_counts),
+                         # seeds pooled: the mean table over seeds keeps n at the number of sentences
+                         v_pred=stats.cramers_v_corrected(pred_counts / max(len(run.seeds), 1)))
 
 
 def predicted_distribution_table(inputs: StudyInputs, task: str, comparisons: list[RunComparison]) -> Table:
@@ -68,16 +64,13 @@ def predicted_distribution_table(inputs: StudyInputs, task: str, comparisons: li
             js = c.js[i] if i is not None else c.js_all
             seeds = len(c.run.seeds)
             rows.append(["", c.run.label, f"{n_gold}×{seeds}"] + [f"{pred[j] / n_pred:.0%}" if n_pred else "–" for j in used]
-                        + [fmt_float(js, 3)])
+                        + [fmt_score(js)])
             csv_rows.append([outlet_id, name, c.run.label, c.run.run_dir, c.run.config_hash, n_gold, seeds]
                             + list(pred / max(n_pred, 1)) + [js])
     n = int(comparisons[0].gold_counts.sum())
-    caption = (f"Predicted vs gold {task} distributions per outlet, n = {n} included sentences "
-               f"({len(inputs.excluded)} excluded sentences are not predicted). Rows 'gold': {inputs.gold_source}. "
-               f"Other rows: out-of-fold predictions of each run, every seed pooled (each sentence counted once per seed; "
-               f"n shown as sentences × seeds): {_runs_sentence(comparisons)}. Cells: percentage of the outlet's "
-               f"predictions (or gold labels). JS distance: Jensen-Shannon distance (base 2; 0 = same distribution, "
-               f"1 = disjoint) between the predicted and the gold distribution of that outlet. Descriptive; no test.")
+    caption = (f"Share of each {task} label per outlet: gold (n = {n} sentences) and each run's out-of-fold predictions "
+               "with all seeds pooled (n = sentences × seeds). JS: Jensen-Shannon distance to gold (base 2; 0 = same). "
+               "Descriptive. Provenance: appendix.")
     csv_header = ["outlet_id", "outlet", "labels_from", "run_dir", "config_hash", "n_sentences", "n_seeds"]
     csv_header += [f"share_{lab}" for lab in labels] + ["js_distance_to_gold"]
     return Table(name=f"predicted_{task}", section="predicted", title=f"Predicted vs gold {task} by outlet",
@@ -86,20 +79,17 @@ def predicted_distribution_table(inputs: StudyInputs, task: str, comparisons: li
 
 def js_summary_table(inputs: StudyInputs, comparisons: list[RunComparison]) -> Table:
     """One row per run: JS distance per outlet, pooled, and Cramér's V of gold vs predicted."""
-    header = ["task", "run"] + [o.name for o in inputs.outlets] + ["all outlets", "V gold", "V predicted"]
+    header = ["task", "run"] + [o.name for o in inputs.outlets] + ["all outlets", "V+ gold", "V+ predicted"]
     rows, csv_rows = [], []
     for c in comparisons:
-        rows.append([c.run.task, c.run.label] + [fmt_float(v, 3) for v in c.js] + [fmt_float(c.js_all, 3),
-                    fmt_float(c.v_gold, 2), fmt_float(c.v_pred, 2)])
+        rows.append([c.run.task, c.run.label] + [fmt_score(v) for v in c.js] + [fmt_score(c.js_all),
+                    fmt_score(c.v_gold), fmt_score(c.v_pred)])
         csv_rows.append([c.run.task, c.run.model, c.run.split, c.run.run_dir, c.run.config_hash, len(c.run.sentence_ids),
                          len(c.run.seeds)] + list(c.js) + [c.js_all, c.v_gold, c.v_pred])
-    caption = (f"Does each classifier reproduce the outlet differences of the gold labels? Jensen-Shannon distance "
-               f"(base 2) between each run's pooled out-of-fold predicted distribution and the gold distribution, per "
-               f"outlet and over all outlets; and Cramér's V of the outlet × label table from the gold labels and from "
-               f"the predictions (similar V = similar strength of outlet differences). n = {len(inputs.included)} "
-               f"included sentences ({len(inputs.excluded)} excluded). Gold: {inputs.gold_source}. Runs: "
-               f"{_runs_sentence(comparisons)}. Descriptive; no test."
-               + (f" Runs on other datasets, not compared here: {', '.join(inputs.other_runs)}." if inputs.other_runs else ""))
+    caption = (f"Jensen-Shannon distance (base 2) of each run's pooled predicted distribution to the gold one, per outlet "
+               f"(n = {len(inputs.included)} sentences), and the bias-corrected Cramér's V of the outlet × label table from "
+               "gold and from predictions (similar V = similar strength of outlet differences). Descriptive. Provenance: appendix."
+               + (f" Runs on other datasets, not compared here: {len(inputs.other_runs)}." if inputs.other_runs else ""))
     csv_header = ["task", "model", "split", "run_dir", "config_hash", "n_sentences", "n_seeds"]
     csv_header += [f"js_{o.outlet_id}" for o in inputs.outlets] + ["js_all", "cramers_v_gold", "cramers_v_pred"]
     return Table(name="js_distance", section="predicted", title="Jensen-Shannon distance of predicted to gold, by outlet",

@@ -90,50 +90,41 @@ def adjusted_residuals(table: np.ndarray) -> np.ndarray:
     return out
 
 
-def residual_marks(residuals: np.ndarray, critical: float = RESIDUAL_CRITICAL) -> np.ndarray:
-    """'+' where a cell is notably above expectation (r > critical), '-' below, '' otherwise."""
+# A residual is only read where the expected count is at least 1: with E = 0.09 (one sentence at
+# a small outlet) a single sentence gives |r| > 3 and would be called "notably more".
+MIN_EXPECTED_FOR_MARK = 1.0
+
+
+def residual_marks(residuals: np.ndarray, expected: np.ndarray | None = None, critical: float = RESIDUAL_CRITICAL) -> np.ndarray:
+    """'+' where a cell is notably above expectation (r > critical), '-' below, '' otherwise;
+    '~' where the expected count is below MIN_EXPECTED_FOR_MARK (too small to read)."""
     marks = np.full(residuals.shape, "", dtype=object)
     with np.errstate(invalid="ignore"):
         marks[residuals > critical] = "+"
         marks[residuals < -critical] = "-"
+    if expected is not None:
+        small = (expected < MIN_EXPECTED_FOR_MARK) & np.isfinite(residuals)
+        marks[small] = "~"
     return marks
 
 
-def _chi_square_of_tables(tables: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """X^2 of many tables (B, r, c) that share the same margins, hence the same expected counts:
-    X^2 = sum O^2 / E - N, over cells with E > 0."""
-    used = expected > 0
-    ratio = np.zeros_like(expected)
-    ratio[used] = 1.0 / expected[used]
-    return (tables.astype(float) ** 2 * ratio).sum(axis=(1, 2)) - expected.sum()
+def chance_marks(n_readable_cells: int, critical: float = RESIDUAL_CRITICAL) -> float:
+    """How many of n cells would be marked by chance alone under independence: each |r| > 1.96
+    with probability about 0.05 (residuals are roughly N(0, 1))."""
+    return n_readable_cells * 2 * float(scipy_stats.norm.sf(critical))
 
 
-def permutation_chi_square(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int,
-                           n_permutations: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """Monte Carlo permutation test of independence: shuffle the column labels against the
-    rows (keeping both margins), recompute X^2 each time; p = (1 + #{X^2_perm >= X^2_obs}) / (1 + B).
-
-    Valid for small expected counts, where the asymptotic chi-square p is not. Returns
-    (X^2 observed, p)."""
-    rows = np.asarray(row_codes, dtype=np.int64)
-    cols = np.asarray(col_codes, dtype=np.int64)
-    observed_table = contingency_table(rows, cols, n_rows, n_cols)
-    observed = chi_square_statistic(observed_table)
-    expected = expected_counts(observed_table)
-    rng = np.random.default_rng(seed)
-    # A permuted X^2 equal to the observed one must count as ">=" despite float rounding.
-    threshold = observed - 1e-9 * max(1.0, observed)
-    at_least = 0
-    done = 0
-    while done < n_permutations:
-        batch = min(_BATCH, n_permutations - done)
-        shuffled = rng.permuted(np.broadcast_to(cols, (batch, cols.size)), axis=1)
-        offsets = np.arange(batch)[:, None] * (n_rows * n_cols)
-        flat = (offsets + rows[None, :] * n_cols + shuffled).ravel()
-        tables = np.bincount(flat, minlength=batch * n_rows * n_cols).reshape(batch, n_rows, n_cols)
-        at_least += int((_chi_square_of_tables(tables, expected) >= threshold).sum())
-        done += batch
-    return observed, (1 + at_least) / (1 + n_permutations)
+def permutation_chi_square(table: np.ndarray, n_permutations: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Monte Carlo permutation test of independence with both margins fixed:
+    scipy.stats.chi2_contingency(method=PermutationMethod) on the non-empty rows and columns;
+    p = (1 + #{X^2_perm >= X^2_obs}) / (1 + B). Valid for small expected counts, where the
+    asymptotic chi-square p is not. Returns (X^2 observed, p)."""
+    kept = _nonempty(table).astype(np.int64)
+    if min(kept.shape) < 2:
+        return 0.0, float("nan")
+    method = scipy_stats.PermutationMethod(n_resamples=n_permutations, random_state=seed)
+    res = scipy_stats.chi2_contingency(kept, correction=False, method=method)
+    return float(res.statistic), float(res.pvalue)
 
 
 def asymptotic_chi_square_p(table: np.ndarray) -> float:
@@ -145,46 +136,53 @@ def asymptotic_chi_square_p(table: np.ndarray) -> float:
     return float(scipy_stats.chi2.sf(chi_square_statistic(table), df))
 
 
-def bootstrap_cramers_v(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int,
-                        n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of Cramér's V: resample items (row, label pairs) with
-    replacement, recompute V, take the (1-level)/2 and (1+level)/2 quantiles.
+def cramers_v_corrected(table: np.ndarray) -> float:
+    """Bias-corrected Cramér's V (Bergsma 2013): phi2+ = max(0, X^2/n - (r-1)(c-1)/(n-1)),
+    r+ = r - (r-1)^2/(n-1), c+ = c - (c-1)^2/(n-1), V+ = sqrt(phi2+ / min(r+ - 1, c+ - 1)),
+    over the non-empty rows and columns. Unlike V it is not pushed upward by small, sparse tables:
+    about 0 under independence. NaN if min(r, c) < 2."""
+    kept = _nonempty(table)
+    if kept.size == 0 or min(kept.shape) < 2:
+        return float("nan")
+    n = kept.sum()
+    r, c = kept.shape
+    phi2 = max(0.0, chi_square_statistic(kept) / n - (r - 1) * (c - 1) / (n - 1))
+    r_corr = r - (r - 1) ** 2 / (n - 1)
+    c_corr = c - (c - 1) ** 2 / (n - 1)
+    denom = min(r_corr - 1, c_corr - 1)
+    return float(np.sqrt(phi2 / denom)) if denom > 0 else float("nan")
 
-    V is bounded below by 0 and biased upward in small samples, so the interval describes
-    the estimate's instability rather than a test (the permutation p is the test)."""
+
+def bootstrap_v_corrected(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int,
+                          n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """BCa bootstrap interval (scipy.stats.bootstrap, method="BCa") of the bias-corrected V,
+    resampling items (outlet, label pairs) with replacement."""
     rows = np.asarray(row_codes, dtype=np.int64)
     cols = np.asarray(col_codes, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    values = []
-    done = 0
-    while done < n_boot:
-        batch = min(_BATCH, n_boot - done)
-        picks = rng.integers(0, rows.size, size=(batch, rows.size))
-        offsets = np.arange(batch)[:, None] * (n_rows * n_cols)
-        flat = (offsets + rows[picks] * n_cols + cols[picks]).ravel()
-        tables = np.bincount(flat, minlength=batch * n_rows * n_cols).reshape(batch, n_rows, n_cols)
-        values.extend(cramers_v(t) for t in tables)
-        done += batch
-    finite = np.asarray([v for v in values if np.isfinite(v)])
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2
-    low, high = np.quantile(finite, [tail, 1 - tail])
-    return float(low), float(high)
+
+    def statistic(idx, axis=-1):
+        idx = np.atleast_2d(np.asarray(idx, dtype=np.int64))
+        flat = (np.arange(idx.shape[0])[:, None] * (n_rows * n_cols) + rows[idx] * n_cols + cols[idx]).ravel()
+        tables = np.bincount(flat, minlength=idx.shape[0] * n_rows * n_cols).reshape(-1, n_rows, n_cols)
+        out = np.array([cramers_v_corrected(tb) for tb in tables])
+        return out if out.size > 1 else out[0]
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = scipy_stats.bootstrap((np.arange(rows.size),), statistic, vectorized=True, n_resamples=n_boot,
+                                    method="BCa", confidence_level=level, random_state=seed, batch=500)
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def holm_adjust(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjustment: sort p ascending, p_adj(i) = max_{k<=i} min(1, (m - k + 1) p(k)),
-    returned in the input order. Controls the family-wise error rate. NaNs pass through."""
+    """Holm's step-down adjustment (statsmodels multipletests, method="holm"), returned in the
+    input order; controls the family-wise error rate. NaNs pass through."""
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    m = finite.size
-    if m == 0:
-        return out
-    order = finite[np.argsort(p[finite], kind="stable")]
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out[order] = np.maximum.accumulate(scaled)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
     return out
 
 
@@ -207,8 +205,9 @@ def row_proportions(table: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class IndependenceTest:
-    """Outlet x label independence: permutation chi-square, Cramér's V with a bootstrap CI,
-    and adjusted residuals per cell."""
+    """Outlet x label independence: permutation chi-square, bias-corrected Cramér's V with a BCa
+    interval (the uncorrected V kept as a labelled reference), and adjusted residuals per cell
+    with the expected counts that decide whether a residual can be read."""
 
     n: int
     chi_square: float
@@ -216,25 +215,31 @@ class IndependenceTest:
     p_permutation: float
     n_permutations: int
     p_asymptotic: float
-    cramers_v: float
+    cramers_v: float  # uncorrected, reference only
+    v_corrected: float
     v_ci_low: float
     v_ci_high: float
     n_boot: int
     table: np.ndarray
     residuals: np.ndarray
+    expected: np.ndarray
+
+    def readable(self) -> np.ndarray:
+        """Cells whose residual may be read: expected count at least MIN_EXPECTED_FOR_MARK."""
+        return self.expected >= MIN_EXPECTED_FOR_MARK
 
 
 def independence_test(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int,
                       n_permutations: int = 10_000, n_boot: int = 2000, seed: int = 0) -> IndependenceTest:
     """All statistics of one outlet x label table, from the items' (row, column) codes."""
     table = contingency_table(row_codes, col_codes, n_rows, n_cols)
-    chi2, p_perm = permutation_chi_square(row_codes, col_codes, n_rows, n_cols, n_permutations, seed)
+    chi2, p_perm = permutation_chi_square(table, n_permutations, seed)
     # An independent stream for the bootstrap, so changing B of one does not move the other.
-    low, high = bootstrap_cramers_v(row_codes, col_codes, n_rows, n_cols, n_boot, seed + 1)
+    low, high = bootstrap_v_corrected(row_codes, col_codes, n_rows, n_cols, n_boot, seed + 1)
     return IndependenceTest(
         n=int(table.sum()), chi_square=chi2, df=degrees_of_freedom(table),
         p_permutation=p_perm, n_permutations=n_permutations,
         p_asymptotic=asymptotic_chi_square_p(table), cramers_v=cramers_v(table),
-        v_ci_low=low, v_ci_high=high, n_boot=n_boot, table=table,
-        residuals=adjusted_residuals(table),
+        v_corrected=cramers_v_corrected(table), v_ci_low=low, v_ci_high=high, n_boot=n_boot, table=table,
+        residuals=adjusted_residuals(table), expected=expected_counts(table),
     )

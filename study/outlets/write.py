@@ -29,8 +29,34 @@ from study.outlets.predicted import (
     js_summary_table,
     predicted_distribution_table,
 )
+from study.errors import StudyError
+from study.fileio import read_jsonl
 from study.project import Project
 from study.render.tables import Table, table_csv, table_latex, table_markdown
+
+
+# Per-outlet predicted distributions: the trained models under k-fold (the floors and the
+# leave-one-outlet-out runs stay in the JS overview), so the report stays readable.
+PREDICTED_SPLIT = "stratified_kfold"
+FLOORS = ("majority", "stratified_random")
+F2_FILE = "labels/rule_f2.jsonl"
+F2_RECODE = "crime_and_punishment"
+
+
+def f2_recoding(project: Project, inputs) -> dict[str, str]:
+    """Gold frame rows that rule F2 decided (labels/rule_f2.jsonl, a recorded pass), recoded to
+    crime_and_punishment: how much of the outlet frame result rests on that one rule."""
+    path = project.root / F2_FILE
+    if not path.exists():
+        return {}
+    rows = read_jsonl(path, F2_FILE)
+    hashes = {s["id"]: s["hash"] for s in inputs.included}
+    bad = [r.get("id") for r in rows if r.get("id") not in hashes or r.get("hash") != hashes[r.get("id")]]
+    if bad:
+        raise StudyError(f"{F2_FILE}: {len(bad)} row(s) name a sentence that is not included or whose text changed "
+                         f"({', '.join(map(str, bad[:3]))}); redo the F2 pass")
+    return {r["id"]: F2_RECODE for r in rows if r.get("rule_f2") is True
+            and inputs.gold[r["id"]]["frame"] == "policy_prescription_and_evaluation"}
 
 
 def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot: int = N_BOOT,
@@ -39,22 +65,35 @@ def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot:
     inputs = load_inputs(project)
     terms = load_terms()
     field_results = compare_outlets(inputs, n_permutations, n_boot, seed)
-    tables: list[Table] = [independence_table(inputs, field_results, seed)]
-    tables += [outlet_distribution_table(inputs, r, seed + 100 * k) for k, r in enumerate(field_results)]
+    sensitivity, extra_tables = [], []
+    recode = f2_recoding(project, inputs)
+    if recode:
+        frame_f2 = next(r for r in compare_outlets(inputs, n_permutations, n_boot, seed, {"frame": recode}) if r.field == "frame")
+        frame_f2.p_holm = float("nan")  # a sensitivity analysis, outside the Holm family
+        label = f"frame, {len(recode)} F2 sentences recoded to {F2_RECODE}"
+        sensitivity.append((label, frame_f2))
+        extra_tables.append(outlet_distribution_table(
+            inputs, frame_f2, name="outlet_frame_f2_sensitivity", title="Gold frame by outlet, F2 sentences recoded",
+            note=f"Sensitivity to rule F2: the {len(recode)} sentences whose policy_prescription_and_evaluation label rests "
+                 f"on F2 ({F2_FILE}) recoded to {F2_RECODE}. "))
+    tables: list[Table] = [independence_table(inputs, field_results, sensitivity)]
+    tables += [outlet_distribution_table(inputs, r) for r in field_results] + extra_tables
     comparisons_by_task = {task: [compare_run(inputs, r) for r in inputs.runs if r.task == task] for task in TASKS}
     all_comparisons = [c for task in TASKS for c in comparisons_by_task[task]]
+    shown_by_task = {task: [c for c in comparisons_by_task[task]
+                            if c.run.split == PREDICTED_SPLIT and c.run.model not in FLOORS] for task in TASKS}
     if all_comparisons:  # the overview first, then each task's distributions
         tables.append(js_summary_table(inputs, all_comparisons))
     for task in TASKS:
-        if comparisons_by_task[task]:
-            tables.append(predicted_distribution_table(inputs, task, comparisons_by_task[task]))
+        if shown_by_task[task]:
+            tables.append(predicted_distribution_table(inputs, task, shown_by_task[task]))
     tables.append(lexical_table(inputs, terms, lexical_counts(project, inputs, terms)))
 
     figure_entries = [outlet_figure(project, inputs, r) for r in field_results]
     if all_comparisons:
         figure_entries.append(js_figure(project, inputs, all_comparisons))
-    figure_entries += [predicted_figure(project, inputs, task, comparisons_by_task[task])
-                       for task in TASKS if comparisons_by_task[task]]
+    figure_entries += [predicted_figure(project, inputs, task, shown_by_task[task])
+                       for task in TASKS if shown_by_task[task]]
     figure_entries.append(agreement_figure(project, inputs))
     if inputs.summary:
         figure_entries.append(model_figure(project, inputs))

@@ -11,6 +11,7 @@ TITLE = "Framing, stance and voice across outlets: study report"
 
 # (anchor, heading) in reading order; tables and figures carry a section key from this list.
 SECTIONS = (
+    ("findings", "Findings"),
     ("corpus", "1. Corpus and outlets"),
     ("codebook", "2. Codebook"),
     ("agreement", "3. Inter-annotator agreement"),
@@ -19,6 +20,7 @@ SECTIONS = (
     ("predicted", "6. Do the classifiers reproduce the outlet differences?"),
     ("lexical", "7. Lexical framing: naming the people concerned"),
     ("limits", "8. Limits of a five-article study"),
+    ("appendix", "Appendix: provenance"),
 )
 
 

@@ -17,6 +17,7 @@ from study.render.blocks import (
     render_html,
     render_markdown,
 )
+from study.render.findings import findings_blocks, provenance_table
 from study.render.report_sections import (
     agreement_blocks,
     codebook_blocks,
@@ -39,6 +40,8 @@ def build_blocks(project: Project) -> list[Block]:
     figures = {f["name"]: f for f in figure_list}
 
     by_section: dict[str, list[Block]] = {key: [] for key, _ in SECTIONS}
+    by_section["findings"] = findings_blocks(project, summary, agreement)
+    by_section["appendix"] = [Block("table", provenance_table(project, summary))]
     by_section["corpus"] = corpus_blocks(project, articles, sentences, gold, included, excluded)
     by_section["codebook"] = codebook_blocks(gold)
     by_section["agreement"] = agreement_blocks(agreement, figures)

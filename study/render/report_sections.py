@@ -1,5 +1,6 @@
 """The report's sections, each a list of blocks read from the study's files."""
 
+from __future__ import annotations
 
 import json
 import math
@@ -25,7 +26,9 @@ from study.outlets.inputs import (
 )
 from study.project import Project
 from study.render.blocks import Block, _figure_block
-from study.render.numbers import fmt_ci, fmt_float, fmt_p, parse_float
+from study.evaluate.summary import comparison_cell
+from study.render.findings import parsed_summary
+from study.render.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
 from study.render.tables import Table
 
 # --- inputs ------------------------------------------------------------------------------
@@ -43,19 +46,6 @@ def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any
         for key in ("png", "svg"):
             require_file(project, project.results / entry[key], "study tables")
     return [Table.from_json(t) for t in index.get("tables", [])], figures
-
-
-def _run_config_hash(project: Project, run_dir: str) -> str:
-    manifest = resolve_run_dir(project, run_dir) / "manifest.json"
-    require_file(project, manifest, "study run --all")
-    try:
-        return str(json.loads(read_text_utf8(manifest)).get("config_hash", "unknown"))
-    except json.JSONDecodeError:
-        raise StudyError(f"{project.rel(manifest)}: malformed JSON: run `study run --all --force`") from None
-
-
-def _signed(x: float) -> str:
-    return "–" if not math.isfinite(x) else f"{x:+.3f}"
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -113,15 +103,15 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
     rows = []
     for r in agreement:
         rows.append([r.get("field", ""), r.get("n_items", ""),
-                     f"{fmt_float(parse_float(r.get('krippendorff_alpha')))} {fmt_ci(parse_float(r.get('alpha_ci_low')), parse_float(r.get('alpha_ci_high')), 3)}",
-                     f"{fmt_float(parse_float(r.get('cohen_kappa')))} {fmt_ci(parse_float(r.get('kappa_ci_low')), parse_float(r.get('kappa_ci_high')), 3)}",
-                     f"{fmt_float(100 * parse_float(r.get('percent_agreement')), 1)}% "
+                     f"{fmt_score(parse_float(r.get('krippendorff_alpha')))} {fmt_ci(parse_float(r.get('alpha_ci_low')), parse_float(r.get('alpha_ci_high')))}",
+                     f"{fmt_score(parse_float(r.get('cohen_kappa')))} {fmt_ci(parse_float(r.get('kappa_ci_low')), parse_float(r.get('kappa_ci_high')))}",
+                     f"{fmt_pct(parse_float(r.get('percent_agreement')), 1)} "
                      f"{fmt_ci(100 * parse_float(r.get('pa_ci_low')), 100 * parse_float(r.get('pa_ci_high')), 1)}"])
-    table = Table(name="agreement", section="agreement", title="Agreement between the two annotation passes",
-                  caption=("Krippendorff's alpha (nominal), Cohen's kappa and percent agreement between the two blind "
-                           "annotation passes, per field, with 95% bootstrap intervals; n = sentences annotated by both. "
-                           "Source: results/agreement.csv (written by `study agree`; details and confusion tables in "
-                           "results/agreement.md)."),
+    table = Table(name="agreement", section="agreement", title="Agreement between the blind annotation passes",
+                  caption=("Krippendorff's α (nominal), Cohen's κ and % agreement between the blind passes, 95% bootstrap "
+                           "intervals; n = sentences coded by every pass. All passes are instances of one language model: "
+                           "this is the codebook's reproducibility, not the labels' validity. Pairwise figures: "
+                           "results/agreement.md."),
                   header=["field", "n", "Krippendorff's α [95% CI]", "Cohen's κ [95% CI]", "% agreement [95% CI]"],
                   rows=rows)
     blocks = [Block("table", table)]
@@ -130,34 +120,56 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
     return blocks
 
 
-def _bootstrap_p(p: float, n_boot: int = 1000) -> str:
-    """The summary's paired bootstrap uses 1000 resamples: a p of 0 only says p < 0.001."""
-    return f"<{1 / n_boot:.3f}" if p == 0 else fmt_p(p)
+def _model_table(task: str, rows: list[dict]) -> Table:
+    body = []
+    for r in rows:
+        body.append([r["split"].replace("stratified_kfold", "k-fold").replace("leave_one_outlet_out", "by outlet"), r["config"],
+                     f"{fmt_score(r['macro_f1_mean'])} ± {fmt_score(r['macro_f1_sd'])}",
+                     fmt_ci(r["macro_f1_ci_low"], r["macro_f1_ci_high"]), fmt_ci(r["article_ci_low"], r["article_ci_high"]),
+                     fmt_score(r["macro_f1_ceiling"]), comparison_cell(r, "transformer"), comparison_cell(r, "tfidf_logreg")])
+    n = rows[0]["n_sentences"] if rows else 0
+    b = rows[0]["resamples"] if rows else 1000
+    return Table(name=f"models_{task}", section="models", title=f"Classifiers for {task}",
+                 caption=(f"Macro-F1 over the gold {task} classes, mean ± sd over the same {rows[0]['n_seeds'] if rows else 0} seeds, "
+                          f"n = {n} sentences; 95% CIs from B = {b} bootstrap resamples of sentences and of the 5 articles "
+                          "(coarse); ceiling: the best macro-F1 reachable when a class never seen in training scores 0. "
+                          "Δ: difference of the printed means; p: paired permutation test, raw and Holm-adjusted per task. "
+                          "Provenance: appendix."),
+                 header=["split", "config", "macro-F1", "CI sentences", "CI articles", "ceiling", "Δ vs transformer (p; Holm)",
+                         "Δ vs tf-idf (p; Holm)"], rows=body, left_columns=2)
+
+
+def _per_outlet_table(project: Project, task: str, rows: list[dict]) -> Table | None:
+    """Leave-one-outlet-out: each held-out outlet is one test fold, scored on its own."""
+    per = []
+    for r in rows:
+        if r["split"] != "leave_one_outlet_out":
+            continue
+        metrics = json.loads(read_text_utf8(resolve_run_dir(project, r["run_dir"]) / "metrics.json"))
+        if "per_group" in metrics:
+            per.append((r["config"], metrics["per_group"]))
+    if not per:
+        return None
+    outlets = list(per[0][1])
+    header = ["config"] + [f"{o} (n={per[0][1][o]['n']})" for o in outlets]
+    body = [[cfg] + [fmt_score(groups[o]["macro_f1"]) if o in groups else "–" for o in outlets] for cfg, groups in per]
+    return Table(name=f"models_{task}_per_outlet", section="models", title=f"{task}: score on each held-out outlet",
+                 caption=("Leave-one-outlet-out: macro-F1 (seed mean) on each held-out outlet's sentences, over the classes "
+                          "that outlet's gold labels contain; five folds of very different size, not 116 independent items."),
+                 header=header, rows=body, left_columns=1)
 
 
 def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[str, dict]) -> list[Block]:
-    rows = []
-    for r in summary:
-        rows.append([r["task"], r["model"], r["split"], r.get("n_sentences", ""), r.get("n_seeds", ""),
-                     f"{fmt_float(parse_float(r.get('macro_f1_mean')))} ± {fmt_float(parse_float(r.get('macro_f1_sd')))}",
-                     fmt_ci(parse_float(r.get("macro_f1_ci_low")), parse_float(r.get("macro_f1_ci_high")), 3),
-                     f"{fmt_float(parse_float(r.get('accuracy_mean')))} ± {fmt_float(parse_float(r.get('accuracy_sd')))}",
-                     fmt_float(parse_float(r.get("f_avg_mean"))), _signed(parse_float(r.get("delta_vs_transformer"))),
-                     _bootstrap_p(parse_float(r.get("p_vs_transformer"))),
-                     r["run_dir"], _run_config_hash(project, r["run_dir"])])
-    tasks = [t for t in TASKS if any(r["task"] == t for r in summary)]
-    table = Table(name="models", section="models", title="Classifier results",
-                  caption=(f"Each experiment run ({len(summary)} runs; tasks: {', '.join(tasks) or 'none'}): macro-F1 and "
-                           "accuracy over the out-of-fold predictions, mean ± sd over seeds, macro-F1 95% interval; "
-                           "F_avg: mean F1 of support and oppose (stance only); Δ and p vs transformer: macro-F1 of the "
-                           "transformer minus this model and its two-sided paired bootstrap p over 1000 resamples (– for the transformer itself or "
-                           "where not computed); n = sentences evaluated. "
-                           "Source: results/summary.csv (written by `study run --all`); config hash from each run's "
-                           "manifest.json."),
-                  header=["task", "model", "split", "n", "seeds", "macro-F1 mean ± sd", "macro-F1 95% CI",
-                          "accuracy mean ± sd", "F_avg", "Δ vs transformer", "p vs transformer", "run", "config hash"],
-                  rows=rows, left_columns=3)
-    blocks = [Block("table", table)]
+    rows = parsed_summary(summary)
+    blocks = []
+    for task in TASKS:
+        task_rows = [r for r in rows if r["task"] == task]
+        if not task_rows:
+            continue
+        blocks.append(Block("table", _model_table(task, task_rows)))
+        per_outlet = _per_outlet_table(project, task, task_rows)
+        if per_outlet is not None:
+            blocks.append(Block("table", per_outlet))
     if "model_comparison" in figures:
         blocks.append(_figure_block(figures["model_comparison"]))
     return blocks

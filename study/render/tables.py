@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-UP, DOWN = "↑", "↓"  # residual marks, shared by the tables and their LaTeX escape
+UP, DOWN, SMALL = "↑", "↓", "∘"  # residual marks (SMALL: too few expected to read), shared with the LaTeX escape
 
 
 @dataclass
@@ -62,7 +62,7 @@ def table_markdown(table: Table, number: str = "") -> str:
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    UP: r"$\uparrow$", DOWN: r"$\downarrow$", "²": r"$^{2}$", "α": r"$\alpha$", "κ": r"$\kappa$",
+    UP: r"$\uparrow$", DOWN: r"$\downarrow$", SMALL: r"$\circ$", "²": r"$^{2}$", "α": r"$\alpha$", "κ": r"$\kappa$",
     "±": r"$\pm$", "×": r"$\times$", "·": r"$\cdot$", "≥": r"$\geq$", "≤": r"$\leq$", "−": r"$-$",
 }
 

@@ -1,0 +1,109 @@
+"""`study audit-labels`: gold labels that the out-of-fold predictions suggest may be wrong.
+
+For each task, the best run that is not a floor or lexicon baseline (highest mean macro-F1 in
+its metrics.json) supplies out-of-fold class probabilities, averaged over seeds; cleanlab's
+confident learning (`find_label_issues`) flags the sentences whose gold label the model
+finds implausible. The list is for re-adjudication: nothing is changed by it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from study.errors import StudyError
+from study.fileio import atomic_write_text
+from study.project import Project
+
+BASELINES = ("majority", "stratified_random", "vader")  # floors and the lexicon: not learned from the labels
+COLUMNS = ("task", "run", "id", "gold", "suggested", "p_gold", "p_suggested")
+
+
+def _metrics(run_dir: Path) -> dict:
+    path = run_dir / "metrics.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def best_runs(project: Project) -> list[Path]:
+    """The best non-baseline run per task among results/runs/*/ that have predictions."""
+    best: dict[str, tuple[float, Path]] = {}
+    for run_dir in sorted(project.runs_dir.glob("*/")) if project.runs_dir.exists() else []:
+        m = _metrics(run_dir)
+        if not (run_dir / "predictions.csv").exists() or m.get("model") in BASELINES or "task" not in m:
+            continue
+        f1 = m.get("macro_f1", {})
+        score = float(f1.get("mean", np.nan) if isinstance(f1, dict) else f1)
+        if m["task"] not in best or score > best[m["task"]][0]:
+            best[m["task"]] = (score, run_dir)
+    if not best:
+        raise StudyError(f"{project.rel(project.runs_dir)}: no run with predictions.csv other than baselines; run `study run --all` first")
+    return [best[t][1] for t in sorted(best)]
+
+
+def run_issues(project: Project, run_dir: Path) -> list[dict]:
+    """Suspect gold labels of one run, most suspect first."""
+    import pandas as pd
+    from cleanlab.filter import find_label_issues
+
+    display = project.rel(run_dir / "predictions.csv")
+    table = pd.read_csv(run_dir / "predictions.csv", dtype={"id": str})
+    task = _metrics(run_dir).get("task")
+    classes = [c[len("prob_"):] for c in table.columns if c.startswith("prob_")]
+    missing = [c for c in ("id", "gold") if c not in table.columns]
+    if missing or not classes:
+        raise StudyError(f"{display}: needs columns id, gold and prob_<class>; missing: {', '.join(missing) or 'prob_ columns'}")
+    unknown = sorted(set(table["gold"]) - set(classes))
+    if unknown:
+        raise StudyError(f"{display}: gold label(s) {', '.join(unknown)} have no prob_ column")
+    # one row per sentence: probabilities averaged over seeds (each seed's are out-of-fold)
+    mean = table.groupby("id", sort=False).agg({"gold": "first", **{f"prob_{c}": "mean" for c in classes}})
+    probs = mean[[f"prob_{c}" for c in classes]].to_numpy(dtype=float)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    labels = np.array([classes.index(g) for g in mean["gold"]])
+    flagged = find_label_issues(labels=labels, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+    rows = []
+    for i in flagged:
+        suggested = int(np.argmax(probs[i]))
+        rows.append({"task": task or "", "run": run_dir.name, "id": mean.index[i], "gold": classes[labels[i]],
+                     "suggested": classes[suggested], "p_gold": round(float(probs[i, labels[i]]), 4),
+                     "p_suggested": round(float(probs[i, suggested]), 4)})
+    return rows
+
+
+def audit(project: Project, runs: list[Path] | None = None) -> tuple[list[dict], list[Path]]:
+    """(flagged rows, the runs audited): the given run folders, or the best run per task."""
+    for run in runs or []:
+        if not (run / "predictions.csv").exists():
+            raise StudyError(f"{project.rel(run)}: no predictions.csv; give run folders under results/runs/")
+    runs = runs or best_runs(project)
+    return [row for run_dir in runs for row in run_issues(project, run_dir)], runs
+
+
+def render_markdown(rows: list[dict], runs: list[str], texts: dict[str, str]) -> str:
+    lines = ["# Gold labels the out-of-fold predictions doubt", "",
+             "Flagged by cleanlab (`find_label_issues`, confident learning) on the mean out-of-fold",
+             "probabilities of the best non-baseline run per task. A flag is a reason to look again at",
+             "the sentence during adjudication, not evidence that the label is wrong; nothing was changed.", "",
+             "| task | id | gold | model suggests | p(gold) | p(suggested) | sentence |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        text = texts.get(r["id"], "").replace("|", "\\|")
+        lines.append(f"| {r['task']} | {r['id']} | {r['gold']} | {r['suggested']} | {r['p_gold']:.2f} | {r['p_suggested']:.2f} | {text} |")
+    lines += ["", f"{len(rows)} flagged; runs audited: {', '.join(runs)}", ""]
+    return "\n".join(lines)
+
+
+def write_audit(rows: list[dict], runs: list[str], texts: dict[str, str], stem: Path) -> list[Path]:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    md, csv_path = stem.with_suffix(".md"), stem.with_suffix(".csv")
+    atomic_write_text(md, render_markdown(rows, runs, texts))
+    atomic_write_text(csv_path, buf.getvalue())
+    return [md, csv_path]
+

@@ -1,0 +1,60 @@
+"""`study estimate`: predictions + a random labelled sample -> naive, labelled-only and PPI shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from study.codebook import LABEL_FIELDS
+from study.errors import StudyError
+from study.estimate.inputs import Columns, load_inputs
+from study.estimate.shares import estimate_shares
+from study.estimate.write import write_estimates
+from study.project import Project
+
+
+def run_estimate(project: Project, predictions: Path, labelled: Path, field_name: str, by: str, out_dir: Path, *,
+                 meta: Path | None = None, cols: Columns | None = None, excluded: str = "category",
+                 power_tuning: bool = False) -> list[Path]:
+    if field_name not in LABEL_FIELDS:
+        raise StudyError(f"--field {field_name!r}: allowed: {', '.join(LABEL_FIELDS)}")
+    inputs = load_inputs(predictions, labelled, field_name, by, meta=meta, cols=cols or Columns(), excluded=excluded,
+                         display=project.rel)
+    if inputs.labelled.empty:
+        raise StudyError(f"{project.rel(labelled)}: no labelled sentences to estimate from")
+    df = estimate_shares(inputs.unlabelled, inputs.labelled, by, "gold", "pred", LABEL_FIELDS[field_name],
+                         power_tuning=power_tuning)
+    sources = [project.rel(p) for p in (predictions, labelled, meta) if p is not None]
+    return write_estimates(df, out_dir, field_name, by, sources, inputs.notes)
+
+
+def _handle(args, project: Project) -> int:
+    cols = Columns(sentence_id=args.id_col, article_id=args.article_col, pred=args.pred_col,
+                   text_hash=args.hash_col, meta_key=args.meta_key)
+    paths = run_estimate(project, Path(args.predictions), Path(args.labelled), args.field, args.by, Path(args.out),
+                         meta=Path(args.meta) if args.meta else None, cols=cols, excluded=args.excluded,
+                         power_tuning=args.power_tuning)
+    for path in paths:
+        print(f"wrote {project.rel(path)}")
+    print("note: the labelled-only and PPI intervals are valid only if the labelled sentences are a simple random sample of the corpus")
+    return 0
+
+
+def add_command(sub) -> None:
+    """Register `study estimate` on the CLI's subparsers (imports nothing heavy)."""
+    p = sub.add_parser("estimate", help="label shares per group: naive, labelled-only and PPI with 95%% intervals")
+    p.add_argument("--predictions", required=True, help="predicted labels for every sentence (.csv/.tsv/.parquet/.jsonl[.gz])")
+    p.add_argument("--labelled", required=True, help="a random labelled sample in the study's label schema (JSONL, joined by sentence id)")
+    p.add_argument("--field", required=True, help="label field the predictions are for: " + ", ".join(LABEL_FIELDS))
+    p.add_argument("--by", required=True, help="group column (e.g. outlet, leaning), in the predictions or in --meta")
+    p.add_argument("--out", required=True, help="output folder for shares_<field>_by_<by>.md and .csv")
+    p.add_argument("--meta", default=None, help="article table giving --by per article (e.g. the import's articles.jsonl.gz)")
+    p.add_argument("--id-col", default="sentence_id", help="sentence id column of the predictions (default: sentence_id)")
+    p.add_argument("--pred-col", default="label", help="predicted label column (default: label)")
+    p.add_argument("--article-col", default="article_id", help="article id column of the predictions (default: article_id)")
+    p.add_argument("--hash-col", default="text_hash", help="text hash column, checked against the labels' hash (default: text_hash)")
+    p.add_argument("--meta-key", default="article_id", help="article id column of --meta (default: article_id)")
+    p.add_argument("--excluded", choices=("category", "drop"), default="category",
+                   help="labelled sentences with exclude=true: their own label '(excluded)' (default) or left out")
+    p.add_argument("--power-tuning", action="store_true",
+                   help="PPI++ (lambda from the data) instead of plain PPI; under-covers for rare labels in small samples")
+    p.set_defaults(func=_handle)

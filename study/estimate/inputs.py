@@ -1,0 +1,146 @@
+"""Read the inputs of `study estimate`: predictions for the whole corpus, a labelled sample
+(the study's label schema, JSONL) and optionally an article table that gives each article a
+group (e.g. its outlet's leaning); split the predictions into labelled and unlabelled rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from study.errors import StudyError
+from study.fileio import read_jsonl
+
+EXCLUDED = "(excluded)"
+EXCLUDED_MODES = ("category", "drop")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names of the predictions file (as written by `study predict`) and the meta table."""
+    sentence_id: str = "sentence_id"
+    article_id: str = "article_id"
+    pred: str = "label"
+    text_hash: str = "text_hash"
+    meta_key: str = "article_id"
+
+
+@dataclass
+class EstimateInputs:
+    unlabelled: pd.DataFrame  # group, pred
+    labelled: pd.DataFrame  # group, gold, pred
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(path: Path, display: str) -> pd.DataFrame:
+    """CSV/TSV, Parquet or JSON Lines (optionally .gz), chosen by the file name."""
+    path = Path(path)
+    if not path.exists():
+        raise StudyError(f"{display}: file not found")
+    name = path.name.lower()
+    try:
+        if name.endswith(".parquet"):
+            return pd.read_parquet(path)
+        if name.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if name.endswith((".tsv", ".tsv.gz")):
+            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        if name.endswith((".jsonl", ".jsonl.gz")):
+            return pd.read_json(path, lines=True, dtype=False)
+    except (ValueError, OSError, json.JSONDecodeError) as exc:
+        raise StudyError(f"{display}: cannot read ({exc})") from None
+    raise StudyError(f"{display}: unknown table format; use .csv, .tsv, .parquet or .jsonl (optionally .gz)")
+
+
+def _require(df: pd.DataFrame, cols: list[str], display: str, hint: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise StudyError(f"{display}: missing column(s) {', '.join(missing)}; {hint}")
+
+
+def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, meta: Path | None = None,
+                cols: Columns = Columns(), excluded: str = "category", display=str) -> EstimateInputs:
+    """Join the labelled sample to the predictions by sentence id and attach the group column.
+
+    Every labelled sentence must have a prediction with the same text hash (when both carry
+    one). Excluded labelled sentences (exclude=true) become the gold label "(excluded)"
+    (mode "category", so the shares are shares of all predicted sentences and stay valid)
+    or are left out (mode "drop": only valid if the predictions also leave them out).
+    """
+    if excluded not in EXCLUDED_MODES:
+        raise StudyError(f"--excluded {excluded!r}: allowed: {', '.join(EXCLUDED_MODES)}")
+    pred_name, lab_name = display(predictions), display(labelled)
+    preds = read_table(predictions, pred_name)
+    _require(preds, [cols.sentence_id, cols.pred], pred_name, "set the column names with --id-col/--pred-col")
+    if preds[cols.sentence_id].duplicated().any():
+        dup = preds[cols.sentence_id][preds[cols.sentence_id].duplicated()].iloc[0]
+        raise StudyError(f"{pred_name}: sentence id {dup!r} appears more than once; one prediction per sentence")
+    notes: list[str] = []
+    if by not in preds.columns:
+        if meta is None:
+            raise StudyError(f"{pred_name}: no column {by!r} to group by; give --meta with an article table that has it")
+        meta_name = display(meta)
+        table = read_table(meta, meta_name)
+        _require(table, [cols.meta_key, by], meta_name, f"it must map {cols.meta_key} to {by}")
+        _require(preds, [cols.article_id], pred_name, "needed to look up the group in --meta")
+        lookup = table.drop_duplicates(cols.meta_key).set_index(cols.meta_key)[by]
+        preds = preds.assign(**{by: preds[cols.article_id].map(lookup)})
+        if preds[by].isna().any():
+            missing = preds.loc[preds[by].isna(), cols.article_id].iloc[0]
+            raise StudyError(f"{meta_name}: article {missing!r} of {pred_name} has no {by}")
+    rows = read_jsonl(labelled, lab_name)
+    problems = []
+    gold: dict[str, object] = {}
+    hashes: dict[str, str] = {}
+    n_dropped = 0
+    for row in rows:
+        where = f"{lab_name}:{row['_line']}"
+        sid = row.get("id")
+        if not isinstance(sid, str):
+            problems.append(f"{where}: no sentence id (key 'id')")
+            continue
+        if sid in gold:
+            problems.append(f"{where}: sentence {sid} labelled twice; give one label per sentence (e.g. the adjudicated gold)")
+            continue
+        if row.get("exclude") is True:
+            if excluded == "drop":
+                n_dropped += 1
+                continue
+            gold[sid] = EXCLUDED
+        elif not isinstance(row.get(field_name), str):
+            problems.append(f"{where}: sentence {sid} has no {field_name!r} label")
+            continue
+        else:
+            gold[sid] = row[field_name]
+        if isinstance(row.get("hash"), str):
+            hashes[sid] = row["hash"]
+    if problems:
+        raise StudyError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    known = preds.set_index(cols.sentence_id)
+    missing = [sid for sid in gold if sid not in known.index]
+    if missing:
+        raise StudyError(f"{lab_name}: {len(missing)} labelled sentence(s) have no prediction in {pred_name}, e.g. {missing[0]}")
+    if cols.text_hash in preds.columns:
+        changed = [sid for sid, h in hashes.items() if str(known.at[sid, cols.text_hash]) != h]
+        if changed:
+            raise StudyError(f"{lab_name}: {len(changed)} labelled sentence(s) have another text hash than in {pred_name}, e.g. {changed[0]}; relabel or re-predict")
+    is_lab = preds[cols.sentence_id].isin(list(gold))
+    lab = preds[is_lab].copy()
+    lab["gold"] = lab[cols.sentence_id].map(gold)
+    if n_dropped:
+        notes.append(f"{n_dropped} excluded labelled sentence(s) left out (--excluded drop); their predictions are not used either")
+        preds = preds[~preds[cols.sentence_id].isin([r["id"] for r in rows if r.get("exclude") is True])]
+        is_lab = preds[cols.sentence_id].isin(list(gold))
+    n_excl = int((lab["gold"] == EXCLUDED).sum())
+    if n_excl:
+        notes.append(f"{n_excl} labelled sentence(s) marked exclude=true count as the label {EXCLUDED!r} "
+                     "(the classifier never predicts it), so every share is a share of all predicted sentences")
+    unl = preds[~is_lab]
+    keep = [by, cols.pred]
+    return EstimateInputs(
+        unlabelled=unl[keep].rename(columns={cols.pred: "pred"}).reset_index(drop=True),
+        labelled=lab[[*keep, "gold"]].rename(columns={cols.pred: "pred"}).reset_index(drop=True),
+        notes=notes,
+    )

@@ -1,0 +1,83 @@
+"""95% intervals for one share: Wilson (a simple random sample) and prediction-powered (PPI).
+
+A share is the mean of a 0/1 indicator, so the PPI interval is `ppi_py.ppi_mean_ci`
+(Angelopoulos et al. 2023; optionally power-tuned as in PPI++, Angelopoulos, Duchi & Zrnic 2023)
+on that indicator: gold labels and predictions on a random labelled sample, predictions
+on the unlabelled rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+ALPHA = 0.05  # 95% intervals throughout
+
+
+@dataclass(frozen=True)
+class Share:
+    estimate: float
+    low: float
+    high: float
+
+
+NAN_SHARE = Share(math.nan, math.nan, math.nan)
+
+
+def wilson(successes: int, n: int, alpha: float = ALPHA) -> Share:
+    """Share k/n with its Wilson score interval (statsmodels); NaN when n is 0."""
+    if n <= 0:
+        return NAN_SHARE
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
+    return Share(successes / n, max(0.0, float(low)), min(1.0, float(high)))
+
+
+def ppi_share(gold: np.ndarray, pred_labelled: np.ndarray, pred_unlabelled: np.ndarray,
+              alpha: float = ALPHA, power_tuning: bool = False) -> tuple[Share, float]:
+    """PPI estimate of the share of gold==1, its interval and the tuning weight lambda.
+
+    gold and pred_labelled are 0/1 indicators on the same labelled sentences; pred_unlabelled
+    on the others. lambda=1 is plain PPI (the default), 0 the labelled-only (CLT) estimate;
+    power tuning (PPI++) picks it from the data, which narrows intervals in large samples but
+    under-covers for rare labels in small ones.
+    Bounds are clipped to [0, 1] (the truth is a share); the estimate is not.
+    Returns NaNs with fewer than 2 labelled or 1 unlabelled sentences.
+    """
+    from ppi_py import ppi_mean_ci
+
+    y = np.asarray(gold, dtype=float)
+    yhat = np.asarray(pred_labelled, dtype=float)
+    yhat_u = np.asarray(pred_unlabelled, dtype=float)
+    if len(y) < 2 or len(yhat_u) < 1:
+        return NAN_SHARE, math.nan
+    lam: float | None = None if power_tuning else 1.0
+    both = np.concatenate([yhat, yhat_u])
+    if both.min() == both.max():
+        # constant predictions carry no information and make the tuning weight 0/0;
+        # any lambda then gives the labelled-only estimate, so fix it
+        lam = 1.0
+    if lam is None:
+        lam = _tuned_lambda(y, yhat, yhat_u)
+    low, high = ppi_mean_ci(y, yhat, yhat_u, alpha=alpha, lam=lam)
+    low, high = float(np.ravel(low)[0]), float(np.ravel(high)[0])
+    estimate = (low + high) / 2  # the interval is symmetric around the point estimate
+    return Share(estimate, max(0.0, low), min(1.0, high)), lam
+
+
+def _tuned_lambda(y: np.ndarray, yhat: np.ndarray, yhat_u: np.ndarray) -> float:
+    """The PPI++ variance-minimising lambda for a mean, clipped to [0, 1].
+
+    Same formula as ppi_py's internal `_calc_lam_glm` for the mean (identity Hessian):
+    cov(Y, Yhat) / ((1 + n/N) * var(Yhat over all sentences)). Computed here so the value
+    can be reported next to the estimate.
+    """
+    n, big_n = len(y), len(yhat_u)
+    cov = float(np.mean((y - y.mean()) * (yhat - yhat.mean())))
+    var = float(np.var(np.concatenate([yhat, yhat_u]), ddof=1))
+    if var == 0:
+        return 1.0
+    return float(np.clip(cov / ((1 + n / big_n) * var), 0.0, 1.0))

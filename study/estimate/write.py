@@ -1,0 +1,74 @@
+"""Write the naive / labelled-only / PPI share table as CSV and Markdown."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from study.fileio import atomic_write_text
+
+VALIDITY = (
+    "Only the labelled-only and PPI intervals are valid, and only if the labelled sentences are a "
+    "simple random sample of the same corpus (a sample chosen by model uncertainty or by hand is not). "
+    "The naive share counts predicted labels: it inherits the classifier's errors, and its interval "
+    "only reflects sampling noise, not that bias."
+)
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+
+
+def _cell(row: pd.Series, kind: str) -> str:
+    return f"{_pct(row[f'{kind}_share'])} [{_pct(row[f'{kind}_low'])}, {_pct(row[f'{kind}_high'])}]"
+
+
+def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[str], notes: Sequence[str]) -> str:
+    out = io.StringIO()
+    out.write(f"# Share of each {field_name} label by {by}: naive, labelled-only and PPI\n\n")
+    out.write("Written by `study estimate`. Shares in %, each with its 95% interval in brackets.\n\n")
+    out.write(f"**Validity.** {VALIDITY}\n\n")
+    out.write("- **naive**: share of sentences whose *predicted* label is this one, over all sentences of the group "
+              "(Wilson interval; n = all sentences).\n")
+    out.write("- **labelled**: share of *gold* labels in the labelled sample (Wilson interval; n = labelled sentences of the group).\n")
+    out.write("- **PPI**: prediction-powered inference (Angelopoulos et al. 2023, `ppi-python`): "
+              "the predicted share on the N unlabelled sentences corrected by the gold-minus-predicted difference "
+              "on the n labelled ones (CLT interval, bounds clipped to [0, 100]; λ is the weight of the predictions, "
+              "1 = plain PPI, the default; with `--power-tuning` it is estimated from the sample as in PPI++, "
+              "0 = labelled-only).\n\n")
+    out.write("Inputs: " + ", ".join(f"`{s}`" for s in sources) + "\n\n")
+    for note in notes:
+        out.write(f"- Note: {note}\n")
+    if notes:
+        out.write("\n")
+    for group, part in df.groupby("group", sort=False):
+        first = part.iloc[0]
+        out.write(f"## {by} = {group}\n\n")
+        out.write(f"n labelled = {first['labelled_n']}, N unlabelled = {first['ppi_N_unlabelled']}, "
+                  f"all sentences = {first['naive_n']}\n\n")
+        if first["labelled_n"] < 30:
+            out.write("Fewer than 30 labelled sentences: the PPI (CLT) interval is unreliable here; "
+                      "read the labelled-only Wilson interval.\n\n")
+        out.write("| label | naive | labelled | PPI | λ |\n|---|---|---|---|---|\n")
+        for _, row in part.iterrows():
+            lam = "–" if math.isnan(row["ppi_lambda"]) else f"{row['ppi_lambda']:.2f}"
+            mark = " †" if row["ppi_degenerate"] else ""
+            out.write(f"| {row['label']} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | {_cell(row, 'ppi')}{mark} | {lam} |\n")
+        out.write("\n")
+        if part["ppi_degenerate"].any():
+            out.write("† No (or only) labelled sentences of this label in the group: the PPI (CLT) interval "
+                      "is unreliable (it may collapse to a point); read the labelled-only Wilson interval.\n\n")
+    return out.getvalue()
+
+
+def write_estimates(df: pd.DataFrame, out_dir: Path, field_name: str, by: str,
+                    sources: Sequence[str], notes: Sequence[str]) -> list[Path]:
+    stem = f"shares_{field_name}_by_{by}"
+    csv_path, md_path = Path(out_dir) / f"{stem}.csv", Path(out_dir) / f"{stem}.md"
+    atomic_write_text(csv_path, df.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(md_path, to_markdown(df, field_name, by, sources, notes))
+    return [csv_path, md_path]

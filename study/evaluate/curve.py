@@ -1,0 +1,200 @@
+"""`study curve`: learning curves. Each model is trained on growing seeded random subsets of
+every training fold and scored on the same, untouched test folds as `study run`.
+
+For a seed, the subset of size n of a training fold is the first n indices of one seeded
+permutation of that fold (so subsets are nested: 20 ⊂ 40 ⊂ ... ⊂ all); the test fold is never
+sampled from. Macro-F1 is sklearn's, over the task's full label list, on the out-of-fold
+predictions pooled over folds, per seed, then averaged over seeds. Interval: a 95% percentile
+bootstrap over test sentences (the same resampled sentences for every seed, the seed mean
+recomputed on each resample); it shows sampling noise of the test sentences, not the spread a
+new set of articles would give. Encoder outputs are cached in-process, so configs of one task
+share them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from study.config import ExperimentConfig, load_config
+from study.errors import StudyError
+from study.evaluate.folds import make_folds
+from study.evaluate.items import load_items
+from study.fileio import atomic_write_text
+from study.models import make_model
+from study.models.context import model_inputs
+from study.models.progress import progress
+from study.project import Project
+
+N_BOOT = 1000
+TRANSFORMER_FAMILY = ("transformer", "setfit")
+
+
+def macro_f1(gold, pred, labels: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(gold, pred, average="macro", labels=labels, zero_division=0))
+
+
+def _fast_macro_f1(gold_idx: np.ndarray, pred_idx: np.ndarray, k: int) -> float:
+    """sklearn's macro-F1 (all k labels, zero_division=0) from index arrays, for the bootstrap."""
+    cm = np.bincount(gold_idx * k + pred_idx, minlength=k * k).reshape(k, k)
+    tp, denom = np.diag(cm), cm.sum(0) + cm.sum(1)
+    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
+
+
+def subset(train: np.ndarray, size: int | None, seed: int, fold: int) -> np.ndarray:
+    """The first `size` indices of a seeded permutation of the training fold (all if None)."""
+    order = np.random.default_rng([seed, fold]).permutation(train)
+    return order if size is None or size >= len(order) else order[:size]
+
+
+def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None], seeds: list[int], name: str) -> list[dict]:
+    """One row per (size): mean macro-F1 over seeds with its bootstrap interval."""
+    items = load_items(project, cfg)
+    inputs, gold = model_inputs(items, cfg), np.array(items.labels, dtype=object)
+    folds_by_seed = {seed: make_folds(cfg, items, seed)[0] for seed in seeds}
+    pred = {(size, seed): np.empty(len(gold), dtype=object) for size in sizes for seed in seeds}
+    n_train = defaultdict(list)
+    bar = progress(len(sizes) * sum(len(f) for f in folds_by_seed.values()), f"curve {name}", unit="fit")
+    for seed, folds in folds_by_seed.items():
+        for f, (train, test) in enumerate(folds, start=1):
+            for size in sizes:
+                idx = subset(train, size, seed, f)
+                assert not np.isin(idx, test).any()  # never train on the test fold
+                model = make_model(cfg.model, items.classes, seed, f)
+                model.fit(list(inputs[idx]), list(gold[idx]))
+                pred[(size, seed)][test] = model.labels_from_proba(model.predict_proba(list(inputs[test])))
+                n_train[size].append(len(idx))
+                bar.update(1)
+    bar.close()
+    rng = np.random.default_rng(0)
+    boots = [rng.integers(0, len(gold), len(gold)) for _ in range(N_BOOT)]
+    rows = []
+    for size in sizes:
+        per_seed = [macro_f1(gold, pred[(size, s)], items.classes) for s in seeds]
+        g = np.array([items.classes.index(x) for x in gold])
+        p = {s: np.array([items.classes.index(x) for x in pred[(size, s)]]) for s in seeds}
+        boot = [np.mean([_fast_macro_f1(g[b], p[s][b], len(items.classes)) for s in seeds]) for b in boots]
+        rows.append({"task": cfg.task, "config": name, "model": _label(cfg), "family": _family(cfg), "split": cfg.split.kind,
+                     "size": "all" if size is None else size, "n_train_mean": float(np.mean(n_train[size])),
+                     "macro_f1": float(np.mean(per_seed)), "lo": float(np.percentile(boot, 2.5)),
+                     "hi": float(np.percentile(boot, 97.5)), "seeds": len(seeds), "folds": len(folds_by_seed[seeds[0]])})
+    return rows
+
+
+def _label(cfg: ExperimentConfig) -> str:
+    return cfg.model.name + ("" if cfg.model.context == "none" else f" +{cfg.model.context}")
+
+
+def _family(cfg: ExperimentConfig) -> str:
+    return "transformer family" if cfg.model.name in TRANSFORMER_FAMILY else cfg.model.name
+
+
+def _fit_line(rows: list[dict]) -> tuple[float, float]:
+    """Least-squares macro-F1 = a + b * log2(n) over the last three points of a curve."""
+    pts = sorted(rows, key=lambda r: r["n_train_mean"])[-3:]
+    b, a = np.polyfit(np.log2([r["n_train_mean"] for r in pts]), [r["macro_f1"] for r in pts], 1)
+    return float(a), float(b)
+
+
+def crossing_note(rows: list[dict]) -> list[str]:
+    """Where the transformer family meets tf-idf, observed and extrapolated at the observed slopes."""
+    by_model = defaultdict(list)
+    for r in rows:
+        by_model[(r["model"], r["family"], r["split"])].append(r)
+    notes = []
+    for (model, family, split), curve in sorted(by_model.items()):
+        if family != "transformer family":
+            continue
+        ref = next((c for (m, fam, sp), c in by_model.items() if m == "tfidf_logreg" and sp == split), None)
+        if ref is None:
+            continue
+        ref_at = {r["size"]: r["macro_f1"] for r in ref}
+        above = [r for r in sorted(curve, key=lambda r: r["n_train_mean"]) if r["size"] in ref_at and r["macro_f1"] >= ref_at[r["size"]]]
+        observed = (f"first at or above tf-idf at n = {above[0]['size']}" if above else "below tf-idf at every observed size")
+        (a_t, b_t), (a_f, b_f) = _fit_line(curve), _fit_line(ref)
+        if b_t > b_f and not above:
+            n_star = 2 ** ((a_f - a_t) / (b_t - b_f))
+            extra = (f"at the slopes of the last three points ({b_t:+.3f} vs {b_f:+.3f} macro-F1 per doubling) the lines "
+                     f"would meet at about {n_star:,.0f} labelled training sentences")
+        elif above:
+            extra = f"slopes of the last three points {b_t:+.3f} vs {b_f:+.3f} macro-F1 per doubling"
+        else:
+            extra = (f"its slope ({b_t:+.3f} per doubling) is not steeper than tf-idf's ({b_f:+.3f}), so at the observed "
+                     "slopes the curves never meet")
+        notes.append(f"- {model} ({split}): {observed}; {extra}.")
+    return notes
+
+
+CAVEATS = ("The extrapolation assumes macro-F1 keeps rising linearly in log2(n) at the slope of the last three "
+           "points, measured from at most ~100 sentences with wide intervals; real curves flatten, the slope's own "
+           "uncertainty is not propagated, and it cannot show whether more sentences from these five articles (same "
+           "events, speakers and phrasing) would help as much as sentences from new articles or outlets.")
+
+
+def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
+    import pandas as pd
+
+    from study.render.figures import MARKERS, _new_figure, save_figure, styled
+
+    written = []
+    for task in sorted({r["task"] for r in rows}):
+        task_rows = [r for r in rows if r["task"] == task]
+        frame = pd.DataFrame(task_rows)
+        csv_path = project.results / "curves" / f"{task}.csv"
+        atomic_write_text(csv_path, frame.to_csv(index=False, float_format="%.4f", lineterminator="\n"))
+        lines = [f"# Learning curve: {task}", "",
+                 f"Macro-F1 (mean over {task_rows[0]['seeds']} seed(s); 95% bootstrap interval over test sentences) "
+                 "when training on n randomly drawn sentences of each training fold; same test folds as `study run`. "
+                 f"Computed in {seconds:.0f} s.", "",
+                 "| model | split | n (train) | macro-F1 | 95% interval |", "|---|---|---|---|---|"]
+        for r in task_rows:
+            lines.append(f"| {r['model']} | {r['split']} | {r['size']} ({r['n_train_mean']:.0f}) | {r['macro_f1']:.3f} | "
+                         f"{r['lo']:.3f} to {r['hi']:.3f} |")
+        lines += ["", "## Where the curves cross", ""] + (crossing_note(task_rows) or ["- no transformer-family and tf-idf curve on the same split"])
+        lines += ["", "**What the extrapolation cannot show.** " + CAVEATS, ""]
+        atomic_write_text(project.results / "curves" / f"{task}.md", "\n".join(lines))
+        written += [csv_path, project.results / "curves" / f"{task}.md"]
+
+        @styled
+        def draw():
+            fig = _new_figure(6.0, 3.6)
+            ax = fig.add_subplot(1, 1, 1)
+            for i, ((model, split), grp) in enumerate(frame.groupby(["model", "split"], sort=True)):
+                grp = grp.sort_values("n_train_mean")
+                gray = str(0.55 * (i % 3) / 2)
+                ax.errorbar(grp["n_train_mean"], grp["macro_f1"], yerr=[grp["macro_f1"] - grp["lo"], grp["hi"] - grp["macro_f1"]],
+                            color=gray, marker=MARKERS[i % len(MARKERS)], linestyle=("-", "--", ":", "-.")[i % 4],
+                            capsize=2, linewidth=1, markersize=4, label=f"{model} ({split.replace('_', ' ')})")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("labelled training sentences per fold (log scale)")
+            ax.set_ylabel("macro-F1")
+            ax.set_title(f"Learning curve: {task}")
+            ax.legend(loc="best", frameon=False)
+            return save_figure(fig, project.results / "figures" / f"curve_{task}")
+
+        written += draw()
+    return written
+
+
+def run_curves(project: Project, config_paths: list[Path], sizes: list[str], seeds: list[int] | None) -> list[Path]:
+    parsed: list[int | None] = []
+    for s in sizes:
+        if s == "all":
+            parsed.append(None)
+        elif s.isdigit() and int(s) >= 2:
+            parsed.append(int(s))
+        else:
+            raise StudyError(f"study curve --sizes: {s!r} is not allowed; allowed: integers >= 2 or 'all'")
+    started, rows = time.perf_counter(), []
+    for path in config_paths:
+        cfg = load_config(path, project.rel(path) if path.is_absolute() else path.as_posix())
+        t0 = time.perf_counter()
+        rows += curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem)
+        print(f"curve {path.stem}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return write_curves(project, rows, time.perf_counter() - started)

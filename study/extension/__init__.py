@@ -1,0 +1,1 @@
+"""Corpus-scale extension studies kept apart from the five-article study (see extensions/)."""

@@ -1,0 +1,103 @@
+"""The model card: README.md with YAML front matter, as on the Hugging Face hub.
+
+It says what the model predicts (task, labels, codebook version), what it was trained on
+(size and hash), how well the matching cross-validated run did (macro-F1 with its 95%
+interval), the int8 check, the intended use and the limits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from study.project import Project
+
+LIMITS = (
+    "Trained on five news articles about one event (the July 2025 DOJ request to California sheriffs); "
+    "domain shift to other coverage, topics or periods is unmeasured unless a labelled sample of that coverage says otherwise.",
+    "Per-outlet shares computed from its predictions are biased by its errors (which differ by class) "
+    "unless corrected with a labelled sample of the new coverage.",
+    "Sentence-level labels only; the classifier sees one sentence without its article context.",
+)
+INTENDED_USE = ("Research use: labelling sentences of news coverage with the study's codebook, to compare "
+                "label distributions across outlets alongside a labelled validation sample. Not for decisions about individuals.")
+
+
+def matching_run(project: Project, config_name: str, config_hash: str, data_hash: str) -> tuple[str | None, dict | None, bool]:
+    """(run id, metrics, same resolved config?) of the results/runs/<config>-*/ run on the same
+    data, preferring one whose resolved config hash also matches (a schema change alone moves
+    that hash, so a run on the same data is still reported, flagged)."""
+    found: list[tuple[bool, str, dict]] = []
+    for run_dir in sorted(project.runs_dir.glob(f"{config_name}-*")):
+        try:
+            manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+            metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if manifest.get("config_name") == config_name and manifest.get("data_hash") == data_hash and not manifest.get("quick"):
+            found.append((manifest.get("config_hash") == config_hash, run_dir.name, metrics))
+    if not found:
+        return None, None, False
+    same, run_id, metrics = max(found, key=lambda f: f[0])
+    return run_id, metrics, same
+
+
+def cv_summary(run_id: str | None, metrics: dict | None, same_config: bool = True) -> dict:
+    if not metrics:
+        return {"run": None, "note": "no cross-validated run of this config on the same data in results/runs/; run `study run` on the config"}
+    out = {"run": f"results/runs/{run_id}", "same_resolved_config": same_config,
+           "n_sentences": metrics.get("n_sentences"), "n_seeds": metrics.get("n_seeds")}
+    for name in ("macro_f1", "accuracy"):
+        m = metrics.get(name) or {}
+        if "mean" in m:
+            out[name] = {k: round(float(m[k]), 4) for k in ("mean", "ci_low", "ci_high", "sd") if k in m}
+    return out
+
+
+def render_card(meta: dict, cv: dict) -> str:
+    int8 = meta.get("int8")
+    front = {
+        "library_name": "transformers" if meta["model"] == "transformer" else "sklearn",
+        "pipeline_tag": "text-classification", "language": ["en"], "license": "mit",
+        "tags": ["study", meta["task"], meta["model"]],
+        "study": {
+            "task": meta["task"], "labels": meta["classes"], "codebook_version": meta["codebook_version"],
+            "config": meta["config_name"], "model_id": meta["name"],
+            "training_data": meta["training"], "cross_validation": cv, "int8": int8,
+        },
+    }
+    lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(), "---", "",
+             f"# {meta['name']}", "",
+             f"A `{meta['model']}` classifier for **{meta['task']}** (codebook {meta['codebook_version']}), "
+             f"trained by `study train configs/{meta['config_name']}.yaml` on all "
+             f"{meta['training']['n_sentences']} gold-labelled sentences ({meta['training']['n_excluded']} excluded sentences left out; "
+             f"data hash {meta['training']['data_hash']}).", "",
+             "## Labels", "", ", ".join(f"`{c}`" for c in meta["classes"]), "",
+             "## Cross-validated quality", ""]
+    if cv.get("run"):
+        f1 = cv.get("macro_f1", {})
+        lines.append(f"Run `{cv['run']}` (same config and data; {cv['n_sentences']} sentences, {cv['n_seeds']} seed(s)): "
+                     f"macro-F1 {f1.get('mean', float('nan')):.3f} (95% CI {f1.get('ci_low', float('nan')):.3f}–{f1.get('ci_high', float('nan')):.3f}). "
+                     "The saved model is fitted on all sentences, so it is not itself evaluated; this is the estimate for the same recipe."
+                     + ("" if cv.get("same_resolved_config") else " Note: that run's resolved config hash differs from this model's "
+                        "(the config or its defaults changed since); re-run `study run` on the config for an exact match."))
+    else:
+        lines.append(cv["note"] + ".")
+    lines += ["", "## Fast inference (int8)", ""]
+    if not int8:
+        lines.append("No int8 path (not a transformer, or trained with `--no-int8`).")
+    else:
+        verdict = "kept: `study predict --precision int8` may use it" if int8["passed"] else "refused: only fp32 is used"
+        lines.append(f"Dynamic int8 ONNX graph: label agreement with fp32 {int8['agreement']:.2%} on {int8['n_sentences']} gold sentences "
+                     f"({int8['n_disagree']} disagree; largest probability difference {int8['max_abs_proba_diff']:.4f}); "
+                     f"threshold {int8['min_agreement']:.0%}; {verdict}.")
+    lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limits", ""] + [f"- {x}" for x in LIMITS]
+    lines += ["", "## Files", "", "Safe formats only (safetensors, skops, ONNX, JSON); `study predict` refuses any pickle-based file "
+              "and any file whose sha256 differs from `study_model.json`.", ""]
+    return "\n".join(lines)
+
+
+def write_card(folder: Path, meta: dict, cv: dict) -> None:
+    (folder / "README.md").write_text(render_card(meta, cv), encoding="utf-8")

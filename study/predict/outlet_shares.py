@@ -1,0 +1,83 @@
+"""Per-outlet label shares from a predictions file, clearly labelled as predicted labels.
+
+Shares estimated from predictions carry the classifier's errors (which differ by class), so
+the tables say so; correcting them needs a labelled sample of the same coverage.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+
+from study.errors import StudyError
+from study.fileio import atomic_write_text
+
+WARNING = ("These are PREDICTED labels, not gold labels. Shares estimated from predictions are biased by the "
+           "classifier's errors (which differ by class) unless corrected with a labelled sample of the same coverage.")
+
+
+def _read(path: Path, display: str) -> tuple[list[str], list[str], list[str], str]:
+    """(outlets, labels, label set in model order, model id) of a `study predict` output."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise StudyError(f"{display}: not found; give a file written by `study predict`")
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        names, rows = table.column_names, None
+    elif path.suffix == ".jsonl":
+        from study.predict.table_stream import iter_rows
+
+        rows = [r for _, r in iter_rows(path, display)]
+        names = list(rows[0]) if rows else []
+    else:
+        raise StudyError(f"{display}: must be a .parquet or .jsonl file written by `study predict`")
+    missing = [c for c in ("outlet", "label") if c not in names]
+    if missing:
+        raise StudyError(f"{display}: missing column(s) {', '.join(missing)}; is it a `study predict` output?")
+    classes = [c[2:] for c in names if c.startswith("p_")]
+    get = (lambda c: table.column(c).to_pylist()) if rows is None else (lambda c: [r.get(c) for r in rows])
+    model = sorted(set(get("annotator_id"))) if "annotator_id" in names else []
+    return get("outlet"), get("label"), classes, ", ".join(model)
+
+
+def predicted_share_table(predictions_path: Path, display: str | None = None) -> list[dict]:
+    """One dict per outlet (then 'all outlets'): outlet, n, and per label its count and share."""
+    outlets, labels, classes, _ = _read(Path(predictions_path), display or Path(predictions_path).as_posix())
+    groups: dict[str, Counter] = {}
+    for o, lab in zip(outlets, labels):
+        groups.setdefault(o or "(no outlet)", Counter())[lab] += 1
+    out = []
+    for outlet, counts in sorted(groups.items()) + [("all outlets", sum(groups.values(), Counter()))]:
+        n = sum(counts.values())
+        row = {"outlet": outlet, "n": n}
+        for c in classes:
+            row[f"count_{c}"] = counts.get(c, 0)
+            row[f"share_{c}"] = counts.get(c, 0) / n if n else 0.0
+        out.append(row)
+    return out
+
+
+def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) -> list[Path]:
+    rows = predicted_share_table(predictions_path, display)
+    _, _, classes, model = _read(predictions_path, display)
+    used = [c for c in classes if rows[-1][f"count_{c}"] > 0]
+    md = [f"# Per-outlet shares of predicted labels", "", f"> **Warning.** {WARNING}", "",
+          f"Source: `{display}` (model {model or 'unknown'}); one row per outlet; share of its sentences with each "
+          "predicted label (count in brackets); labels never predicted are omitted.", "",
+          "| outlet | n | " + " | ".join(f"predicted {c}" for c in used) + " |",
+          "|---|---:|" + "---:|" * len(used)]
+    for r in rows:
+        md.append(f"| {r['outlet']} | {r['n']} | " + " | ".join(f"{r[f'share_{c}']:.1%} ({r[f'count_{c}']})" for c in used) + " |")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["# predicted labels, not gold: " + WARNING])
+    writer.writerow(list(rows[0]))
+    for r in rows:
+        writer.writerow([f"{v:.6f}" if isinstance(v, float) else v for v in r.values()])
+    paths = [out_dir / "predicted_shares.md", out_dir / "predicted_shares.csv"]
+    atomic_write_text(paths[0], "\n".join(md) + "\n")
+    atomic_write_text(paths[1], buf.getvalue())
+    return paths

@@ -1,0 +1,121 @@
+"""Saved models on disk, in safe standard formats, and loading them back.
+
+    models/<config>-<hash>/
+      study_model.json     what the model is: task, label set, codebook version, training
+                           data, int8 check, and the sha256 of every other file
+      README.md            the model card (YAML front matter as on the Hugging Face hub)
+      pipeline.skops       tfidf_logreg: the scikit-learn pipeline (skops, not pickle)
+      head.skops           embed_logreg: the logistic regression; the encoder is named in
+                           study_model.json and loaded from its own weights
+      hf/                  transformer: save_pretrained (safetensors) + tokenizer
+      onnx/model.int8.onnx transformer: the int8 graph, only if it passed its check
+
+Loading refuses a folder holding any pickle-based file, a file changed since saving, and a
+label set or codebook version other than the one in use.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
+from study.errors import StudyError
+from study.predict.safety import check_digests, file_digests, refuse_pickles
+
+META_FILE = "study_model.json"
+CARD_FILE = "README.md"
+FORMAT = "study-model/1"
+SAVABLE = ("tfidf_logreg", "embed_logreg", "transformer")
+# Types a skops file may hold: scikit-learn estimators and the numeric types inside them.
+SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+def save_weights(clf, kind: str, folder: Path) -> None:
+    """Write the fitted classifier's weights into `folder` (safetensors or skops)."""
+    if kind == "transformer":
+        clf.model.save_pretrained(folder / "hf", safe_serialization=True)
+        clf.tok.save_pretrained(folder / "hf")
+        return
+    import skops.io as sio
+
+    estimator = clf.model
+    if not hasattr(estimator, "predict_proba"):
+        raise StudyError("the training data holds a single class; a saved model needs at least two")
+    sio.dump(estimator, folder / ("pipeline.skops" if kind == "tfidf_logreg" else "head.skops"))
+
+
+def seal(folder: Path, meta: dict) -> None:
+    """Record every file's sha256 in study_model.json (written last)."""
+    meta = {**meta, "files": file_digests(folder, skip=(META_FILE, CARD_FILE))}
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_meta(folder: Path, display: str) -> dict:
+    """study_model.json of a model folder, after the safety checks."""
+    if not folder.is_dir():
+        raise StudyError(f"{display}: no such model folder; train one with `study train configs/<name>.yaml` "
+                         "(models are saved under models/)")
+    meta_path = folder / META_FILE
+    if not meta_path.is_file():
+        raise StudyError(f"{display}: not a saved study model (no {META_FILE}); give a folder written by `study train`")
+    refuse_pickles(folder, display)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudyError(f"{display}/{META_FILE}: not valid JSON ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise StudyError(f"{display}/{META_FILE}: format {meta.get('format')!r} is not {FORMAT!r}; retrain with this version of study")
+    check_digests(folder, meta.get("files", {}), display)
+    check_label_set(meta, display)
+    return meta
+
+
+def check_label_set(meta: dict, display: str) -> None:
+    """The model's labels must be the label set of the codebook in use."""
+    task = meta.get("task")
+    if task not in LABEL_FIELDS:
+        raise StudyError(f"{display}/{META_FILE}: task {task!r} unknown; allowed: {', '.join(LABEL_FIELDS)}")
+    expected = list(LABEL_FIELDS[task])
+    if meta.get("codebook_version") != CODEBOOK_VERSION or meta.get("classes") != expected:
+        raise StudyError(f"{display}: trained on codebook {meta.get('codebook_version')} with {task} labels "
+                         f"{meta.get('classes')}, but codebook {CODEBOOK_VERSION} in use has {expected}; retrain with `study train`")
+
+
+def _load_skops(path: Path, display: str):
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    bad = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
+    if bad:
+        raise StudyError(f"{display}: holds types outside scikit-learn/numpy/scipy ({', '.join(bad[:3])}); refused")
+    return sio.load(path, trusted=untrusted)
+
+
+def load_predictor(folder: Path, display: str, precision: str = "fp32", batch_size: int = 64):
+    """(meta, predictor) for a saved model; precision 'int8' needs a passed int8 check."""
+    from study.predict import predictors
+
+    meta = read_meta(folder, display)
+    kind, classes, max_length = meta["model"], meta["classes"], meta["max_length"]
+    if precision == "int8":
+        int8 = meta.get("int8") or {}
+        if kind != "transformer":
+            raise StudyError(f"--precision int8: only transformer models have an int8 path; {display} is {kind}")
+        if not int8.get("passed"):
+            why = (f"its label agreement with fp32 was {int8['agreement']:.1%} < {int8['min_agreement']:.0%} on "
+                   f"{int8['n_sentences']} gold sentences" if "agreement" in int8 else "no int8 check was run (trained with --no-int8)")
+            raise StudyError(f"--precision int8 refused for {display}: {why}; use --precision fp32")
+        from study.predict.onnx_int8 import OnnxPredictor
+
+        return meta, OnnxPredictor(folder / int8["file"], folder / "hf", classes, max_length, batch_size)
+    if precision != "fp32":
+        raise StudyError(f"--precision {precision!r}: allowed: fp32, int8")
+    if kind == "transformer":
+        return meta, predictors.TorchPredictor(folder / "hf", classes, max_length, batch_size)
+    if kind == "tfidf_logreg":
+        return meta, predictors.SklearnPredictor(_load_skops(folder / "pipeline.skops", f"{display}/pipeline.skops"), classes)
+    if kind == "embed_logreg":
+        head = _load_skops(folder / "head.skops", f"{display}/head.skops")
+        return meta, predictors.EmbedPredictor(head, classes, meta["pretrained"], max_length, batch_size)
+    raise StudyError(f"{display}/{META_FILE}: model {kind!r} cannot be loaded; saved kinds: {', '.join(SAVABLE)}")

@@ -1,0 +1,130 @@
+"""A loaded model's `predict_proba(texts) -> (n, classes)` array, one class per model kind.
+
+Batches are length-sorted (similar lengths share a batch, so dynamic padding pads little)
+and results are put back in input order. Nothing is cached across calls, so memory stays
+flat however many chunks pass through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+
+BATCH_SIZE = 64
+# CPU threads for torch and ONNX Runtime; a Ray actor lowers it to the CPUs it was given.
+THREADS = TORCH_THREADS
+
+
+class Predictor(Protocol):
+    classes: list[str]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _proba_in_order(estimator, features, classes: list[str]) -> np.ndarray:
+    """Columns in `classes` order whatever order (or subset) the estimator learned."""
+    got = estimator.predict_proba(features)
+    out = np.zeros((got.shape[0], len(classes)))
+    for j, c in enumerate(estimator.classes_):
+        out[:, classes.index(str(c))] = got[:, j]
+    return out
+
+
+class SklearnPredictor:
+    """A fitted scikit-learn pipeline on raw texts (tfidf_logreg)."""
+
+    def __init__(self, estimator, classes: list[str]):
+        self.estimator, self.classes = estimator, classes
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        return _proba_in_order(self.estimator, np.array(texts, dtype=object), self.classes)
+
+
+def _torch():
+    import torch
+
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def tokenize_sorted(tok, texts: list[str], max_length: int, batch_size: int):
+    """Tokenize once (fast tokenizer, no padding), then yield (indices, padded numpy batch)."""
+    enc = tok(texts, truncation=True, max_length=max_length)
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    lengths = [len(ids) for ids in enc["input_ids"]]
+    for idx in length_sorted_batches(lengths, batch_size):
+        batch = tok.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="np")
+        yield idx, {k: batch[k].astype(np.int64) for k in keys}
+
+
+class TorchPredictor:
+    """A saved fine-tuned transformer (safetensors), plain full forward pass in eval mode."""
+
+    def __init__(self, hf_dir: Path, classes: list[str], max_length: int, batch_size: int = BATCH_SIZE):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        _torch()
+        self.tok = AutoTokenizer.from_pretrained(hf_dir)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            hf_dir, use_safetensors=True, attn_implementation="eager").eval()
+        self.classes, self.max_length, self.batch_size = classes, max_length, batch_size
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        torch = _torch()
+        out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
+        with torch.inference_mode():
+            for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
+                out[idx] = self.model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
+        return out
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return _softmax(self.logits(texts).astype(np.float64)) if texts else np.zeros((0, len(self.classes)))
+
+
+class EmbedPredictor:
+    """Frozen encoder embeddings (mean-pooled, L2-normalised: the recipe of
+    study.models.encode_sentences, without its per-process cache) + a skops head."""
+
+    def __init__(self, head, classes: list[str], pretrained: str, max_length: int, batch_size: int = BATCH_SIZE):
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        _torch()
+        path = resolve_pretrained(pretrained)
+        self.tok = AutoTokenizer.from_pretrained(path)
+        self.encoder = AutoModel.from_pretrained(path).eval()
+        self.head, self.classes, self.max_length, self.batch_size = head, classes, max_length, batch_size
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        torch = _torch()
+        out = np.zeros((len(texts), self.encoder.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
+                enc = {k: torch.from_numpy(v) for k, v in batch.items()}
+                hidden = self.encoder(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+        return out
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        return _proba_in_order(self.head, self.embed(texts), self.classes)

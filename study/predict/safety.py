@@ -1,0 +1,62 @@
+"""Model folders hold safe formats only: safetensors, skops, ONNX, JSON and text.
+
+Pickle (and formats built on it: joblib, torch's .bin/.pt) can run code when loaded, so a
+folder that holds one is refused before anything in it is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+from study.errors import StudyError
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".npy", ".npz")
+
+
+def _is_pickle_bytes(path: Path) -> bool:
+    """A pickle stream (protocol 2+ starts with 0x80) or a torch zip holding data.pkl."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head[:1] == b"\x80":
+        return True
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith(".pkl") for n in zf.namelist())
+    return False
+
+
+def refuse_pickles(folder: Path, display: str) -> None:
+    """StudyError naming the first pickle-like file under `folder`."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix.lower() in PICKLE_SUFFIXES or (path.suffix.lower() == ".bin" and _is_pickle_bytes(path)):
+            raise StudyError(f"{display}/{rel}: a pickle-based file; saved models must use safetensors, skops or ONNX "
+                             "(pickle can run code when loaded), so this folder is refused")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_digests(folder: Path, skip: tuple[str, ...]) -> dict[str, str]:
+    """sha256 of every file under `folder` (relative posix path -> hex), except `skip`."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).as_posix() not in skip}
+
+
+def check_digests(folder: Path, expected: dict[str, str], display: str) -> None:
+    """Every recorded file present and unchanged, and no unrecorded model file added."""
+    for rel, digest in expected.items():
+        path = folder / rel
+        if not path.is_file():
+            raise StudyError(f"{display}/{rel}: missing; the saved model is incomplete, run `study train` again")
+        if sha256_file(path) != digest:
+            raise StudyError(f"{display}/{rel}: changed since `study train` saved it (sha256 differs); retrain or restore it")

@@ -1,0 +1,160 @@
+"""What `study predict` reads: articles (a folder of .txt files or a table) segmented with
+the study's own segmenter and id scheme, or a table of ready-made sentences.
+
+A folder of .txt files: the article id is the path below the folder without `.txt`
+(`laist/a001`); the outlet is the first sub-folder (`laist`), empty for files at the top.
+A table of articles has one row per article (id, outlet, text; date and title optional;
+names configurable). A table of sentences has one row per sentence.
+
+`InputSource.check()` reads everything once (cheap next to the model) so that bad input is
+reported before any prediction is written; `chunks()` then yields the input in chunks of a
+fixed number of articles or sentences, so chunk k is the same on every run (resumability).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Iterator
+
+from study.corpus import Article, assign_ids, is_blank, segment_article
+from study.errors import StudyError
+from study.predict.table_stream import TABLE_SUFFIXES, iter_rows, table_columns
+
+# The manifest fields an input article does not have stay empty (segmentation needs none).
+_BLANK_ARTICLE = {f.name: "" for f in fields(Article)}
+
+
+@dataclass(frozen=True)
+class Columns:
+    id: str = "id"
+    article: str = "article_id"  # sentence tables only
+    outlet: str = "outlet"
+    text: str = "text"
+    date: str = "date"
+    title: str = "title"
+
+
+@dataclass
+class InputSource:
+    path: Path
+    display: str
+    sentences: bool = False  # a table of sentences rather than articles
+    columns: Columns = field(default_factory=Columns)
+    present: list[str] = field(default_factory=list)  # configured columns found in the table
+
+    @property
+    def unit(self) -> str:
+        return "sentence" if self.sentences else "article"
+
+    def fingerprint(self) -> str:
+        """Changes when any input file changes (name, size or modification time)."""
+        h = hashlib.sha256()
+        for p in self._files() if self.path.is_dir() else [self.path]:
+            st = p.stat()
+            h.update(f"{p.relative_to(self.path).as_posix() if self.path.is_dir() else p.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(repr((self.sentences, self.columns)).encode())
+        return h.hexdigest()[:16]
+
+    def _files(self) -> list[Path]:
+        return sorted(p for p in self.path.rglob("*.txt") if p.is_file())
+
+    def records(self) -> Iterator[dict]:
+        """Every input record (article or sentence) as a dict with normalised keys."""
+        if self.path.is_dir():
+            for p in self._files():
+                rel = p.relative_to(self.path)
+                display = f"{self.display}/{rel.as_posix()}"
+                try:
+                    text = p.read_bytes().decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise StudyError(f"{display}: not valid UTF-8 (byte {exc.start}); save the article as UTF-8") from None
+                yield {"id": rel.with_suffix("").as_posix(), "outlet": rel.parts[0] if len(rel.parts) > 1 else "",
+                       "text": text, "_where": display}
+            return
+        c = self.columns
+        for n, row in iter_rows(self.path, self.display, self.present if self.path.suffix.lower() != ".jsonl" else None):
+            where = f"{self.display}:{n}"
+            rec = {"text": row.get(c.text), "_where": where,
+                   "outlet": _str(row.get(c.outlet)), "date": _str(row.get(c.date)), "title": _str(row.get(c.title))}
+            if self.sentences:
+                rec["id"] = _str(row.get(c.id)) or f"row{n}"
+                rec["article_id"] = _str(row.get(c.article))
+            else:
+                rec["id"] = _str(row.get(c.id))
+            yield rec
+
+    def check(self) -> int:
+        """Read the whole input once; StudyError on the first bad record. Returns the count."""
+        seen: set[str] = set()
+        n = 0
+        for rec in self.records():
+            text = rec["text"]
+            if not isinstance(text, str):
+                raise StudyError(f"{rec['_where']}: text ({self.columns.text!r}) is {'missing' if text is None else type(text).__name__}; "
+                                 "every row needs its text as a string")
+            if is_blank(text):
+                raise StudyError(f"{rec['_where']}: empty {self.unit} (no visible text); remove it or give its text")
+            if not rec["id"]:
+                raise StudyError(f"{rec['_where']}: empty id (column {self.columns.id!r}); every {self.unit} needs one")
+            if rec["id"] in seen:
+                raise StudyError(f"{rec['_where']}: duplicate {self.unit} id {rec['id']!r}; ids must be unique")
+            seen.add(rec["id"])
+            n += 1
+        if n == 0:
+            raise StudyError(f"{self.display}: no {self.unit}s found" + (" (no .txt files)" if self.path.is_dir() else ""))
+        return n
+
+    def chunks(self, size: int) -> Iterator[list[dict]]:
+        chunk: list[dict] = []
+        for rec in self.records():
+            chunk.append(rec)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def _str(value) -> str:
+    return "" if value is None else str(value)
+
+
+def open_input(path: Path, display: str, sentences: bool = False, columns: Columns | None = None) -> InputSource:
+    """An InputSource after the cheap structural checks (exists, type, text column)."""
+    columns = columns or Columns()
+    if not path.exists():
+        raise StudyError(f"{display}: not found; give a folder of .txt articles or a {', '.join(TABLE_SUFFIXES)} table")
+    if path.is_dir():
+        if sentences:
+            raise StudyError(f"{display}: --sentences needs a table of sentences, not a folder")
+        return InputSource(path, display, False, columns)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise StudyError(f"{display}: unknown input type {path.suffix!r}; allowed: a folder of .txt files or {', '.join(TABLE_SUFFIXES)}")
+    names = table_columns(path, display)
+    if columns.text not in names:
+        raise StudyError(f"{display}: no text column {columns.text!r} (--text-column); columns present: {', '.join(map(str, names)) or 'none'}")
+    if not sentences and columns.id not in names:
+        raise StudyError(f"{display}: no article id column {columns.id!r} (--id-column); columns present: {', '.join(map(str, names))}")
+    wanted = [columns.id, columns.article, columns.outlet, columns.text, columns.date, columns.title]
+    present = [c for c in dict.fromkeys(wanted) if c in names]
+    return InputSource(path, display, sentences, columns, present)
+
+
+def sentence_rows(source: InputSource, records: list[dict]) -> list[dict]:
+    """One row per sentence: articles are segmented (study segmenter, positional ids)."""
+    rows = []
+    for rec in records:
+        extra = {k: rec[k] for k in ("date", "title") if rec.get(k)}
+        if source.sentences:
+            rows.append({"article_id": rec["article_id"], "outlet": rec["outlet"], "sentence_id": rec["id"],
+                         "paragraph": None, "index": None, "text": rec["text"], **extra})
+            continue
+        article = Article(**{**_BLANK_ARTICLE, "article_id": rec["id"], "outlet_id": rec["outlet"], "outlet": rec["outlet"],
+                             "attribution": "unattributed", "publication_date": rec.get("date", "")})
+        sentences, _ = assign_ids(article, segment_article(article, rec["text"]), [])
+        for s in sentences:
+            rows.append({"article_id": s.article_id, "outlet": rec["outlet"], "sentence_id": s.id,
+                         "paragraph": s.paragraph, "index": s.index, "text": s.text, **extra})
+    return rows

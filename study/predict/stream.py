@@ -1,0 +1,191 @@
+"""`study predict`: chunked, resumable prediction of a corpus into Parquet or JSONL.
+
+Chunk k (a fixed number of input articles or sentences) is segmented, predicted and written
+as `<output>.parts/part-<k>.parquet` (atomically). A rerun after an interruption skips the
+parts already written, provided the model, the input and the options are the same (else
+the stale parts are discarded). When every chunk is done the parts are combined into the
+output under a temporary name, renamed into place, and the parts folder is removed: the
+output file is complete or absent. Bad input found while predicting removes the parts too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from study.errors import StudyError
+from study.fileio import short_hash
+from study.predict import persist
+from study.predict.progress import Progress
+from study.predict.segment_input import Columns, InputSource, open_input, sentence_rows
+
+DEFAULT_CHUNK = {"article": 200, "sentence": 5000}
+
+
+@dataclass
+class PredictOptions:
+    precision: str = "fp32"
+    engine: str = "local"  # or "ray"
+    ray_address: str | None = None
+    ray_actors: int = 2
+    batch_size: int = 64
+    chunk_size: int | None = None
+    with_text: bool = False
+    sentences: bool = False
+    columns: Columns = Columns()
+
+
+def proba_columns(classes: list[str]) -> list[str]:
+    return [f"p_{c}" for c in classes]
+
+
+def schema(classes: list[str], source: InputSource, with_text: bool):
+    import pyarrow as pa
+
+    cols = [("article_id", pa.string()), ("outlet", pa.string()), ("sentence_id", pa.string()),
+            ("paragraph", pa.int32()), ("index", pa.int32()), ("text_hash", pa.string())]
+    cols += [(k, pa.string()) for k in ("date", "title") if getattr(source.columns, k) in source.present]
+    if with_text:
+        cols.append(("text", pa.string()))
+    cols += [("label", pa.string())] + [(c, pa.float64()) for c in proba_columns(classes)]
+    cols += [("annotator_id", pa.string()), ("annotator_kind", pa.string()), ("codebook_version", pa.string())]
+    return pa.schema(cols)
+
+
+def _chunk_table(rows: list[dict], proba: np.ndarray, meta: dict, sch):
+    import pyarrow as pa
+
+    classes = meta["classes"]
+    labels = [classes[i] for i in proba.argmax(axis=1)] if len(rows) else []
+    data = {name: [r.get(name) for r in rows] for name in sch.names
+            if name in ("article_id", "outlet", "sentence_id", "paragraph", "index", "date", "title", "text")}
+    data["text_hash"] = [short_hash(r["text"]) for r in rows]
+    data["label"] = labels
+    for j, name in enumerate(proba_columns(classes)):
+        data[name] = proba[:, j] if len(rows) else []
+    data["annotator_id"] = [meta["name"]] * len(rows)
+    data["annotator_kind"] = ["model"] * len(rows)
+    data["codebook_version"] = [meta["codebook_version"]] * len(rows)
+    return pa.Table.from_pydict({n: data[n] for n in sch.names}, schema=sch)
+
+
+def _write_parquet_atomic(table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def _combine(parts: list[Path], output: Path, sch) -> None:
+    """Parts -> output (one row group per part, or JSONL lines), via a temp name and rename."""
+    import pyarrow.parquet as pq
+
+    tmp = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    try:
+        if output.suffix == ".jsonl":
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for part in parts:
+                    for row in pq.read_table(part).to_pylist():
+                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            with pq.ParquetWriter(tmp, sch) as writer:
+                for part in parts:
+                    writer.write_table(pq.read_table(part, schema=sch))
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _engine(model_dir: Path, display: str, opts: PredictOptions):
+    if opts.engine == "ray":
+        from study.predict.ray_engine import RayEngine
+
+        return persist.read_meta(model_dir, display), RayEngine(model_dir, display, opts)
+    if opts.engine != "local":
+        raise StudyError(f"--engine {opts.engine!r}: allowed: local, ray")
+    return persist.load_predictor(model_dir, display, opts.precision, opts.batch_size)
+
+
+def predict_corpus(model_dir: Path, model_display: str, input_path: Path, input_display: str,
+                   output: Path, output_display: str, opts: PredictOptions, stream=None) -> dict:
+    """Predict every sentence of the input into `output`; returns a small summary."""
+    if output.suffix not in (".parquet", ".jsonl"):
+        raise StudyError(f"--output {output_display}: must end in .parquet or .jsonl")
+    if output.is_dir():
+        raise StudyError(f"--output {output_display}: is a folder; give a file path ending in .parquet or .jsonl")
+    source = open_input(input_path, input_display, opts.sentences, opts.columns)
+    meta, engine = _engine(model_dir, model_display, opts)
+    total = source.check()  # bad input stops here, before anything is written
+    size = opts.chunk_size or DEFAULT_CHUNK[source.unit]
+    parts_dir = output.with_name(output.name + ".parts")
+    state = {"model": meta["name"], "model_files": short_hash(json.dumps(meta["files"], sort_keys=True)),
+             "input": source.fingerprint(), "chunk_size": size, "precision": opts.precision, "with_text": opts.with_text,
+             "columns": asdict(opts.columns), "sentences": opts.sentences}
+    state_file = parts_dir / "state.json"
+    if parts_dir.exists():
+        try:
+            same = json.loads(state_file.read_text(encoding="utf-8")) == state
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            print(f"{output_display}.parts: left by a run with another model, input or options; starting over", file=stream or sys.stderr)
+            shutil.rmtree(parts_dir)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    parts_dir.mkdir(exist_ok=True)
+    state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    sch = schema(meta["classes"], source, opts.with_text)
+    n_chunks = -(-total // size)
+    progress = Progress(total, source.unit, stream)
+    parts, n_sentences, resumed = [], 0, 0
+    pending: list[tuple[int, int, list[dict]]] = []  # (chunk no, input records, sentence rows)
+    # An engine with a costly start per call (Ray starts its actor pool per dataset) gets
+    # several chunks at once; each chunk is still written (and resumable) on its own.
+    window = getattr(engine, "min_sentences_per_call", 0)
+
+    def flush() -> None:
+        nonlocal n_sentences
+        proba = engine.predict_proba([r["text"] for _, _, rows in pending for r in rows])
+        start = 0
+        for k, n_records, rows in pending:
+            _write_parquet_atomic(_chunk_table(rows, proba[start:start + len(rows)], meta, sch), parts[k])
+            start += len(rows)
+            n_sentences += len(rows)
+            progress.update(n_records, len(rows), k + 1, n_chunks)
+        pending.clear()
+
+    try:
+        for k, records in enumerate(source.chunks(size)):
+            part = parts_dir / f"part-{k:06d}.parquet"
+            parts.append(part)
+            if part.exists():
+                resumed += 1
+                progress.skip(len(records), 0)
+                continue
+            pending.append((k, len(records), sentence_rows(source, records)))
+            if sum(len(rows) for _, _, rows in pending) >= window:
+                flush()
+        if pending:
+            flush()
+        _combine(parts, output, sch)
+    except StudyError:
+        shutil.rmtree(parts_dir, ignore_errors=True)  # bad input: no partial output left behind
+        raise
+    except KeyboardInterrupt:
+        print(f"interrupted: {sum(p.exists() for p in parts)} of {n_chunks} chunks are saved in {output_display}.parts/; "
+              "run the same command again to continue", file=stream or sys.stderr)
+        raise
+    finally:
+        progress.close()
+        if hasattr(engine, "close"):
+            engine.close()
+    shutil.rmtree(parts_dir)
+    return {"output": output_display, "units": total, "unit": source.unit, "chunks": n_chunks,
+            "resumed_chunks": resumed, "sentences_predicted_now": n_sentences, "model": meta["name"]}

@@ -1,0 +1,112 @@
+"""`study train <config>`: fit the config's model on all gold labels and save it.
+
+The folder is `models/<config>-<hash>/`, the hash covering the resolved config, the training
+data and the code that fits and saves models; an existing folder with the same hash is kept
+unless --force. The folder is built under a temporary name and renamed when complete, so a
+model folder is complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from study import __version__
+from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
+from study.config import load_config
+from study.errors import StudyError
+from study.fileio import file_hash, short_hash
+from study.predict import card, persist
+from study.project import Project
+
+# The code whose change changes a saved model: the model classes and this package's savers.
+_CODE = ("predict/train.py", "predict/persist.py", "predict/predictors.py", "predict/onnx_int8.py")
+
+
+def code_hash() -> str:
+    here = Path(__file__).resolve().parent.parent
+    models = here / "models"
+    files = sorted(models.glob("*.py")) if models.is_dir() else [here / "models.py"]
+    files += [here / name for name in _CODE]
+    return short_hash("".join(p.read_text(encoding="utf-8") for p in files))
+
+
+def gold_training_data(project: Project, task: str) -> dict:
+    """Texts and labels of the non-excluded gold sentences, plus every gold sentence's text
+    (the int8 check uses them all) and a hash that matches the run manifests' data_hash."""
+    from study.data import dataset_rows
+
+    rows = dataset_rows(project, include_excluded=True)
+    kept = [r for r in rows if not r["exclude"]]
+    classes = list(LABEL_FIELDS[task])
+    ids, texts, labels, groups = ([r[k] for r in kept] for k in ("id", "text", task, "outlet_id"))
+    return {"texts": texts, "labels": labels, "all_texts": [r["text"] for r in rows], "classes": classes,
+            "data_hash": short_hash(json.dumps([ids, texts, labels, groups, classes])),
+            "n_excluded": len(rows) - len(kept),
+            "file_hashes": {p: file_hash(project.root / p) for p in ("corpus/sentences.jsonl", "labels/gold.jsonl")}}
+
+
+def train(project: Project, config_path: Path, force: bool = False, int8: bool = True,
+          min_agreement: float | None = None, models_dir: Path | None = None) -> tuple[Path, bool]:
+    """(model folder, True if trained now / False if an identical one existed)."""
+    from study.models import make_model
+
+    display = project.rel(config_path)
+    cfg = load_config(config_path, display)
+    name = Path(config_path).stem
+    if cfg.model.name not in persist.SAVABLE:
+        raise StudyError(f"{display}: model.name {cfg.model.name!r} has nothing to save; `study train` takes {', '.join(persist.SAVABLE)}")
+    if cfg.dataset.path is not None:
+        raise StudyError(f"{display}: dataset.path is set; `study train` fits on the study's gold labels only (leave dataset.path empty)")
+    data = gold_training_data(project, cfg.task)
+    digest = short_hash(json.dumps({"config": cfg.resolved(), "data": data["data_hash"], "code": code_hash(),
+                                    "int8": int8, "min_agreement": min_agreement}, sort_keys=True), n=8)
+    models_dir = models_dir or project.root / "models"
+    final = models_dir / f"{name}-{digest}"
+    if final.exists() and not force:
+        persist.read_meta(final, project.rel(final))  # still sound?
+        return final, False
+    tmp = models_dir / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        start = time.time()
+        print(f"training {cfg.model.name} for {cfg.task} on {len(data['texts'])} gold sentences (seed {cfg.seeds[0]})...", file=sys.stderr)
+        clf = make_model(cfg.model, data["classes"], cfg.seeds[0]).fit(data["texts"], data["labels"])
+        persist.save_weights(clf, cfg.model.name, tmp)
+        meta = {
+            "format": persist.FORMAT, "name": final.name, "config_name": name, "config": cfg.resolved(),
+            "task": cfg.task, "model": cfg.model.name, "classes": data["classes"], "codebook_version": CODEBOOK_VERSION,
+            "max_length": cfg.model.max_length, "pretrained": cfg.model.pretrained, "seed": cfg.seeds[0],
+            "annotator_kind": "model", "study_version": __version__, "code_hash": code_hash(),
+            "training": {"n_sentences": len(data["texts"]), "n_excluded": data["n_excluded"], "data_hash": data["data_hash"],
+                         "file_hashes": data["file_hashes"], "source": "gold labels (labels/gold.jsonl)"},
+            "int8": None,
+        }
+        if cfg.model.name == "transformer" and int8:
+            from study.predict.onnx_int8 import MIN_AGREEMENT, check_int8
+            from study.predict.predictors import TorchPredictor
+
+            print("exporting int8 ONNX and checking its agreement with fp32 on the gold sentences...", file=sys.stderr)
+            fp32 = TorchPredictor(tmp / "hf", data["classes"], cfg.model.max_length)
+            meta["int8"] = check_int8(tmp, fp32, tmp / "hf", data["all_texts"], data["classes"], cfg.model.max_length,
+                                      min_agreement if min_agreement is not None else MIN_AGREEMENT)
+        run_id, metrics, same = card.matching_run(project, name, cfg.hash(), data["data_hash"])
+        card.write_card(tmp, meta, card.cv_summary(run_id, metrics, same))
+        meta["wall_time_s"] = round(time.time() - start, 2)
+        persist.seal(tmp, meta)
+        if final.exists():  # --force: swap in the new folder, then drop the old one
+            old = models_dir / f".{final.name}.old-{os.getpid()}"
+            final.rename(old)
+            tmp.rename(final)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final, True

@@ -1,0 +1,162 @@
+"""SetFit, the context option and the learning curve: fast checks on tiny random models."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+
+from study.config import ModelConfig, parse_config
+from study.errors import StudyError
+from study.evaluate.items import Items
+from study.models.context import model_inputs, token_lengths, tokenize
+
+
+def _tiny_bert(tmp_path):
+    """A 2-layer random BERT (hidden size 16) with the packaged MiniLM's tokenizer, saved as a local
+    'pretrained' folder: real weights are not the point here, only the plumbing."""
+    import shutil
+    from pathlib import Path
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from study.models import resolve_pretrained
+
+    src = Path(resolve_pretrained("packaged:all-MiniLM-L6-v2"))
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (src / name).exists():
+            shutil.copy(src / name, tmp_path / name)
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=64)
+    BertForSequenceClassification(cfg).save_pretrained(tmp_path)
+    return str(tmp_path)
+
+
+def _items(texts, previous, headline):
+    n = len(texts)
+    return Items(ids=[str(i) for i in range(n)], texts=texts, labels=["a"] * n, groups=["g"] * n, articles=["x"] * n,
+                 classes=["a", "b"], source="test", previous=previous, headline=headline)
+
+
+def test_context_inputs_are_pairs_and_reach_the_tokenizer_as_two_segments(tmp_path):
+    from transformers import AutoTokenizer
+
+    cfg = parse_config({"task": "stance", "model": {"name": "transformer", "context": "previous"}})
+    items = _items(["we will not comply .", "the sheriff said no ."], ["", "we will not comply ."], ["x", "x"])
+    inputs = model_inputs(items, cfg)
+    assert inputs.shape == (2,) and inputs[1] == ("we will not comply .", "the sheriff said no .")
+    assert inputs[0] == ("", "we will not comply .")  # every input a pair: tokenised alike in any batch
+    tok = AutoTokenizer.from_pretrained(_tiny_bert(tmp_path))
+    enc = tokenize(tok, list(inputs), 32, padding=True)
+    types = enc["token_type_ids"][1]
+    # [CLS] context [SEP] sentence [SEP]: segment ids 0 then 1, with the sentence's tokens in segment 1
+    assert 0 in types and 1 in types and types == sorted(types)
+    second = [i for i, t in zip(enc["input_ids"][1], types) if t == 1]
+    assert tok.decode(second, skip_special_tokens=True).split() == ["the", "sheriff", "said", "no", "."]
+    assert token_lengths(tok, list(inputs), 32)[1] == sum(enc["attention_mask"][1])
+
+
+def test_context_is_refused_for_models_without_an_encoder_and_for_data_without_context():
+    with pytest.raises(StudyError, match="model.context"):
+        parse_config({"task": "stance", "model": {"name": "tfidf_logreg", "context": "previous"}})
+    cfg = parse_config({"task": "stance", "model": {"name": "embed_logreg", "context": "headline"}})
+    with pytest.raises(StudyError, match="headline"):
+        model_inputs(_items(["a b"], [], []), cfg)
+
+
+def test_study_items_carry_previous_sentence_and_lead(project_copy):
+    from study.evaluate.items import load_items
+
+    items = load_items(project_copy, parse_config({"task": "stance"}))
+    assert len(items.previous) == len(items.headline) == len(items.texts)
+    firsts = [i for i, p in enumerate(items.previous) if p == ""]
+    assert firsts and len(firsts) <= len(set(items.articles))  # only article openings lack a previous sentence
+    i = next(i for i in range(1, len(items.texts)) if items.articles[i] == items.articles[i - 1] and items.previous[i])
+    assert items.previous[i] != items.texts[i]
+
+
+def test_setfit_is_deterministic_per_seed(tmp_path):
+    from study.models.setfit_model import SetFit
+
+    path = _tiny_bert(tmp_path)
+    texts = ["we will not comply .", "the sheriff said no .", "we agree to share lists .", "the county will share .",
+             "no request .", "yes law ."] * 2
+    labels = ["a", "a", "b", "b", "a", "b"] * 2
+    cfg = ModelConfig(name="setfit", pretrained=path, setfit_iterations=2, max_length=16, c_grid=[1.0])
+    runs = [SetFit(["a", "b"], cfg, seed).fit(texts, labels).predict_proba(texts[:4]) for seed in (0, 0, 1)]
+    assert np.array_equal(runs[0], runs[1])
+    assert runs[0].shape == (4, 2) and np.allclose(runs[0].sum(1), 1)
+    assert not np.array_equal(runs[0], runs[2])  # the seed matters (pair order, head)
+    pairs = [("the county .", t) for t in texts]
+    got = SetFit(["a", "b"], cfg, 0).fit(pairs, labels).predict_proba(pairs[:2])
+    assert got.shape == (2, 2)
+
+
+class _Spy:
+    """Records what it was trained on; predicts the first class."""
+
+    seen: list[list[str]] = []
+
+    def __init__(self, classes, cfg, seed, fold=0):
+        self.classes = list(classes)
+
+    def fit(self, texts, labels):
+        _Spy.seen.append(list(texts))
+        return self
+
+    def predict_proba(self, texts):
+        return np.tile(np.eye(len(self.classes))[0], (len(texts), 1))
+
+    def labels_from_proba(self, proba):
+        return [self.classes[i] for i in np.argmax(proba, axis=1)]
+
+
+def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(project_copy, monkeypatch):
+    from study.evaluate import curve
+    from study.evaluate.folds import make_folds
+    from study.evaluate.items import load_items
+
+    monkeypatch.setattr(curve, "make_model", lambda cfg, classes, seed, fold=0: _Spy(classes, cfg, seed))
+    monkeypatch.setattr(curve, "N_BOOT", 20)
+    _Spy.seen = []
+    cfg = parse_config({"task": "stance", "model": {"name": "tfidf_logreg"}, "seeds": [0, 1]})
+    rows = curve.curve_points(project_copy, cfg, [10, 30, None], [0, 1], "spy")
+    items = load_items(project_copy, cfg)
+    fits = iter(_Spy.seen)
+    for seed in (0, 1):
+        for train, test in make_folds(cfg, items, seed)[0]:
+            test_texts = {items.texts[i] for i in test} - {items.texts[i] for i in train}
+            sizes = [len(next(fits)) for _ in range(3)]
+            assert sizes == [10, 30, len(train)]
+    assert all(not (set(s) & test_texts) or True for s in _Spy.seen)
+    assert [r["size"] for r in rows] == [10, 30, "all"] and all(r["lo"] <= r["macro_f1"] <= r["hi"] for r in rows)
+    # the spy sees only training-fold sentences: none of a fold's test-only sentences
+    fits = iter(_Spy.seen)
+    for seed in (0, 1):
+        for train, test in make_folds(cfg, items, seed)[0]:
+            test_only = {items.texts[i] for i in test} - {items.texts[i] for i in train}
+            for _ in range(3):
+                assert not set(next(fits)) & test_only
+    paths = curve.write_curves(project_copy, rows, 1.0)
+    assert {p.name for p in paths} >= {"stance.csv", "stance.md", "curve_stance.png", "curve_stance.svg"}
+
+
+def test_progress_prints_lines_when_stderr_is_not_a_terminal(monkeypatch):
+    from study.models.progress import LineProgress, progress
+
+    buf = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", buf)
+    bar = progress(3, "fit", unit="epoch")
+    assert isinstance(bar, LineProgress)
+    bar.quiet_for_s = 0.0
+    for _ in range(3):
+        bar.update(1, items=50)
+    lines = buf.getvalue().strip().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("fit: epoch 3/3") and "ETA" in lines[0] and "sentences/s" in lines[0]
+    quiet = LineProgress(2, "short", "fold")  # default: silent for the first seconds
+    quiet.update(1)
+    assert "short" not in buf.getvalue()
