@@ -40,16 +40,28 @@ t = time.time(); m.encode(texts, batch_size=64); print(time.time() - t)
 """
 
 
+# Peak RSS of the child itself: /proc/self/status VmHWM at exit. (os.wait4's ru_maxrss is not
+# reset by exec on Linux, so a child forked from a large parent reports the parent's size.)
+_HWM = ("import atexit, runpy, sys\n"
+        "def _hwm():\n"
+        "    line = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+        "    print('VMHWM_KB', line.split()[1], file=sys.stderr, flush=True)\n"
+        "atexit.register(_hwm)\n"
+        "sys.argv = sys.argv[1:]\n"
+        "if sys.argv[0] == '-m':\n"
+        "    sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+        "else:\n"
+        "    code = sys.argv[1]; sys.argv = ['-c'] + sys.argv[2:]; exec(compile(code, '<bench>', 'exec'), {'__name__': '__main__'})\n")
+
+
 def run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Like run_child, with peak RSS from os.wait4 (Linux ru_maxrss is in KiB)."""
+    """(wall seconds, peak RSS in MB of the child, its stdout); cmd is [python, -m|-c, ...]."""
     start = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.run([cmd[0], "-c", _HWM, *cmd[1:]], cwd=ROOT, env=ENV, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}")
-    return time.time() - start, usage.ru_maxrss / 1024, out
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr[-1500:]}")
+    kb = [int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("VMHWM_KB")]
+    return time.time() - start, (kb[-1] / 1024 if kb else float("nan")), proc.stdout
 
 
 def make_input(n: int, folder: Path) -> Path:
@@ -148,7 +160,7 @@ def main() -> int:
                 f"{'kept' if meta['int8']['agreement'] >= meta['int8']['min_agreement'] else 'refused'}." if meta.get("int8") else "none.") + note, "",
              "Input: the corpus sentences repeated to each size, as a Parquet sentence table (`--sentences`). Each row is one "
              "`study predict` child process: wall time from process start to exit (model load, Ray start-up, reading, "
-             "writing Parquet included), its peak RSS (os.wait4; Ray's actor processes are not included in the RSS), label agreement "
+             "writing Parquet included), its peak RSS (VmHWM of the driver process; Ray's actor processes are not included), label agreement "
              f"with the first engine's fp32 labels, and the ratio to `sentence-transformers` `encode` (batch 64, 2 torch threads, "
              "encode time only) on the same sentences in the same run.", "",
              f"Goals: {GOALS}.", "",
@@ -162,7 +174,7 @@ def main() -> int:
         f"Re-run: `.venv/bin/python benchmarks/predict_benchmark.py --model models/{model.name} --sizes {args.sizes}`", ""]
     out = ROOT / args.out
     atomic_write_text(out, "\n".join(lines))
-    print(f"wrote {out.relative_to(ROOT)}")
+    print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from study.errors import ProblemList, StudyError
+from study.fileio import tracked_writes
 from study.project import Project
 
 
@@ -96,16 +97,27 @@ def _curve(args, project: Project) -> int:
 def _tables(args, project: Project) -> int:
     from study.outlets.write import write_tables
 
-    for path in write_tables(project):
-        print(f"wrote {project.rel(path)}")
+    if args.n_permutations < 99 or args.n_boot < 99:
+        raise StudyError(f"study tables: --n-permutations and --n-boot must be at least 99 "
+                         f"(got {args.n_permutations} and {args.n_boot})")
+    with tracked_writes() as writes:
+        write_tables(project, n_permutations=args.n_permutations, n_boot=args.n_boot)
+    _say_writes(project, writes)
     return 0
+
+
+def _say_writes(project: Project, writes) -> None:
+    """One line per file: written, or unchanged when its bytes were already right."""
+    for path, changed in writes:
+        print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}")
 
 
 def _report(args, project: Project) -> int:
     from study.render.report import write_report
 
-    for path in write_report(project):
-        print(f"wrote {project.rel(path)}")
+    with tracked_writes() as writes:
+        write_report(project)
+    _say_writes(project, writes)
     return 0
 
 
@@ -140,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: each config's seeds)")
     p.set_defaults(func=_curve)
 
-    sub.add_parser("tables", help="per-outlet tables into results/tables/ and figures into results/figures/").set_defaults(func=_tables)
+    p = sub.add_parser("tables", help="per-outlet tables into results/tables/ and figures into results/figures/")
+    p.add_argument("--n-permutations", type=int, default=10_000, help="permutations of each outlet x label test")
+    p.add_argument("--n-boot", type=int, default=2_000, help="bootstrap resamples of each Cramér's V interval")
+    p.set_defaults(func=_tables)
     sub.add_parser("report", help="results/index.html and results/REPORT.md").set_defaults(func=_report)
 
     from study.annotate.command import add_commands as add_annotate

@@ -51,6 +51,7 @@ def dataset_rows(project: Project, include_excluded: bool = True) -> list[dict]:
             "frames_secondary": list(g.get("frames_secondary") or []),
             "exclude": bool(g["exclude"]), "exclude_reason": g.get("exclude_reason") or "",
             "resolution": g["resolution"], "adjudication_reason": g.get("reason") or "",
+            "annotator": g.get("annotator", ""), "annotator_kind": g.get("annotator_kind", ""),
             "codebook_version": g["codebook_version"],
         }
         for name, labels in sorted(passes.items()):

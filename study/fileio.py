@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,6 +69,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
             raise FileWriteError(f"{display_path(path)}: cannot write, {display_path(parent)} is a file, not a folder")
     try:
         if path.exists() and path.read_bytes() == data:
+            _record(path, False)
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -85,7 +87,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
         if isinstance(exc, OSError):
             raise FileWriteError(f"{display_path(path)}: cannot write ({exc.strerror or exc}); nothing was changed") from None
         raise
+    _record(path, True)
     return True
+
+
+_WRITES: list[tuple[Path, bool]] | None = None
+
+
+def _record(path: Path, changed: bool) -> None:
+    if _WRITES is not None:
+        _WRITES.append((path, changed))
+
+
+@contextlib.contextmanager
+def tracked_writes():
+    """Collect (path, changed) for every atomic write inside the block, so a command can say
+    "unchanged" for files whose bytes were already right."""
+    global _WRITES
+    previous, _WRITES = _WRITES, []
+    try:
+        yield _WRITES
+    finally:
+        _WRITES = previous
 
 
 def atomic_write_text(path: Path, text: str) -> bool:

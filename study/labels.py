@@ -20,7 +20,21 @@ OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "re
 GOLD_RESOLUTIONS = ("agreed", "adjudicated")
 
 
-def check_label_row(row: dict[str, Any], where: str, gold: bool = False) -> list[str]:
+def known_annotators(project: Project | None) -> set[str]:
+    """The adjudicator and the other ANNOTATORS of the codebook, plus every pass declared in
+    labels/passes.yaml: a coder is registered once, by declaring the pass."""
+    known = set(ANNOTATORS)
+    if project is not None and project.passes_file.exists():
+        from study.passes import load_passes
+
+        try:
+            known |= {p.id for p in load_passes(project)}
+        except StudyError:
+            pass  # `study validate` reports a malformed passes file on its own line
+    return known
+
+
+def check_label_row(row: dict[str, Any], where: str, gold: bool = False, known: set[str] | None = None) -> list[str]:
     """Problems with one label line, one message each (empty when the line is valid)."""
     problems = []
     missing = [k for k in REQUIRED_KEYS if k not in row]
@@ -39,8 +53,10 @@ def check_label_row(row: dict[str, Any], where: str, gold: bool = False) -> list
         problems.append(f"{where}: exclude must be true or false, got {row['exclude']!r}")
     if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:
         problems.append(f"{where}: an excluded sentence needs exclude_reason, one of: {', '.join(EXCLUDE_REASONS)}")
-    if "annotator" in row and (not isinstance(row["annotator"], str) or row["annotator"] not in ANNOTATORS):
-        problems.append(f"{where}: unknown annotator {row['annotator']!r}; known: {', '.join(ANNOTATORS)}")
+    known = known if known is not None else set(ANNOTATORS)
+    if "annotator" in row and (not isinstance(row["annotator"], str) or row["annotator"] not in known):
+        problems.append(f"{where}: unknown annotator {row['annotator']!r}; known: {', '.join(sorted(known))} "
+                        "(declare a new pass in labels/passes.yaml)")
     if "codebook_version" in row and row["codebook_version"] not in KNOWN_CODEBOOK_VERSIONS:
         problems.append(f"{where}: codebook_version {row['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)}")
     if gold:
@@ -62,9 +78,10 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
         return [], [str(exc)]
     seen: dict[str, int] = {}
     good = []
+    known = known_annotators(project)
     for row in rows:
         where = f"{rel}:{row['_line']}"
-        row_problems = check_label_row(row, where, gold=gold)
+        row_problems = check_label_row(row, where, gold=gold, known=known)
         sid = row.get("id")
         if sid is not None and not isinstance(sid, str):
             row_problems.append(f"{where}: id must be a string, got {sid!r}")

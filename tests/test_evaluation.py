@@ -161,8 +161,8 @@ def test_near_duplicate_quotes_land_in_the_same_fold():
     others = [" ".join(rng.choice(words, 9)) + f" {i}." for i in range(38)]
     texts = [quote, quote.replace("department", "Department"), *others]
     labels = ["a", "a"] + ["a", "b"] * 19
-    items = _items(texts, labels)
-    _, clusters = duplicate_groups(texts)
+    items = _items(texts, labels, groups=["a000", "a001"] + ["a002"] * 38)
+    _, clusters = duplicate_groups(texts, items.articles)
     assert [[int(i) for i in c] for c in clusters] == [[0, 1]]
     cfg = parse_config({"split": {"kind": "stratified_kfold", "k": 5}})
     for seed in range(5):
@@ -170,6 +170,14 @@ def test_near_duplicate_quotes_land_in_the_same_fold():
         fold_of = {int(i): f for f, (_, test) in enumerate(folds) for i in test}
         assert fold_of[0] == fold_of[1]
         assert any("near-duplicate" in n for n in notes)
+
+
+def test_templated_sentences_of_one_source_are_not_chained_into_one_group():
+    texts = [f"this is sentence number {i} about topic {i % 2}" for i in range(30)]
+    _, clusters = duplicate_groups(texts, ["all"] * 30)
+    assert clusters == []
+    folds, _ = make_folds(parse_config({"split": {"k": 2}}), _items(texts, ["a", "b"] * 15), 0)
+    assert len(folds) == 2
 
 
 def test_logistic_regression_is_fitted_on_a_few_thousand_documents():

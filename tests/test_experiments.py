@@ -13,7 +13,7 @@ from study.cli import main
 from study.config import load_config, parse_config
 from study.errors import StudyError
 from study.evaluate.runner import run_config
-from study.metrics import f_avg, macro_f1, paired_bootstrap_p, per_class_prf
+from study.metrics import f_avg, macro_f1, per_class_prf
 from study.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,15 +93,6 @@ def test_metrics_on_a_hand_computed_example():
     assert macro_f1(gold, pred) == pytest.approx(0.5)
     assert f_avg(gold, pred) == pytest.approx(0.5)
     assert f_avg(["support", "neutral"], ["support", "neutral"]) == pytest.approx(0.5)  # oppose absent: F1 0
-
-
-def test_paired_bootstrap_identical_models_and_a_clear_winner():
-    gold = ["a", "b"] * 20
-    delta, p = paired_bootstrap_p(gold, [gold], [gold], n_boot=200)
-    assert delta == 0 and p == 1.0
-    wrong = ["b", "a"] * 20
-    delta, p = paired_bootstrap_p(gold, [gold], [wrong], n_boot=200)
-    assert delta == pytest.approx(1.0) and p < 0.01
 
 
 # --- runs ------------------------------------------------------------------------------------

@@ -68,15 +68,19 @@ def test_stale_label_names_id_and_says_stale(project_copy, run_cli):
     assert f"stale label for {rows[9]['id']}" in line
 
 
-def test_annotation_file_with_unknown_annotator(project_copy, run_cli):
+def test_a_declared_pass_registers_its_annotator_and_an_undeclared_one_is_unknown(project_copy, run_cli):
     row = read_rows(ann(project_copy))[0]
     row["annotator"] = "ann_c"
     write_rows(ann(project_copy, "ann_c"), [row])
-    with open(project_copy.passes_file, "a", encoding="utf-8") as fh:  # declared, so only the annotator is wrong
+    with open(project_copy.passes_file, "a", encoding="utf-8") as fh:  # declaring the pass registers the coder
         fh.write("  - {id: ann_c, kind: person, blind: false, codebook_version: '1.1', description: a third pass}\n")
+    code, out, err = run_cli(project_copy.root, "validate")
+    assert code == 0, err
+    gold = read_rows(project_copy.gold)
+    gold[0]["annotator"] = "nobody"
+    write_rows(project_copy.gold, gold)
     line = the_one_line(run_cli, project_copy)
-    assert line.startswith("labels/annotations/ann_c.jsonl:1:")
-    assert "unknown annotator 'ann_c'" in line
+    assert line.startswith("labels/gold.jsonl:1:") and "unknown annotator 'nobody'" in line
 
 
 def test_annotator_that_does_not_match_its_file(project_copy, run_cli):

@@ -56,7 +56,7 @@ def test_context_inputs_are_pairs_and_reach_the_tokenizer_as_two_segments(tmp_pa
     # [CLS] context [SEP] sentence [SEP]: segment ids 0 then 1, with the sentence's tokens in segment 1
     assert 0 in types and 1 in types and types == sorted(types)
     second = [i for i, t in zip(enc["input_ids"][1], types) if t == 1]
-    assert tok.decode(second, skip_special_tokens=True).split() == ["the", "sheriff", "said", "no", "."]
+    assert tok.decode(second, skip_special_tokens=True).replace(" .", ".") == "the sheriff said no."
     assert token_lengths(tok, list(inputs), 32)[1] == sum(enc["attention_mask"][1])
 
 
@@ -132,7 +132,6 @@ def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(projec
             test_texts = {items.texts[i] for i in test} - {items.texts[i] for i in train}
             sizes = [len(next(fits)) for _ in range(3)]
             assert sizes == [10, 30, len(train)]
-    assert all(not (set(s) & test_texts) or True for s in _Spy.seen)
     assert [r["size"] for r in rows] == [10, 30, "all"] and all(r["lo"] <= r["macro_f1"] <= r["hi"] for r in rows)
     # the spy sees only training-fold sentences: none of a fold's test-only sentences
     fits = iter(_Spy.seen)

@@ -89,13 +89,19 @@ def build_project(root: Path) -> Project:
         "sentiment,15,0.75,0.55,0.92,0.74,0.55,0.92,0.83,0.67,0.97\n"
         "source,15,0.9,0.8,1.0,0.9,0.8,1.0,0.93,0.8,1.0\n", encoding="utf-8")
     included = [s for s, g in zip(sentences, gold) if not g["exclude"]]
+    from study.evaluate.summary import SUMMARY_COLUMNS
+
     with open(root / "results" / "summary.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["task", "split", "model", "config", "run_dir", "n_sentences", "n_seeds", "macro_f1_mean", "macro_f1_sd",
-                         "macro_f1_ci_low", "macro_f1_ci_high", "accuracy_mean", "accuracy_sd", "f_avg_mean", "p_vs_transformer"])
-        writer.writerow(["stance", "cv", "tfidf_logreg", f"configs/{RUN_DIR}.yaml", RUN_DIR, len(included), len(SEEDS),
-                         0.61, 0.04, 0.5, 0.7, 0.66, 0.03, 0.58, 0.02])
+        writer = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerow({"task": "stance", "split": "stratified_kfold", "model": "tfidf_logreg", "config": RUN_DIR,
+                         "run_dir": RUN_DIR, "n_sentences": len(included), "n_articles": 3, "n_seeds": len(SEEDS),
+                         "seeds": "0 1", "macro_f1_mean": 0.61, "macro_f1_sd": 0.04, "macro_f1_ci_low": 0.5,
+                         "macro_f1_ci_high": 0.7, "article_ci_low": 0.45, "article_ci_high": 0.75, "accuracy_mean": 0.66,
+                         "accuracy_sd": 0.03, "f_avg_mean": 0.58, "macro_f1_ceiling": 1.0, "resamples": 1000})
     run = root / "results" / "runs" / RUN_DIR
+    (run / "metrics.json").write_text(json.dumps({"task": "stance", "model": "tfidf_logreg", "split": "stratified_kfold"}),
+                                      encoding="utf-8")
     (run / "manifest.json").write_text(json.dumps({"config_name": RUN_DIR, "run_id": "r1", "task": "stance", "model": "tfidf_logreg",
                                                    "split": "cv", "data_hash": "d0", "config_hash": CONFIG_HASH}), encoding="utf-8")
     gold_by_id = {g["id"]: g for g in gold}
@@ -142,20 +148,22 @@ def test_tables_and_figures_exist(built):
         assert str(project.root) not in path.read_text(encoding="utf-8"), path.name
 
 
-def test_captions_state_n_source_and_test(built):
+def test_captions_are_short_and_provenance_is_stated_once(built):
     project, _, _ = built
     index = json.loads((project.results / "tables" / "tables.json").read_text(encoding="utf-8"))
     for table in index["tables"]:
-        assert "n = " in table["caption"], table["name"]
-        assert "labels/gold.jsonl" in table["caption"], table["name"]
-        assert "excluded" in table["caption"], table["name"]
+        assert len(table["caption"]) <= 700, table["name"]
+        assert "n = " in table["caption"] or any("(n=" in h for h in table["header"]), table["name"]
+        assert RUN_DIR not in table["caption"] and CONFIG_HASH not in table["caption"], table["name"]
     captions = {t["name"]: t["caption"] for t in index["tables"]}
-    assert "permutation" in captions["outlet_stance"] and "Cramér's V" in captions["outlet_stance"]
-    assert "n = 14 included" in captions["outlet_stance"] and "1 sentences excluded" in captions["outlet_stance"]
-    assert f"results/runs/{RUN_DIR}" in captions["predicted_stance"] and CONFIG_HASH in captions["predicted_stance"]
+    assert "Permutation" in captions["outlet_stance"] and "bias-corrected V" in captions["outlet_stance"]
     assert "Holm" in captions["independence_tests"]
     md = (project.results / "tables" / "outlet_stance.md").read_text(encoding="utf-8")
     assert md.startswith("**Gold stance by outlet.**") and "| support |" in md
+    report = (project.results / "REPORT.md").read_text(encoding="utf-8")
+    appendix = report[report.index("Appendix: provenance"):]
+    assert RUN_DIR in appendix and CONFIG_HASH in appendix and "labels/gold.jsonl sha256" in appendix
+    assert report.index("## Findings") < report.index("## 1. Corpus")
 
 
 def test_distribution_counts_and_exclusions(built):
@@ -274,9 +282,13 @@ def test_runs_on_other_datasets_are_listed_not_compared(fresh):
     other = fresh.runs_dir / "stance_external"
     other.mkdir()
     (other / "manifest.json").write_text(json.dumps({"config_hash": "ext1", "data_source": "benchmarks/other.csv"}), encoding="utf-8")
+    from study.evaluate.summary import SUMMARY_COLUMNS
+
     with open(fresh.results / "summary.csv", "a", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerow(["stance", "cv", "majority", "configs/stance_external.yaml", "stance_external", 50, 1,
-                                 0.3, 0.0, 0.2, 0.4, 0.5, 0.0, "", ""])
+        csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, restval="").writerow(
+            {"task": "stance", "split": "stratified_kfold", "model": "majority", "config": "stance_external",
+             "run_dir": "stance_external", "n_sentences": 50, "n_seeds": 1, "macro_f1_mean": 0.3, "macro_f1_sd": 0.0,
+             "macro_f1_ci_low": 0.2, "macro_f1_ci_high": 0.4, "accuracy_mean": 0.5, "accuracy_sd": 0.0})
     write_tables(fresh, **FAST)
     index = json.loads((fresh.results / "tables" / "tables.json").read_text(encoding="utf-8"))
     caption = next(t["caption"] for t in index["tables"] if t["name"] == "js_distance")

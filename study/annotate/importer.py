@@ -18,11 +18,11 @@ from study.annotate.config_xml import (
 )
 from study.annotate.hints import field_choices
 from study.annotate.sentences import project_marker
-from study.codebook import ANNOTATORS, CODEBOOK_VERSION, FRAME, LABEL_FIELDS
+from study.codebook import CODEBOOK_VERSION, FRAME, LABEL_FIELDS
 from study.corpus import load_sentences
 from study.errors import ProblemList, StudyError
 from study.fileio import read_text_utf8, write_jsonl
-from study.labels import check_label_row
+from study.labels import check_label_row, known_annotators
 from study.project import Project
 
 REQUIRED_FIELDS = (*LABEL_FIELDS, "exclude")
@@ -128,9 +128,6 @@ def declared_kind(project: Project, annotator: str, kind: str | None) -> str:
     if declared.codebook_version != CODEBOOK_VERSION:
         raise StudyError(f"{rel}: pass {annotator!r} is declared with codebook_version {declared.codebook_version}, "
                          f"but the tasks are coded with {CODEBOOK_VERSION}")
-    if annotator not in ANNOTATORS:
-        raise StudyError(f"--annotator {annotator}: unknown annotator; known: {', '.join(ANNOTATORS)} "
-                         "(add the coder with a one-line description to ANNOTATORS in study/codebook.py)")
     return declared.kind
 
 
@@ -182,7 +179,7 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
         row, row_problems = (None, []) if value_problems else label_row(sid, by_id[sid]["hash"], values, annotator, kind)
         problems += [f"{where}: {p}" for p in value_problems + row_problems]
         if row is not None:
-            problems += check_label_row(row, where)  # the same checks `study validate` makes
+            problems += check_label_row(row, where, known=known_annotators(project))  # the checks `study validate` makes
             rows[sid] = row
     if not rows and not problems:
         problems.append(f"{display}: no submitted annotation in the export")

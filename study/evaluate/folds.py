@@ -20,10 +20,12 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").replace("“", '"').replace("”", '"').split())
 
 
-def duplicate_groups(texts: list[str]) -> tuple[np.ndarray, list[list[int]]]:
-    """A group id per sentence such that near-duplicates (the same wire quote in two articles,
-    difflib ratio >= NEAR_DUPLICATE after normalising case, quotes and spaces) share a group;
-    and the groups with more than one member."""
+def duplicate_groups(texts: list[str], articles: list[str] | None = None) -> tuple[np.ndarray, list[list[int]]]:
+    """A group id per sentence such that near-duplicates in different articles (the same wire
+    quote reprinted, difflib ratio >= NEAR_DUPLICATE after normalising case, quotes and
+    spaces) share a group; and the groups with more than one member. Sentences of one article
+    are never joined, so templated text in one source cannot chain into one giant group."""
+    articles = articles if articles is not None else [str(i) for i in range(len(texts))]
     norm = [_normalise(t) for t in texts]
     parent = list(range(len(texts)))
 
@@ -35,15 +37,17 @@ def duplicate_groups(texts: list[str]) -> tuple[np.ndarray, list[list[int]]]:
 
     first: dict[str, int] = {}
     for i, t in enumerate(norm):
-        if t in first:
+        if t in first and articles[first[t]] != articles[i]:
             parent[find(i)] = find(first[t])
         else:
-            first[t] = i
+            first.setdefault(t, i)
     if len(texts) <= PAIRWISE_LIMIT:
         from difflib import SequenceMatcher
 
         for i in range(len(norm)):
             for j in range(i + 1, len(norm)):
+                if articles[i] == articles[j]:
+                    continue
                 a, b = norm[i], norm[j]
                 if min(len(a), len(b)) < 20 or min(len(a), len(b)) / max(len(a), len(b)) < NEAR_DUPLICATE:
                     continue  # too short to be a shared quote, or lengths alone rule it out
@@ -72,10 +76,10 @@ def make_folds(cfg: ExperimentConfig, items: Items, seed: int) -> tuple[list[tup
                          + ", ".join(f"{c}={n}" for c, n in sorted(rare.items(), key=lambda x: (x[1], x[0]))))
         if max(counts.values()) < k:
             raise StudyError(f"split.k={k} is larger than every class (largest has {max(counts.values())}); lower split.k")
-        groups, clusters = duplicate_groups(items.texts)
+        groups, clusters = duplicate_groups(items.texts, items.articles)
         with warnings.catch_warnings():  # the note above says it, once, with counts
             warnings.simplefilter("ignore")
-            if clusters:  # near-duplicates stay in one fold, so a quote is never tested on its own twin
+            if clusters and len(set(groups)) >= k:  # near-duplicates stay in one fold, so a quote is never tested on its own twin
                 splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
                 folds = list(splitter.split(np.zeros(len(labels)), labels, groups))
                 notes.append(f"{len(clusters)} group(s) of near-duplicate sentences kept in one fold each "

@@ -20,10 +20,12 @@ from study.evaluate.run_folder import is_complete, remove_stale_temporaries, wri
 from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary
 from study.fileio import short_hash
-from study.models import make_model
+from study.models import make_model, resolve_pretrained
 from study.models.context import model_inputs
 from study.project import Project
 from study.render.numbers import fmt_score
+
+ENCODER_MODELS = ("embed_logreg", "setfit", "transformer")
 
 
 def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
@@ -76,6 +78,8 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
     cfg = load_config(config_path, project.rel(config_path))
     if quick:
         cfg = cfg.quick()
+    if cfg.model.name in ENCODER_MODELS:  # a missing encoder is a user error, found before any work
+        resolve_pretrained(cfg.model.pretrained)
     items = load_items(project, cfg)
     rid, digest = run_id(name, cfg, items)
     base, own = runs_base(project, config_path, quick)

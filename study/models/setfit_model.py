@@ -75,7 +75,11 @@ class SetFit(Classifier):
 
         from study.models.progress import _is_tty
 
+        from setfit import logging as setfit_logging
+        from transformers.trainer_callback import PrinterCallback
+
         hf_logging.set_verbosity_error()
+        setfit_logging.set_verbosity_warning()  # no "***** Running training *****" block per fold
         os.environ.setdefault("WANDB_DISABLED", "true")
         model = SetFitModel(model_body=self.body, model_head=None)
         with tempfile.TemporaryDirectory() as tmp:  # the HF trainer wants a folder; nothing is saved
@@ -85,6 +89,7 @@ class SetFit(Classifier):
                 max_length=self.cfg.max_length, seed=self.seed, report_to="none", save_strategy="no",
                 logging_strategy="no", show_progress_bar=_is_tty())
             trainer = Trainer(model=model, args=args)
+            trainer.st_trainer.pop_callback(PrinterCallback)  # its loss dicts on stdout; the study prints progress
             y = [self.classes.index(label) for label in labels]
             trainer.train_embeddings(as_segments(texts), y, args=args)
         self.body.eval()

@@ -182,6 +182,8 @@ class Transformer(Classifier):
         # terminal: a bar over batches (rate, ETA); log file: one line per epoch once it runs long
         bar = (progress(total, "  fine-tuning", unit="batch") if self._is_tty()
                else progress(self.cfg.epochs, f"  fine-tuning on {len(train_idx)} sentences", unit="epoch"))
+        if not self._is_tty():
+            bar.quiet_for_s = 30.0  # epoch lines only for long fits (a large corpus); folds report anyway
         for epoch in range(self.cfg.epochs):
             self.model.train()
             # Similar lengths share a batch (little padding); batch order shuffled per epoch.

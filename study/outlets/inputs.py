@@ -142,6 +142,11 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
         if not _on_gold_labels(manifest):
             other_runs.append(project.rel(folder))
             continue
+        try:
+            json.loads(read_text_utf8(folder / "metrics.json"))
+        except (json.JSONDecodeError, StudyError):
+            raise StudyError(f"{project.rel(folder / 'metrics.json')}: missing or malformed: re-run its config with "
+                             "`study run --force`") from None
         task = row["task"]
         if task not in TASKS:
             raise StudyError(f"results/summary.csv: task {task!r} of {row['run_dir']} is not one of {', '.join(TASKS)}")
@@ -177,7 +182,10 @@ def load_inputs(project: Project) -> StudyInputs:
     sentences, gold, included, excluded = load_gold_split(project)
     require_file(project, project.results / "agreement.csv", "study agree")
     require_file(project, project.results / "summary.csv", "study run --all")
-    _, agreement = read_csv_rows(project.results / "agreement.csv")
+    agreement_columns, agreement = read_csv_rows(project.results / "agreement.csv")
+    if not agreement or not {"field", "n_items", "krippendorff_alpha"} <= set(agreement_columns):
+        raise StudyError("results/agreement.csv: no agreement rows (or columns field, n_items, krippendorff_alpha "
+                         "missing): run `study agree` first")
     columns, summary = read_csv_rows(project.results / "summary.csv")
     missing = [c for c in SUMMARY_COLUMNS if c not in columns]
     if missing:

@@ -181,16 +181,10 @@ def lexical_table(inputs: StudyInputs, terms: Sequence[Term], counts: dict[str, 
     csv_header = ["term", "category", "variants"]
     csv_header += [f"{o.outlet_id}_{where}" for o in inputs.outlets for where in ("quoted", "narration")]
     csv_header += ["all_quoted", "all_narration"]
-    caption = (f"How each outlet names the people concerned: occurrences of each term in quoted speech / in the "
-               f"reporter's narration, counted in the article text of the n = {len(inputs.included)} included sentences "
-               f"({len(inputs.excluded)} sentences excluded by the gold labels, such as captions, credits and notices, "
-               f"are not counted). Term list: study/resources/terms.yaml ({len(terms)} terms; singular and plural listed as "
-               f"variants of one term). Matching: case-insensitive, curly apostrophes and hyphens normalised, whole "
-               f"words, leftmost then longest variant first, so 'criminal illegal aliens' is not also counted as "
-               f"'illegal aliens'. Quoted: inside “...” (a quotation left open at the end of a paragraph, as in quotes "
-               f"running over several paragraphs, ends with that paragraph; single quotes are not delimiters). "
-               f"Last row: words counted in each part, to compare outlets of different length. Source: corpus/articles "
-               f"and corpus/sentences.jsonl; exclusions from {inputs.gold_source}. Descriptive counts; no test.")
+    caption = (f"Occurrences of each term in quoted speech / in the reporter's narration, in the n = {len(inputs.included)} "
+               f"included sentences ({len(terms)} terms of study/resources/terms.yaml; case-insensitive whole words, longest "
+               "variant first; quoted = inside “...”, closed at the paragraph's end). Last row: words in each part, to compare "
+               "outlets of different length. Descriptive counts; matching rules: the header of terms.yaml.")
     return Table(name="lexical_terms", section="lexical", title="Naming the people concerned, by outlet",
                  caption=caption, header=header, rows=rows, footer=footer, csv_header=csv_header,
                  csv_rows=csv_rows, left_columns=2)

@@ -89,7 +89,7 @@ def js_summary_table(inputs: StudyInputs, comparisons: list[RunComparison]) -> T
     caption = (f"Jensen-Shannon distance (base 2) of each run's pooled predicted distribution to the gold one, per outlet "
                f"(n = {len(inputs.included)} sentences), and the bias-corrected Cramér's V of the outlet × label table from "
                "gold and from predictions (similar V = similar strength of outlet differences). Descriptive. Provenance: appendix."
-               + (f" Runs on other datasets, not compared here: {len(inputs.other_runs)}." if inputs.other_runs else ""))
+               + (f" Runs on other datasets, not compared here: {', '.join(inputs.other_runs)}." if inputs.other_runs else ""))
     csv_header = ["task", "model", "split", "run_dir", "config_hash", "n_sentences", "n_seeds"]
     csv_header += [f"js_{o.outlet_id}" for o in inputs.outlets] + ["js_all", "cramers_v_gold", "cramers_v_pred"]
     return Table(name="js_distance", section="predicted", title="Jensen-Shannon distance of predicted to gold, by outlet",

@@ -62,6 +62,9 @@ def f2_recoding(project: Project, inputs) -> dict[str, str]:
 def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot: int = N_BOOT,
                  seed: int = SEED) -> list[Path]:
     """Write every table and figure; returns the paths written (or confirmed unchanged)."""
+    for folder in (project.results / "tables", project.results / "figures"):  # fail before writing anything
+        if folder.exists() and not folder.is_dir():
+            raise StudyError(f"{project.rel(folder)}: is a file; it must be a folder (remove or rename it)")
     inputs = load_inputs(project)
     terms = load_terms()
     field_results = compare_outlets(inputs, n_permutations, n_boot, seed)
@@ -82,16 +85,17 @@ def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot:
     all_comparisons = [c for task in TASKS for c in comparisons_by_task[task]]
     shown_by_task = {task: [c for c in comparisons_by_task[task]
                             if c.run.split == PREDICTED_SPLIT and c.run.model not in FLOORS] for task in TASKS}
-    if all_comparisons:  # the overview first, then each task's distributions
-        tables.append(js_summary_table(inputs, all_comparisons))
+    trained = [c for c in all_comparisons if c.run.model not in FLOORS]
+    if trained:  # the overview first, then each task's distributions
+        tables.append(js_summary_table(inputs, trained))
     for task in TASKS:
         if shown_by_task[task]:
             tables.append(predicted_distribution_table(inputs, task, shown_by_task[task]))
     tables.append(lexical_table(inputs, terms, lexical_counts(project, inputs, terms)))
 
     figure_entries = [outlet_figure(project, inputs, r) for r in field_results]
-    if all_comparisons:
-        figure_entries.append(js_figure(project, inputs, all_comparisons))
+    if trained:
+        figure_entries.append(js_figure(project, inputs, trained))
     figure_entries += [predicted_figure(project, inputs, task, shown_by_task[task])
                        for task in TASKS if shown_by_task[task]]
     figure_entries.append(agreement_figure(project, inputs))

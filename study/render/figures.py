@@ -185,7 +185,8 @@ def interval_figure(stem: Path, title: str, panels: Sequence[tuple[str, Sequence
         low = np.asarray(lows, dtype=float)
         high = np.asarray(highs, dtype=float)
         has_ci = np.isfinite(low) & np.isfinite(high)
-        err = np.vstack([np.where(has_ci, est - low, 0.0), np.where(has_ci, high - est, 0.0)])
+        # a percentile interval can exclude the seed-mean estimate; draw no negative whisker then
+        err = np.maximum(np.vstack([np.where(has_ci, est - low, 0.0), np.where(has_ci, high - est, 0.0)]), 0.0)
         for k in range(len(labels)):
             ax.errorbar(est[k], y[k], xerr=err[:, k:k + 1], fmt=MARKERS[k % len(MARKERS)], color="black",
                         markerfacecolor="white" if k % 2 else "black", ecolor="0.3", capsize=3, markersize=5)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from study.codebook import TASKS
 from study.evaluate.summary import comparison_cell
+from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
 from study.outlets.inputs import read_csv_rows, resolve_run_dir
 from study.project import Project
@@ -65,14 +66,13 @@ def _survives(row: dict, model: str) -> str:
 
 def answer(row: dict) -> str:
     """One sentence: the number, its intervals, n, and the corrected comparison(s)."""
-    text = (f"macro-F1 {fmt_score(row['macro_f1_mean'])} (95% CI over sentences {fmt_ci(row['macro_f1_ci_low'], row['macro_f1_ci_high'])}, "
-            f"over articles {fmt_ci(row['article_ci_low'], row['article_ci_high'])}; n = {row['n_sentences']} sentences, "
-            f"{row['n_seeds']} seeds)")
+    text = (f"macro-F1 {fmt_score(row['macro_f1_mean'])} {fmt_ci(row['macro_f1_ci_low'], row['macro_f1_ci_high'])}, "
+            f"n = {row['n_sentences']}")
     parts = []
     for model, name in (("transformer", "the transformer"), ("tfidf_logreg", "tf-idf")):
         cell = comparison_cell(row, model)
         if cell and cell != "not compared":
-            parts.append(f"vs {name} Δ {cell}, {_survives(row, model)}")
+            parts.append(f"vs {name} {cell}, {_survives(row, model)}")
     return text + ("; " + "; ".join(parts) if parts else "") + "."
 
 
@@ -96,7 +96,7 @@ def model_findings(project: Project, rows: list[dict]) -> list[str]:
     questions_answered = []
     for r in rows:
         q = questions.get(r["config"], "").strip()
-        questions_answered.append(f"{q or r['config']} — {r['config']}: {answer(r)}")
+        questions_answered.append(f"{r['config']}: {q or '(no description)'} {answer(r)}")
     return items, questions_answered
 
 
@@ -104,7 +104,13 @@ def outlet_findings(project: Project) -> list[str]:
     path = project.results / "tables" / "independence_tests.csv"
     if not path.exists():
         return []
-    _, tests = read_csv_rows(path)
+    columns, tests = read_csv_rows(path)
+    needed = ("field", "n", "n_outlets", "p_permutation", "p_holm", "n_permutations", "cramers_v_corrected", "v_ci_low",
+              "v_ci_high", "cells_above", "cells_below", "cells_readable")
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise StudyError(f"{project.rel(path)}: missing column(s) {', '.join(missing)} (written by an older version?): "
+                         "run `study tables` again")
     lines = []
     for t in tests:
         b = int(parse_float(t["n_permutations"]))
@@ -145,7 +151,8 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),
         Block("ul", label_findings(agreement)),
-        Block("p", "Each experiment's question, answered:"),
+        Block("p", "Each experiment's question, answered (macro-F1 with its 95% sentence-bootstrap interval and n sentences; "
+                   "comparisons: Δ (raw p; Holm p)):"),
         Block("ul", answered),
     ]
 

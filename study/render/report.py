@@ -9,6 +9,7 @@ from pathlib import Path
 from study.corpus import load_manifest
 from study.fileio import atomic_write_text
 from study.outlets.inputs import load_gold_split, read_csv_rows, require_file
+from study.passes import load_passes
 from study.project import Project
 from study.render.blocks import (
     SECTIONS,
@@ -43,13 +44,19 @@ def build_blocks(project: Project) -> list[Block]:
     by_section["findings"] = findings_blocks(project, summary, agreement)
     by_section["appendix"] = [Block("table", provenance_table(project, summary))]
     by_section["corpus"] = corpus_blocks(project, articles, sentences, gold, included, excluded)
-    by_section["codebook"] = codebook_blocks(gold)
+    passes = load_passes(project) if project.passes_file.exists() else []  # a project may have gold only
+    by_section["codebook"] = codebook_blocks(gold, passes)
     by_section["agreement"] = agreement_blocks(agreement, figures)
     by_section["models"] = model_blocks(project, summary, figures)
     # Tables from `study tables` each followed by the figure of the same name, when there is one.
     shown = {"agreement", "model_comparison"}
     for table in tables:
         blocks = by_section.setdefault(table.section, [])
+        if table.name.startswith("predicted_"):  # the figure shows it; the numbers stay in results/tables/
+            if table.name in figures:
+                blocks.append(_figure_block(figures[table.name]))
+                shown.add(table.name)
+            continue
         blocks.append(Block("table", table))
         if table.name in figures:
             blocks.append(_figure_block(figures[table.name]))
@@ -62,8 +69,8 @@ def build_blocks(project: Project) -> list[Block]:
     by_section["predicted"].insert(0, Block(
         "p", "Each classifier's out-of-fold predictions, all seeds pooled, give a predicted label distribution per "
              "outlet. If a classifier reproduced the outlet differences of the gold labels, its per-outlet "
-             "distributions would match the gold ones (Jensen-Shannon distance near 0) and its Cramér's V would be "
-             "close to the gold V."))
+             "distributions would match the gold ones (Jensen-Shannon distance near 0) and its bias-corrected V would "
+             "be close to the gold one. Per-outlet shares: results/tables/predicted_<task>.csv."))
     by_section["lexical"].insert(0, Block(
         "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
              "narration. Counted from the article text with the term list in study/resources/terms.yaml."))

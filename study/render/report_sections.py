@@ -18,6 +18,7 @@ from study.codebook import (
 from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
 from study.outlets import stats
+from study.passes import describe, load_passes
 from study.outlets.inputs import (
     outlets_of,
     read_csv_rows,
@@ -34,18 +35,29 @@ from study.render.tables import Table
 # --- inputs ------------------------------------------------------------------------------
 
 def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any]]]:
-    """The display tables and figures `study tables` wrote; all figure files must exist."""
+    """The display tables and figures `study tables` wrote; all figure files must exist. A
+    malformed index (wrong types, missing keys) is one line asking to run `study tables` again."""
     index_path = project.results / "tables" / "tables.json"
     require_file(project, index_path, "study tables")
+    where = project.rel(index_path)
     try:
         index = json.loads(read_text_utf8(index_path))
     except json.JSONDecodeError as exc:
-        raise StudyError(f"{project.rel(index_path)}: malformed JSON ({exc.msg}): run `study tables` again") from None
+        raise StudyError(f"{where}: malformed JSON ({exc.msg}): run `study tables` again") from None
+    if not isinstance(index, dict) or not isinstance(index.get("tables", []), list) or not isinstance(index.get("figures", []), list):
+        raise StudyError(f"{where}: expected an object with lists 'tables' and 'figures': run `study tables` again")
     figures = index.get("figures", [])
-    for entry in figures:
-        for key in ("png", "svg"):
-            require_file(project, project.results / entry[key], "study tables")
-    return [Table.from_json(t) for t in index.get("tables", [])], figures
+    try:
+        for entry in figures:
+            for key in ("name", "section", "title", "caption", "png", "svg"):
+                if not isinstance(entry[key], str):
+                    raise TypeError(key)
+            for key in ("png", "svg"):
+                require_file(project, project.results / entry[key], "study tables")
+        tables = [Table.from_json(t) for t in index.get("tables", [])]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise StudyError(f"{where}: a table or figure entry is malformed ({exc!s:.60}): run `study tables` again") from None
+    return tables, figures
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -81,7 +93,7 @@ def corpus_blocks(project: Project, articles, sentences, gold, included, exclude
     ]
 
 
-def codebook_blocks(gold) -> list[Block]:
+def codebook_blocks(gold, passes) -> list[Block]:
     versions = sorted({str(g.get("codebook_version")) for g in gold.values()})
     rows = [[name, str(len(values)), ", ".join(values)] for name, values in LABEL_FIELDS.items()]
     rows.append(["exclude_reason", str(len(EXCLUDE_REASONS)), ", ".join(EXCLUDE_REASONS)])
@@ -94,8 +106,8 @@ def codebook_blocks(gold) -> list[Block]:
         Block("p", f"Every sentence gets a stance, a primary frame, a sentiment and a source (whose voice carries it). "
                    f"Stance target: {STANCE_TARGET}."),
         Block("table", table),
-        Block("p", "Annotators:"),
-        Block("ul", [f"{key}: {text}" for key, text in ANNOTATORS.items()]),
+        Block("p", "Annotation passes (labels/passes.yaml) and the adjudicator:"),
+        Block("ul", [f"{describe(p)}: {p.description}" for p in passes] + [f"adjudicator: {ANNOTATORS['adjudicator']}"]),
     ]
 
 
@@ -161,7 +173,12 @@ def _per_outlet_table(project: Project, task: str, rows: list[dict]) -> Table | 
 
 def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[str, dict]) -> list[Block]:
     rows = parsed_summary(summary)
-    blocks = []
+    blocks = [Block("p", "How settings were chosen, never on outer test folds: logistic regression's C by cross-validation "
+                         "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
+                         "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 15) is chosen by "
+                         "early stopping on an inner 20% split of each training fold; training only the top 2 of its 6 "
+                         "layers is a CPU budget choice. Every model of a task and split runs on the same seeds and folds; "
+                         "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
     for task in TASKS:
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
@@ -193,12 +210,13 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
     tests_csv = project.results / "tables" / "independence_tests.csv"
     require_file(project, tests_csv, "study tables")
     _, tests = read_csv_rows(tests_csv)
+    tests = [t for t in tests if math.isfinite(parse_float(t.get("p_holm")))]  # sensitivity rows are outside the family
     significant = [t["field"] for t in tests if parse_float(t.get("p_holm")) < 0.05]
     alphas = [(r.get("field", ""), parse_float(r.get("krippendorff_alpha"))) for r in agreement]
     alphas = [(f, a) for f, a in alphas if math.isfinite(a)]
     lowest = min(alphas, key=lambda fa: fa[1]) if alphas else None
     n_models = len({r["model"] for r in summary})
-    passes = [key for key in ANNOTATORS if key != "adjudicator"]  # the blind passes; the adjudicator wrote gold
+    passes = [p.id for p in load_passes(project) if p.blind] if project.passes_file.exists() else []
     items = [
         (f"Five-article scale: {len(articles)} articles from {len(outlets)} outlets, "
          f"{' to '.join(str(n) for n in articles_per_outlet)} article(s) per outlet. An outlet difference here is a "
@@ -207,7 +225,7 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
         (f"Small and unequal samples: {len(included)} analysed sentences, from {per_outlet[smallest.outlet_id]} "
          f"({names[smallest.outlet_id]}) to {per_outlet[largest.outlet_id]} ({names[largest.outlet_id]}) per outlet; "
          f"{small:.0%} of the outlet × frame cells have an expected count below 5. Hence the permutation test and the "
-         f"wide bootstrap intervals of Cramér's V; the asymptotic p is shown for reference only."),
+         f"wide bootstrap intervals of the bias-corrected Cramér's V."),
         ("Sentences are not independent: sentences of one article share a reporter, sources and topic, and the "
          "permutation test treats them as exchangeable. Its p-values describe these articles; they do not license "
          "generalising to the outlets' coverage in general."),
@@ -216,7 +234,8 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
          + (f" ({', '.join(significant)})." if significant else ".")
          + " Per-cell residual marks are descriptive and not corrected."),
         (f"Labels: the gold labels come from {len(passes)} blind annotation passes ({', '.join(passes)}) adjudicated "
-         f"by one person (who made each pass: section 2); agreement between passes bounds how far the labels can be "
+         f"by the project engineer; every pass and the adjudicator are language-model instances (section 2), so agreement "
+         f"between passes shows reproducibility, not validity, and bounds how far the labels can be "
          f"trusted. {len(excluded)} sentences were excluded."
          + (f" The lowest agreement is on {lowest[0]} (alpha = {lowest[1]:.3f})." if lowest else "")),
         (f"Classifiers: {len(summary)} runs of {n_models} model(s) trained and evaluated on this same small corpus "
