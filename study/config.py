@@ -108,8 +108,13 @@ class ExperimentConfig(_Strict):
     def resolved(self) -> dict:
         return json.loads(self.model_dump_json())
 
+    def decisive(self) -> dict:
+        """The resolved config without its description: the wording of the question does not
+        change a number, so it does not change a run's or a saved model's hash."""
+        return {k: v for k, v in self.resolved().items() if k != "description"}
+
     def hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()[:8]
+        return hashlib.sha256(json.dumps(self.decisive(), sort_keys=True).encode()).hexdigest()[:8]
 
 
 def _allowed(model: type[BaseModel], loc: tuple) -> list[str]:

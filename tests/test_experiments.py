@@ -97,8 +97,28 @@ def test_metrics_on_a_hand_computed_example():
 
 # --- runs ------------------------------------------------------------------------------------
 
+def _use_tiny_encoder(project) -> None:
+    """Point every encoder config at a tiny random BERT (2 layers, hidden 32): these tests check
+    the plumbing of every config, not the real weights (test_cached_frozen_layer_path... keeps
+    one real-weights test)."""
+    import yaml
+    from predict_helpers import make_tiny_bert
+
+    tiny = make_tiny_bert(project.root / "tiny_bert")
+    for path in project.configs_dir.glob("*.yaml"):
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        model = cfg.get("model") or {}
+        if model.get("name") in ("embed_logreg", "transformer", "setfit"):
+            model["pretrained"] = tiny.as_posix()
+            if "freeze_layers" in model:
+                model["freeze_layers"] = min(model["freeze_layers"], 1)
+            cfg["model"] = model
+            path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_every_config_runs_in_quick_mode_on_a_small_fixture(small_project, capsys):
+    _use_tiny_encoder(small_project)
     code, out, err = _cli(small_project.root, "run", "--all", "--quick", capsys=capsys)
     assert code == 0, err
     configs = sorted(small_project.configs_dir.glob("*.yaml"))
@@ -125,6 +145,7 @@ def test_every_config_runs_in_quick_mode_on_a_small_fixture(small_project, capsy
 @pytest.mark.slow
 @pytest.mark.parametrize("config", ["stance_tfidf_logreg.yaml", "stance_transformer.yaml", "sentiment_embed_logreg_by_outlet.yaml"])
 def test_same_config_twice_gives_identical_metrics_and_predictions(small_project, config):
+    _use_tiny_encoder(small_project)
     path = small_project.configs_dir / config
     first = run_config(small_project, path, quick=True, force=True)
     metrics_1 = json.loads((first / "metrics.json").read_text())

@@ -125,6 +125,12 @@ def add_predictions(items: dict[str, Item], table, task: str | None, display: st
     if pred_col and not cols:
         for sid, label in table.groupby("id", sort=False)[pred_col].agg(lambda s: s.mode().iloc[0]).items():
             items[sid].predicted = str(label)
+    if {"prev_text", "next_text"} <= set(table.columns):
+        # a sample table (`study sample-sentences`) carries each sentence's neighbours in its
+        # article: a corpus holding only the sampled sentences does not (null = article edge)
+        for sid, before, after in zip(table["id"], table["prev_text"], table["next_text"]):
+            items[sid].context_before = before if isinstance(before, str) else ""
+            items[sid].context_after = after if isinstance(after, str) else ""
     ids = set(table["id"])
     return [sid for sid in items if sid in ids]
 

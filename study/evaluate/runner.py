@@ -29,7 +29,7 @@ ENCODER_MODELS = ("embed_logreg", "setfit", "transformer")
 
 
 def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
-    digest = short_hash(json.dumps({"config": cfg.resolved(), "data": items.data_hash(), "code": code_hash()}, sort_keys=True), 8)
+    digest = short_hash(json.dumps({"config": cfg.decisive(), "data": items.data_hash(), "code": code_hash()}, sort_keys=True), 8)
     return f"{name}-{digest}", digest
 
 

@@ -46,3 +46,7 @@ def add_commands(sub) -> None:
     p.add_argument("--n", type=int, default=320, help="sample size (default: 320)")
     p.add_argument("--seed", type=int, default=11, help="sampling seed (default: 11)")
     p.set_defaults(func=_sample)
+
+    from study.extension.steps import add_commands as add_steps
+
+    add_steps(sub)  # study extension-labels corpus|ls-json|check|agree, study extension-report

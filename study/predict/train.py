@@ -63,7 +63,7 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
     if cfg.dataset.path is not None:
         raise StudyError(f"{display}: dataset.path is set; `study train` fits on the study's gold labels only (leave dataset.path empty)")
     data = gold_training_data(project, cfg.task)
-    digest = short_hash(json.dumps({"config": cfg.resolved(), "data": data["data_hash"], "code": code_hash(),
+    digest = short_hash(json.dumps({"config": cfg.decisive(), "data": data["data_hash"], "code": code_hash(),
                                     "int8": int8, "min_agreement": min_agreement}, sort_keys=True), n=8)
     models_dir = models_dir or project.root / "models"
     final = models_dir / f"{name}-{digest}"

@@ -1,0 +1,168 @@
+"""The extension's coding round (run with `--root extensions/<name>`): the sample as a corpus,
+each raw blind pass as a Label Studio export, the adjudicated gold checked, and agreement.
+
+Why a corpus of the sampled sentences only: `study annotate import` checks each task against
+`corpus/sentences.jsonl` (id, text hash, project marker), and agreement needs every corpus
+sentence coded by every blind pass. The neighbours the coders saw come from the sample file
+(`prev_text`/`next_text`), which `study annotate export --input` passes on as context.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from study.annotate.importer import result_for_row
+from study.errors import ProblemList, StudyError
+from study.extension.allsides import read_gzip_jsonl
+from study.extension.sentences import segment_rows
+from study.fileio import atomic_write_text, read_jsonl, strip_line, write_jsonl
+from study.labels import check_label_row, known_annotators
+from study.project import Project
+
+SAMPLE = "sample/sample_sentences.jsonl"
+ARTICLES = "data/articles.jsonl.gz"
+RAW_DIR = "labels/raw"
+LS_DIR = "labels/label_studio"
+TASKS = f"{LS_DIR}/tasks/tasks.json"  # written by `study annotate export --out labels/label_studio/tasks`
+ADJUDICATOR = "ext_adjudicator"  # writes labels/gold.jsonl; a model (see the extension README)
+RAW_KEYS = ("id", "hash", "stance", "frame", "frames_secondary", "sentiment", "source", "exclude",
+            "exclude_reason", "note")
+COMPARED = ("stance", "frame", "frames_secondary", "sentiment", "source", "exclude", "exclude_reason", "note")
+
+
+def load_sample(project: Project) -> list[dict]:
+    return [strip_line(r) for r in read_jsonl(project.root / SAMPLE, SAMPLE)]
+
+
+def sample_corpus(project: Project) -> list[dict]:
+    """corpus/sentences.jsonl rows for the sampled sentences, in draw order: re-segmented from
+    the committed articles, so offsets and hashes are checked against the sample file."""
+    sample = load_sample(project)
+    wanted = {s["article_id"] for s in sample}
+    articles = [a for a in read_gzip_jsonl(project.root / ARTICLES, ARTICLES) if a["article_id"] in wanted]
+    segmented = {r["id"]: r for r in segment_rows(articles)}
+    rows, problems = [], []
+    for s in sample:
+        r = segmented.get(s["id"])
+        if r is None or r["hash"] != s["hash"]:
+            problems.append(f"{SAMPLE}: {s['id']}: not found with hash {s['hash']} when {ARTICLES} is segmented again; "
+                            "draw the sample again with `study sample-sentences`")
+            continue
+        rows.append({"id": r["id"], "article_id": r["article_id"], "outlet_id": r["outlet"], "paragraph": r["paragraph"],
+                     "index": r["index"], "start": r["start"], "end": r["end"], "text": r["text"], "hash": r["hash"]})
+    if problems:
+        raise ProblemList(problems)
+    return rows
+
+
+def write_sample_corpus(project: Project) -> tuple[Path, bool, int]:
+    rows = sample_corpus(project)
+    return project.sentences, write_jsonl(project.sentences, rows), len(rows)
+
+
+def load_raw_pass(path: Path, display: str, sample: list[dict]) -> dict[str, dict]:
+    """{id: raw row} of one blind pass, checked for shape: every sampled sentence once, with
+    its hash and exactly the brief's keys. Label values are checked by `study annotate import`."""
+    hashes = {s["id"]: s["hash"] for s in sample}
+    rows, problems, out = read_jsonl(path, display), [], {}
+    for row in rows:
+        where = f"{display}:{row['_line']}"
+        row = strip_line(row)
+        if set(row) != set(RAW_KEYS):
+            problems.append(f"{where}: keys must be exactly {', '.join(RAW_KEYS)}")
+        elif row["id"] not in hashes:
+            problems.append(f"{where}: id {row['id']!r} is not in {SAMPLE}")
+        elif row["id"] in out:
+            problems.append(f"{where}: id {row['id']} coded twice")
+        elif row["hash"] != hashes[row["id"]]:
+            problems.append(f"{where}: hash {row['hash']!r} is not the sample's ({hashes[row['id']]})")
+        elif not isinstance(row["exclude"], bool) or not isinstance(row["frames_secondary"], list):
+            problems.append(f"{where}: exclude must be true/false and frames_secondary a list")
+        else:
+            out[row["id"]] = row
+    missing = [sid for sid in hashes if sid not in out]
+    if missing and not problems:
+        problems.append(f"{display}: {len(missing)} sampled sentence(s) not coded, e.g. {missing[0]}")
+    if problems:
+        raise ProblemList(problems)
+    return out
+
+
+def ls_export(tasks: list[dict], raw: dict[str, dict], user_id: int, project_id: int = 1) -> list[dict]:
+    """Label Studio's JSON export (Export > JSON) of a project holding `tasks`, each with one
+    submitted annotation by user `user_id` that codes the task's sentence as `raw` does."""
+    out = []
+    for n, task in enumerate(tasks, start=1):
+        sid = task["data"]["sentence_id"]
+        if sid not in raw:
+            raise StudyError(f"task {n}: sentence {sid} has no label in the pass")
+        result = [{"id": f"r{n}-{k}", "origin": "manual", **item} for k, item in enumerate(result_for_row(raw[sid]), start=1)]
+        out.append({"id": n, "data": task["data"], "meta": {}, "project": project_id, "predictions": [], "drafts": [],
+                    "total_annotations": 1, "cancelled_annotations": 0, "total_predictions": 0,
+                    "annotations": [{"id": n, "completed_by": user_id, "result": result, "was_cancelled": False,
+                                     "ground_truth": False, "task": n, "project": project_id}]})
+    return out
+
+
+def write_ls_export(project: Project, pass_id: str, user_id: int) -> tuple[Path, int]:
+    """labels/label_studio/<pass>.json from labels/raw/<pass>.jsonl and the exported tasks."""
+    tasks_path = project.root / TASKS
+    if not tasks_path.is_file():
+        raise StudyError(f"{TASKS}: not found; run `study --root {project.root.as_posix()} annotate export --sample all "
+                         f"--input {SAMPLE} --out {LS_DIR}/tasks` first")
+    raw_rel = f"{RAW_DIR}/{pass_id}.jsonl"
+    raw = load_raw_pass(project.root / raw_rel, raw_rel, load_sample(project))
+    tasks = json.loads(tasks_path.read_text(encoding="utf-8"))
+    out = project.root / LS_DIR / f"{pass_id}.json"
+    atomic_write_text(out, json.dumps(ls_export(tasks, raw, user_id), indent=1, ensure_ascii=False) + "\n")
+    return out, len(tasks)
+
+
+def round_trip_problems(project: Project, pass_id: str) -> list[str]:
+    """Differences between labels/raw/<pass>.jsonl and what `study annotate import` wrote."""
+    raw_rel, ann = f"{RAW_DIR}/{pass_id}.jsonl", project.annotations_dir / f"{pass_id}.jsonl"
+    raw = {r["id"]: strip_line(r) for r in read_jsonl(project.root / raw_rel, raw_rel)}
+    imported = {r["id"]: strip_line(r) for r in read_jsonl(ann, project.rel(ann))}
+    problems = [f"{project.rel(ann)}: {sid} missing after import" for sid in raw if sid not in imported]
+    for sid, row in imported.items():
+        want = {**raw[sid], "note": (raw[sid].get("note") or "").strip()}
+        want["exclude_reason"] = want["exclude_reason"] if want["exclude"] else None
+        diff = [k for k in COMPARED if row.get(k) != want.get(k)]
+        if diff:
+            problems.append(f"{project.rel(ann)}: {sid}: {', '.join(diff)} differ from {raw_rel}")
+    return problems
+
+
+def check_gold(project: Project, passes: dict[str, dict[str, dict]]) -> list[str]:
+    """The adjudicated gold: the study's gold schema (annotator ext_adjudicator), one row per
+    sampled sentence, `agreed` exactly where the passes agree on every field and with their label."""
+    sample = {r["id"]: r for r in sample_corpus(project)}
+    rel = project.rel(project.gold)
+    if not project.gold.is_file():
+        return [f"{rel}: not found; adjudicate the disagreements first"]
+    known = known_annotators(project) | {ADJUDICATOR}
+    problems, seen = [], set()
+    fields = ("stance", "frame", "sentiment", "source", "exclude", "exclude_reason")
+    first, *others = passes.values()
+    for row in read_jsonl(project.gold, rel):
+        where = f"{rel}:{row['_line']}"
+        row = strip_line(row)
+        problems += check_label_row(row, where, gold=True, known=known)
+        sid = row.get("id")
+        if sid not in sample or sid in seen or row.get("hash") != sample[sid]["hash"]:
+            problems.append(f"{where}: id {sid!r} unknown, repeated or with another hash than the sample")
+            continue
+        seen.add(sid)
+        if row.get("annotator") != ADJUDICATOR or row.get("annotator_kind") != "model":
+            problems.append(f"{where}: annotator must be {ADJUDICATOR} (kind model)")
+        differ = [f for f in fields if any(p[sid].get(f) != first[sid].get(f) for p in others)]
+        overridden = [f for f in fields if f not in differ and row.get(f) != first[sid].get(f)]
+        if overridden:
+            problems.append(f"{where}: {', '.join(overridden)}: the passes agree, so their label is gold")
+        if row.get("resolution") == "agreed" and differ:
+            problems.append(f"{where}: resolution agreed, but the passes differ on {', '.join(differ)}")
+        if row.get("resolution") == "adjudicated" and not differ:
+            problems.append(f"{where}: resolution adjudicated, but the passes agree on every field")
+    problems += [f"{rel}: sampled sentence {sid} has no gold label" for sid in sample if sid not in seen]
+    return problems
