@@ -58,9 +58,10 @@ def _export(args, project: Project) -> int:
     return 0
 
 
-def _check_config_path(cfg: str) -> Path:
-    """A config given to `study run` must be an existing .yaml/.yml file (not a folder)."""
-    path = Path(cfg)
+def _check_config_path(cfg: str, project: Project) -> Path:
+    """A config given to `study run` must be an existing .yaml/.yml file (not a folder); a
+    relative path is taken relative to --root, like every other path of a command."""
+    path = Path(cfg) if Path(cfg).is_absolute() else project.root / cfg
     if not path.exists():
         raise StudyError(f"{cfg}: config file not found")
     if path.is_dir():
@@ -70,14 +71,25 @@ def _check_config_path(cfg: str) -> Path:
     return path
 
 
+def _check_writable(project: Project, summary: str) -> None:
+    """Fail before any run starts (and before a superseded run is removed) when the summary
+    that must follow cannot be written."""
+    import os
+
+    for path in (project.results, project.results / f"{summary}.md", project.results / f"{summary}.csv"):
+        if path.exists() and not os.access(path, os.W_OK):
+            raise StudyError(f"{project.rel(path)}: not writable; nothing was run (make it writable, or use --root on a copy)")
+
+
 def _run(args, project: Project) -> int:
     from study.evaluate.runner import run_all, run_config
     from study.evaluate.summary import write_summary
 
+    _check_writable(project, "summary-quick" if args.quick else "summary")
     if args.all:
         run_all(project, quick=args.quick, force=args.force)
     elif args.config:
-        paths = [_check_config_path(cfg) for cfg in args.config]  # all checked before any run starts
+        paths = [_check_config_path(cfg, project) for cfg in args.config]  # all checked before any run starts
         for path in paths:
             run_config(project, path, quick=args.quick, force=args.force)
         write_summary(project, quick=args.quick)  # over every current run, not only these
@@ -171,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    # The study runs offline: a model name that is no local folder is an error, never a download.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     args = build_parser().parse_args(argv)
     project = Project(Path(args.root))
     from study.fileio import set_display_root

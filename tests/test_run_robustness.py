@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from study.evaluate import runner
-from study.evaluate.run_folder import TEMP_PREFIX
+from study.evaluate.run_folder import ASIDE_PREFIX, TEMP_PREFIX
 
 FAST = "task: stance\nmodel:\n  name: majority\nseeds: [0, 1]\nn_boot: 100\n"
 
@@ -133,3 +133,162 @@ def test_a_missing_or_empty_encoder_folder_is_one_line_before_any_work(small_pro
     code, _, err = run_cli(small_project.root, "run", str(_config(small_project, "enc", text)))
     assert code == 1 and "model.pretrained" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# --- verified on a copy after the lead's fixes (tests/README.md rows 9, 34, 35, 40, 110-117 and new rows) ---
+
+def _bytes(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_run_moved_aside_by_a_killed_force_rerun_is_restored(small_project, run_cli):
+    # kill -9 between the two renames of `run --force` left the only copy under .aside-<run id>;
+    # the next run used to delete it as a temporary folder
+    path = _config(small_project, "stance_majority")
+    assert run_cli(small_project.root, "run", str(path))[0] == 0
+    (folder,) = (small_project.results / "runs").glob("stance_majority-*")
+    before = _bytes(folder)
+    folder.rename(folder.with_name(ASIDE_PREFIX + folder.name))
+    other = _config(small_project, "stance_tfidf_logreg", FAST.replace("majority", "stratified_random"))
+    code, _, err = run_cli(small_project.root, "run", str(other))
+    assert code == 0 and "restored" in err, err
+    assert folder.is_dir() and _bytes(folder) == before
+
+
+def test_a_failed_last_rename_puts_the_earlier_run_back(small_project, run_cli, monkeypatch):
+    path = _config(small_project, "stance_majority")
+    assert run_cli(small_project.root, "run", str(path))[0] == 0
+    (folder,) = (small_project.results / "runs").glob("stance_majority-*")
+    before = _bytes(folder)
+    real_rename = type(folder).rename
+
+    def refuse_tmp_into_place(self, target):
+        if self.name.startswith(TEMP_PREFIX) and str(target) == str(folder):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(type(folder), "rename", refuse_tmp_into_place)
+    code, _, err = run_cli(small_project.root, "run", "--force", str(path))
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert _bytes(folder) == before
+    assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_run_folder_gets_the_usual_permissions(small_project, run_cli):
+    # tempfile.mkdtemp made every run folder private (0700), unlike every other results folder
+    import os
+    mask = os.umask(0o022)
+    try:
+        assert run_cli(small_project.root, "run", str(_config(small_project, "stance_majority")))[0] == 0
+    finally:
+        os.umask(mask)
+    (folder,) = (small_project.results / "runs").glob("stance_majority-*")
+    assert folder.stat().st_mode & 0o777 == 0o755
+
+
+def test_a_temporary_folder_of_a_live_run_is_left_alone(small_project, run_cli):
+    # a second `study run` in another terminal must not delete the folder the first is writing
+    base = small_project.results / "runs"
+    live = base / f"{TEMP_PREFIX}stance_x-abcd1234-1-00ff00ff"  # pid 1 is always running
+    dead = base / f"{TEMP_PREFIX}stance_x-abcd1234-999999999-00ff00ff"
+    for folder in (live, dead):
+        folder.mkdir(parents=True)
+    assert run_cli(small_project.root, "run", str(_config(small_project, "stance_majority")))[0] == 0
+    assert live.is_dir() and not dead.exists()
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_unwritable_runs_folder_is_one_line_and_keeps_the_committed_run(small_project, run_cli, monkeypatch, force):
+    path = _config(small_project, "stance_majority")
+    assert run_cli(small_project.root, "run", str(path))[0] == 0
+    (folder,) = (small_project.results / "runs").glob("stance_majority-*")
+    before = _bytes(folder)
+    summary = (small_project.results / "summary.md").read_bytes()
+    path.write_text(FAST.replace("[0, 1]", "[0, 1, 2]"))  # a changed config: a new run would supersede the old one
+    import os
+    real_mkdir = os.mkdir
+
+    def read_only(target, *a, **k):  # no new folder inside results/runs, however it is made
+        if os.path.dirname(os.fspath(target)) == str(folder.parent):
+            raise PermissionError(13, "Permission denied", os.fspath(target))
+        return real_mkdir(target, *a, **k)
+
+    monkeypatch.setattr(os, "mkdir", read_only)
+    code, _, err = run_cli(small_project.root, "run", *(["--force"] if force else []), str(path))
+    assert code == 1 and err.strip() == "error: results/runs: cannot write a run folder there (Permission denied)"
+    assert _bytes(folder) == before and (small_project.results / "summary.md").read_bytes() == summary
+
+
+@pytest.mark.parametrize("name, text", [
+    ("semi.csv", "text;stance\n" + "".join(f"sentence {i};{['support', 'oppose'][i % 2]}\n" for i in range(30))),
+    ("d.tsv", "text\tstance\n" + "".join(f"sentence {i}\t{['support', 'oppose'][i % 2]}\n" for i in range(30))),
+    ("bom.csv", "\ufefftext,stance\n" + "".join(f"sentence {i},{['support', 'oppose'][i % 2]}\n" for i in range(30))),
+])
+def test_external_delimited_datasets_run_end_to_end(small_project, run_cli, name, text):
+    # these once ended in "n_splits=2 greater than the number of groups: 1" under --quick
+    (small_project.root / name).write_text(text, encoding="utf-8")
+    path = _config(small_project, "ext", FAST.replace("seeds", f"dataset:\n  path: {name}\nseeds"))
+    code, _, err = run_cli(small_project.root, "run", "--quick", str(path))
+    assert code == 0 and "Traceback" not in err, err
+    (folder,) = (small_project.results / "runs-quick").glob("ext-*")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["n_sentences"] == 30 and metrics["classes"] == ["oppose", "support"]
+
+
+# --- `study report` refuses inputs that once gave a report with sections silently missing ---
+
+def _reported(tmp_path):
+    from test_tables_report import FAST as TABLES_FAST, build_project
+
+    from study.outlets.write import write_tables
+    from study.render.report import write_report
+
+    project = build_project(tmp_path / "rep")
+    write_tables(project, **TABLES_FAST)
+    write_report(project)
+    return project
+
+
+def _report_files(project):
+    return {p: p.read_bytes() for p in (project.results / "index.html", project.results / "REPORT.md")}
+
+
+@pytest.mark.parametrize("target, text, message", [
+    ("tables/tables.json", '{"a": 1}', "expected an object with lists 'tables' and 'figures'"),
+    ("tables/tables.json", '[1, 2]', "expected an object with lists 'tables' and 'figures'"),
+    ("tables/tables.json", '{"tables": [], "figures": []}', "lists no tables"),
+    ("agreement.csv", "", "results/agreement.csv: no agreement rows"),
+    ("summary.csv", "garbage;;;\n", "results/summary.csv: missing column(s)"),
+])
+def test_report_refuses_an_empty_or_foreign_input(tmp_path, run_cli, target, text, message):
+    project = _reported(tmp_path)
+    before = _report_files(project)
+    (project.results / target).write_text(text, encoding="utf-8")
+    code, _, err = run_cli(project.root, "report")
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+    assert _report_files(project) == before
+
+
+def test_report_refuses_a_table_row_of_the_wrong_width(tmp_path, run_cli):
+    project = _reported(tmp_path)
+    before = _report_files(project)
+    index_path = project.results / "tables" / "tables.json"
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    index["tables"][0]["rows"] = [["1", "2"]]
+    index_path.write_text(json.dumps(index), encoding="utf-8")
+    code, _, err = run_cli(project.root, "report")
+    assert code == 1 and "a row is not a list of" in err and "Traceback" not in err
+    assert _report_files(project) == before
+
+
+def test_tables_refuses_a_truncated_metrics_file_and_writes_nothing(tmp_path, run_cli):
+    from test_tables_report import RUN_DIR
+
+    project = _reported(tmp_path)
+    tables = {p: p.read_bytes() for p in (project.results / "tables").iterdir()}
+    metrics = project.results / "runs" / RUN_DIR / "metrics.json"
+    metrics.write_text(metrics.read_text()[:20])
+    code, _, err = run_cli(project.root, "tables", "--n-permutations", "200", "--n-boot", "200")
+    assert code == 1 and err.strip() == (f"error: results/runs/{RUN_DIR}/metrics.json: missing or malformed: re-run its "
+                                         "config with `study run --force`"), err
+    assert {p: p.read_bytes() for p in (project.results / "tables").iterdir()} == tables

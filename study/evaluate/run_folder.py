@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import secrets
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ PREDICTION_COLUMNS = ("id", "article_id", "outlet_id", "seed", "fold", "gold", "
 
 
 TEMP_PREFIX = ".tmp-"
+ASIDE_PREFIX = ".aside-"  # an earlier run moved aside during a --force re-run (no run id starts with it)
 MARKER = "manifest.json"  # written last inside the temporary folder
 
 
@@ -36,10 +38,30 @@ def remove_stale_temporaries(project, base: Path) -> None:
     """Temporary run folders left by an interrupted run (Ctrl-C, kill -9) are never results."""
     if not base.is_dir():
         return
-    for stale in sorted(base.glob(f"{TEMP_PREFIX}*")):
-        if stale.is_dir():
+    for stale in sorted([*base.glob(f"{TEMP_PREFIX}*"), *base.glob(f"{ASIDE_PREFIX}*")]):
+        kept = base / stale.name[len(ASIDE_PREFIX):] if stale.name.startswith(ASIDE_PREFIX) else None
+        if kept is not None and stale.is_dir() and not kept.exists():
+            # killed between the two renames of a --force re-run: this is the only copy of the run
+            stale.rename(kept)
+            print(f"restored the run folder an interrupted run had moved aside: {project.rel(kept)}", file=sys.stderr)
+        elif stale.is_dir() and not _writer_alive(stale.name):
             shutil.rmtree(stale, ignore_errors=True)
             print(f"removed the temporary folder of an interrupted run: {project.rel(stale)}", file=sys.stderr)
+
+
+def _writer_alive(name: str) -> bool:
+    """A temporary folder is named .tmp-<run id>-<pid>-<random>: one whose process still runs
+    belongs to a `study run` in another terminal, still writing, and is left alone."""
+    parts = name.rsplit("-", 2)
+    if name.startswith(ASIDE_PREFIX) or len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) == os.getpid():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except PermissionError:  # another user's live process
+        return True
+    except (ProcessLookupError, OverflowError, ValueError):
+        return False
+    return True
 
 
 def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall,
@@ -48,14 +70,16 @@ def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_
     replacing an older folder of the same name only at that last step."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{rid}-", dir=out.parent))
+        # mkdtemp's folder is private (0700); a run folder gets the usual permissions (umask)
+        tmp = out.parent / f"{TEMP_PREFIX}{rid}-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp.mkdir()
     except OSError as exc:
         raise StudyError(f"{project.rel(out.parent)}: cannot write a run folder there ({exc.strerror})") from None
     try:
         _write_files(tmp, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
                      config_display)
         if out.exists():
-            old = out.with_name(f"{TEMP_PREFIX}old-{out.name}")
+            old = out.with_name(f"{ASIDE_PREFIX}{out.name}")
             out.rename(old)
             tmp.rename(out)
             shutil.rmtree(old, ignore_errors=True)
@@ -63,6 +87,9 @@ def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_
             tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        old = out.with_name(f"{ASIDE_PREFIX}{out.name}")
+        if old.is_dir() and not out.exists():  # the last rename failed: put the earlier run back
+            old.rename(out)
         raise
 
 

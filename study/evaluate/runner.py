@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.config import ExperimentConfig, load_config
+from study.config import ENCODER_MODELS, ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
@@ -24,8 +24,6 @@ from study.models import make_model, resolve_pretrained
 from study.models.context import model_inputs
 from study.project import Project
 from study.render.numbers import fmt_score
-
-ENCODER_MODELS = ("embed_logreg", "setfit", "transformer")
 
 
 def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:

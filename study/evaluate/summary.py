@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.config import SPLIT_KINDS
+from study.config import ENCODER_MODELS, MODEL_NAMES, SPLIT_KINDS
 from study.evaluate.resample import Scorer, encode, holm, paired_permutation_test
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
 from study.fileio import atomic_write_text, read_text_utf8
@@ -29,9 +29,7 @@ SUMMARY_COLUMNS = (
     "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "resamples", "reference", "delta", "p", "p_holm",
     "reference_2", "delta_2", "p_2", "p_holm_2", "n_warnings",
 )
-# Floors first, then the models in order of capacity; an unknown model sorts last.
-MODEL_ORDER = ("majority", "stratified_random", "vader", "tfidf_logreg", "embed_logreg", "setfit", "transformer")
-ENCODER_MODELS = ("embed_logreg", "setfit", "transformer")
+MODEL_ORDER = MODEL_NAMES  # floors first, then by capacity; an unknown model sorts last
 
 
 def _split_suffix(split: str) -> str:

@@ -176,10 +176,9 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
     return runs, other_runs
 
 
-def load_inputs(project: Project) -> StudyInputs:
-    """Everything `study tables` needs; a missing input names the command that makes it."""
-    articles = load_manifest(project)
-    sentences, gold, included, excluded = load_gold_split(project)
+def read_agreement_and_summary(project: Project) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """results/agreement.csv and summary.csv, checked: `study tables` and `study report` both
+    refuse an empty or foreign file (the report once dropped its agreement and model sections)."""
     require_file(project, project.results / "agreement.csv", "study agree")
     require_file(project, project.results / "summary.csv", "study run --all")
     agreement_columns, agreement = read_csv_rows(project.results / "agreement.csv")
@@ -190,6 +189,14 @@ def load_inputs(project: Project) -> StudyInputs:
     missing = [c for c in SUMMARY_COLUMNS if c not in columns]
     if missing:
         raise StudyError(f"results/summary.csv: missing column(s) {', '.join(missing)}: run `study run --all` first")
+    return agreement, summary
+
+
+def load_inputs(project: Project) -> StudyInputs:
+    """Everything `study tables` needs; a missing input names the command that makes it."""
+    articles = load_manifest(project)
+    sentences, gold, included, excluded = load_gold_split(project)
+    agreement, summary = read_agreement_and_summary(project)
     runs, other_runs = load_runs(project, summary, gold, {s["id"] for s in included})
     return StudyInputs(articles=articles, outlets=outlets_of(articles), sentences=sentences, gold=gold,
                        gold_hash=file_hash(project.gold), included=included, excluded=excluded,

@@ -167,11 +167,14 @@ def lexical_counts(project: Project, inputs: StudyInputs, terms: Sequence[Term])
 
 def lexical_table(inputs: StudyInputs, terms: Sequence[Term], counts: dict[str, TermCounts]) -> Table:
     header = ["term", "category"] + [f"{o.name} (quoted / narr.)" for o in inputs.outlets] + ["all (quoted / narr.)"]
-    rows, csv_rows = [], []
+    rows, csv_rows, unused = [], [], []
     for t in terms:
         q = [counts[o.outlet_id].quoted[t.term] for o in inputs.outlets]
         n = [counts[o.outlet_id].narration[t.term] for o in inputs.outlets]
-        rows.append([t.term, t.category] + [f"{a} / {b}" for a, b in zip(q, n)] + [f"{sum(q)} / {sum(n)}"])
+        if sum(q) + sum(n):  # terms no outlet uses stay in the CSV, named in the caption
+            rows.append([t.term, t.category] + [f"{a} / {b}" for a, b in zip(q, n)] + [f"{sum(q)} / {sum(n)}"])
+        else:
+            unused.append(t.term)
         csv_rows.append([t.term, t.category, "|".join(t.variants)]
                         + [v for pair in zip(q, n) for v in pair] + [sum(q), sum(n)])
     wq = [counts[o.outlet_id].words_quoted for o in inputs.outlets]
@@ -184,7 +187,8 @@ def lexical_table(inputs: StudyInputs, terms: Sequence[Term], counts: dict[str, 
     caption = (f"Occurrences of each term in quoted speech / in the reporter's narration, in the n = {len(inputs.included)} "
                f"included sentences ({len(terms)} terms of study/resources/terms.yaml; case-insensitive whole words, longest "
                "variant first; quoted = inside “...”, closed at the paragraph's end). Last row: words in each part, to compare "
-               "outlets of different length. Descriptive counts; matching rules: the header of terms.yaml.")
+               "outlets of different length. Descriptive counts; matching rules: the header of terms.yaml."
+               + (f" Terms no outlet uses (not shown): {', '.join(unused)}." if unused else ""))
     return Table(name="lexical_terms", section="lexical", title="Naming the people concerned, by outlet",
                  caption=caption, header=header, rows=rows, footer=footer, csv_header=csv_header,
                  csv_rows=csv_rows, left_columns=2)

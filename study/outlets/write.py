@@ -85,7 +85,7 @@ def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot:
     all_comparisons = [c for task in TASKS for c in comparisons_by_task[task]]
     shown_by_task = {task: [c for c in comparisons_by_task[task]
                             if c.run.split == PREDICTED_SPLIT and c.run.model not in FLOORS] for task in TASKS}
-    trained = [c for c in all_comparisons if c.run.model not in FLOORS]
+    trained = [c for c in all_comparisons if c.run.model not in FLOORS and c.run.split == PREDICTED_SPLIT]
     if trained:  # the overview first, then each task's distributions
         tables.append(js_summary_table(inputs, trained))
     for task in TASKS:

@@ -64,7 +64,7 @@ def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) 
     rows = predicted_share_table(predictions_path, display)
     _, _, classes, model = _read(predictions_path, display)
     used = [c for c in classes if rows[-1][f"count_{c}"] > 0]
-    md = [f"# Per-outlet shares of predicted labels", "", f"> **Warning.** {WARNING}", "",
+    md = ["# Per-outlet shares of predicted labels", "", f"> **Warning.** {WARNING}", "",
           f"Source: `{display}` (model {model or 'unknown'}); one row per outlet; share of its sentences with each "
           "predicted label (count in brackets); labels never predicted are omitted.", "",
           "| outlet | n | " + " | ".join(f"predicted {c}" for c in used) + " |",

@@ -71,8 +71,14 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
         persist.read_meta(final, project.rel(final))  # still sound?
         return final, False
     tmp = models_dir / f".{final.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    if models_dir.exists() and not models_dir.is_dir():
+        raise StudyError(f"{project.rel(models_dir)}: is a file; trained models go into a folder there (remove or rename it)")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise StudyError(f"{project.rel(models_dir)}: cannot write a model folder there ({exc.strerror}); "
+                         "make it writable or choose another folder") from None
     try:
         start = time.time()
         print(f"training {cfg.model.name} for {cfg.task} on {len(data['texts'])} gold sentences (seed {cfg.seeds[0]})...", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from study.corpus import load_manifest
 from study.fileio import atomic_write_text
-from study.outlets.inputs import load_gold_split, read_csv_rows, require_file
+from study.outlets.inputs import load_gold_split, read_agreement_and_summary
 from study.passes import load_passes
 from study.project import Project
 from study.render.blocks import (
@@ -28,15 +28,15 @@ from study.render.report_sections import (
     model_blocks,
 )
 
+# Tables kept in results/tables/ but not printed in the report (a figure or a row shows them).
+REPORT_OMITS = ("outlet_frame_f2_sensitivity", "js_distance")
+
 # --- entry point -------------------------------------------------------------------------
 
 def build_blocks(project: Project) -> list[Block]:
     articles = load_manifest(project)
     sentences, gold, included, excluded = load_gold_split(project)
-    require_file(project, project.results / "agreement.csv", "study agree")
-    require_file(project, project.results / "summary.csv", "study run --all")
-    _, agreement = read_csv_rows(project.results / "agreement.csv")
-    _, summary = read_csv_rows(project.results / "summary.csv")
+    agreement, summary = read_agreement_and_summary(project)  # the same checks as `study tables`
     tables, figure_list = load_tables_index(project)
     figures = {f["name"]: f for f in figure_list}
 
@@ -52,7 +52,7 @@ def build_blocks(project: Project) -> list[Block]:
     shown = {"agreement", "model_comparison"}
     for table in tables:
         blocks = by_section.setdefault(table.section, [])
-        if table.name.startswith("predicted_"):  # the figure shows it; the numbers stay in results/tables/
+        if table.name.startswith("predicted_") or table.name in REPORT_OMITS:  # the figure shows it; the numbers stay in results/tables/
             if table.name in figures:
                 blocks.append(_figure_block(figures[table.name]))
                 shown.add(table.name)
@@ -70,7 +70,8 @@ def build_blocks(project: Project) -> list[Block]:
         "p", "Each classifier's out-of-fold predictions, all seeds pooled, give a predicted label distribution per "
              "outlet. If a classifier reproduced the outlet differences of the gold labels, its per-outlet "
              "distributions would match the gold ones (Jensen-Shannon distance near 0) and its bias-corrected V would "
-             "be close to the gold one. Per-outlet shares: results/tables/predicted_<task>.csv."))
+             "be close to the gold one. Per-outlet shares: results/tables/predicted_<task>.csv; distances and V per run: "
+             "results/tables/js_distance.md."))
     by_section["lexical"].insert(0, Block(
         "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
              "narration. Counted from the article text with the term list in study/resources/terms.yaml."))

@@ -8,7 +8,6 @@ from collections import Counter
 from typing import Any
 
 from study.codebook import (
-    ANNOTATORS,
     CODEBOOK_VERSION,
     EXCLUDE_REASONS,
     LABEL_FIELDS,
@@ -44,8 +43,11 @@ def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any
         index = json.loads(read_text_utf8(index_path))
     except json.JSONDecodeError as exc:
         raise StudyError(f"{where}: malformed JSON ({exc.msg}): run `study tables` again") from None
-    if not isinstance(index, dict) or not isinstance(index.get("tables", []), list) or not isinstance(index.get("figures", []), list):
+    # Both keys are required: a default of [] once turned `{"a": 1}` into a report without any table.
+    if not isinstance(index, dict) or not isinstance(index.get("tables"), list) or not isinstance(index.get("figures"), list):
         raise StudyError(f"{where}: expected an object with lists 'tables' and 'figures': run `study tables` again")
+    if not index["tables"]:
+        raise StudyError(f"{where}: lists no tables; run `study tables` again")
     figures = index.get("figures", [])
     try:
         for entry in figures:
@@ -69,18 +71,17 @@ def corpus_blocks(project: Project, articles, sentences, gold, included, exclude
     unattributed = [a for a in articles if a.attribution == "unattributed"]
     unattributed_outlets = {a.outlet_id for a in unattributed}
     rows = [[a.article_id, a.outlet, a.attribution, a.publication_date or "–", a.byline or "–",
-             str(per_article[a.article_id]), str(excluded_article[a.article_id]), a.evidence or "–", a.notes or "–"]
-            for a in articles]
+             str(per_article[a.article_id]), str(excluded_article[a.article_id])] for a in articles]
     table = Table(
         name="corpus", section="corpus", title="Articles and outlets",
         caption=(f"The {len(articles)} articles of the corpus and their outlets ({len(outlets)} outlets; "
                  f"{len(unattributed)} article(s) name no outlet and are listed as 'Unattributed (article id)', not "
-                 f"guessed). Attribution 'stated_in_text': the outlet is named in the article itself, quoted as evidence. "
+                 f"guessed). Attribution 'stated_in_text': the outlet is named in the article itself (the quoted evidence is in corpus/articles.csv). "
                  f"Sentences: {len(sentences)} in all, {len(included)} analysed after {len(excluded)} exclusions. "
                  f"Source: corpus/articles.csv (sha256 {file_hash(project.manifest)}) and corpus/sentences.jsonl "
                  f"(sha256 {file_hash(project.sentences)}); exclusions from labels/gold.jsonl."),
-        header=["article", "outlet", "attribution", "date", "byline", "sentences", "excluded", "evidence", "notes"],
-        rows=rows, align="lllllrrll")
+        header=["article", "outlet", "attribution", "date", "byline", "sentences", "excluded"],
+        rows=rows, align="lllllrr")
     reasons = Counter(gold[s["id"]].get("exclude_reason") for s in excluded)
     reason_text = ", ".join(f"{reasons[r]} {r}" for r in EXCLUDE_REASONS if reasons[r]) or "none"
     return [
@@ -95,7 +96,8 @@ def corpus_blocks(project: Project, articles, sentences, gold, included, exclude
 
 def codebook_blocks(gold, passes) -> list[Block]:
     versions = sorted({str(g.get("codebook_version")) for g in gold.values()})
-    rows = [[name, str(len(values)), ", ".join(values)] for name, values in LABEL_FIELDS.items()]
+    rows = [[name, str(len(values)), "the Policy Frames Codebook dimensions (labels/CODEBOOK.md)" if name == "frame"
+             else ", ".join(values)] for name, values in LABEL_FIELDS.items()]
     rows.append(["exclude_reason", str(len(EXCLUDE_REASONS)), ", ".join(EXCLUDE_REASONS)])
     table = Table(name="codebook", section="codebook", title="Label sets",
                   caption=(f"The label sets of codebook v{CODEBOOK_VERSION} (labels/CODEBOOK.md; machine-readable in "
@@ -106,8 +108,8 @@ def codebook_blocks(gold, passes) -> list[Block]:
         Block("p", f"Every sentence gets a stance, a primary frame, a sentiment and a source (whose voice carries it). "
                    f"Stance target: {STANCE_TARGET}."),
         Block("table", table),
-        Block("p", "Annotation passes (labels/passes.yaml) and the adjudicator:"),
-        Block("ul", [f"{describe(p)}: {p.description}" for p in passes] + [f"adjudicator: {ANNOTATORS['adjudicator']}"]),
+        Block("p", "Annotation passes (described in labels/passes.yaml): " + "; ".join(describe(p) for p in passes)
+                   + ". Adjudicator: the project engineer, a language-model agent (kind: model)."),
     ]
 
 
@@ -116,15 +118,14 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
     for r in agreement:
         rows.append([r.get("field", ""), r.get("n_items", ""),
                      f"{fmt_score(parse_float(r.get('krippendorff_alpha')))} {fmt_ci(parse_float(r.get('alpha_ci_low')), parse_float(r.get('alpha_ci_high')))}",
-                     f"{fmt_score(parse_float(r.get('cohen_kappa')))} {fmt_ci(parse_float(r.get('kappa_ci_low')), parse_float(r.get('kappa_ci_high')))}",
                      f"{fmt_pct(parse_float(r.get('percent_agreement')), 1)} "
                      f"{fmt_ci(100 * parse_float(r.get('pa_ci_low')), 100 * parse_float(r.get('pa_ci_high')), 1)}"])
     table = Table(name="agreement", section="agreement", title="Agreement between the blind annotation passes",
-                  caption=("Krippendorff's α (nominal), Cohen's κ and % agreement between the blind passes, 95% bootstrap "
+                  caption=("Krippendorff's α (nominal) and % agreement between the blind passes (Cohen's κ: results/agreement.md), 95% bootstrap "
                            "intervals; n = sentences coded by every pass. All passes are instances of one language model: "
                            "this is the codebook's reproducibility, not the labels' validity. Pairwise figures: "
                            "results/agreement.md."),
-                  header=["field", "n", "Krippendorff's α [95% CI]", "Cohen's κ [95% CI]", "% agreement [95% CI]"],
+                  header=["field", "n", "Krippendorff's α [95% CI]", "% agreement [95% CI]"],
                   rows=rows)
     blocks = [Block("table", table)]
     if "agreement" in figures:
@@ -132,10 +133,10 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
     return blocks
 
 
-def _model_table(task: str, rows: list[dict]) -> Table:
+def _model_table(task: str, rows: list[dict], first: bool = True) -> Table:
     body = []
     for r in rows:
-        body.append([r["split"].replace("stratified_kfold", "k-fold").replace("leave_one_outlet_out", "by outlet"), r["config"],
+        body.append([r["config"],
                      f"{fmt_score(r['macro_f1_mean'])} ± {fmt_score(r['macro_f1_sd'])}",
                      fmt_ci(r["macro_f1_ci_low"], r["macro_f1_ci_high"]), fmt_ci(r["article_ci_low"], r["article_ci_high"]),
                      fmt_score(r["macro_f1_ceiling"]), comparison_cell(r, "transformer"), comparison_cell(r, "tfidf_logreg")])
@@ -146,16 +147,16 @@ def _model_table(task: str, rows: list[dict]) -> Table:
                           f"n = {n} sentences; 95% CIs from B = {b} bootstrap resamples of sentences and of the 5 articles "
                           "(coarse); ceiling: the best macro-F1 reachable when a class never seen in training scores 0. "
                           "Δ: difference of the printed means; p: paired permutation test, raw and Holm-adjusted per task. "
-                          "Provenance: appendix."),
-                 header=["split", "config", "macro-F1", "CI sentences", "CI articles", "ceiling", "Δ vs transformer (p; Holm)",
-                         "Δ vs tf-idf (p; Holm)"], rows=body, left_columns=2)
+                          "Provenance: appendix.") if first else f"As the first model table; n = {n} sentences.",
+                 header=["config (_by_outlet: leave-one-outlet-out)", "macro-F1", "CI sentences", "CI articles", "ceiling",
+                         "Δ vs transformer (p; Holm)", "Δ vs tf-idf (p; Holm)"], rows=body, left_columns=1)
 
 
 def _per_outlet_table(project: Project, task: str, rows: list[dict]) -> Table | None:
     """Leave-one-outlet-out: each held-out outlet is one test fold, scored on its own."""
     per = []
     for r in rows:
-        if r["split"] != "leave_one_outlet_out":
+        if r["split"] != "leave_one_outlet_out" or r["model"] in ("majority", "stratified_random"):
             continue
         metrics = json.loads(read_text_utf8(resolve_run_dir(project, r["run_dir"]) / "metrics.json"))
         if "per_group" in metrics:
@@ -175,7 +176,7 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
     rows = parsed_summary(summary)
     blocks = [Block("p", "How settings were chosen, never on outer test folds: logistic regression's C by cross-validation "
                          "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
-                         "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 15) is chosen by "
+                         "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 8) is chosen by "
                          "early stopping on an inner 20% split of each training fold; training only the top 2 of its 6 "
                          "layers is a CPU budget choice. Every model of a task and split runs on the same seeds and folds; "
                          "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
@@ -183,7 +184,7 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
             continue
-        blocks.append(Block("table", _model_table(task, task_rows)))
+        blocks.append(Block("table", _model_table(task, task_rows, first=not any(b.kind == "table" for b in blocks))))
         per_outlet = _per_outlet_table(project, task, task_rows)
         if per_outlet is not None:
             blocks.append(Block("table", per_outlet))
@@ -241,7 +242,6 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
         (f"Classifiers: {len(summary)} runs of {n_models} model(s) trained and evaluated on this same small corpus "
          "with out-of-fold predictions; their outlet-level distributions inherit the errors of small training folds, and "
          "pooling seeds weighs every sentence equally across seeds."),
-        ("Lexical counts are counts of the surface forms in study/resources/terms.yaml: a naming not on the list is not "
-         "counted, and a term's meaning in context (quoted to criticise, or adopted) is not judged."),
+        ("Lexical counts cover only the forms in study/resources/terms.yaml and do not judge a term's use in context."),
     ]
     return [Block("ul", items)]

@@ -39,6 +39,10 @@ class Table:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "Table":
+        # a hand-edited row of another width would render as a broken table, not an error
+        for row in [*obj["rows"], *obj.get("footer", [])]:
+            if not isinstance(row, list) or len(row) != len(obj["header"]):
+                raise ValueError(f"table {obj['name']!r}: a row is not a list of {len(obj['header'])} cells")
         return cls(name=obj["name"], section=obj["section"], title=obj["title"], caption=obj["caption"],
                    header=list(obj["header"]), rows=[list(r) for r in obj["rows"]],
                    footer=[list(r) for r in obj.get("footer", [])], align=str(obj.get("align", "")))
