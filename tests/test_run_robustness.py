@@ -292,3 +292,63 @@ def test_tables_refuses_a_truncated_metrics_file_and_writes_nothing(tmp_path, ru
     assert code == 1 and err.strip() == (f"error: results/runs/{RUN_DIR}/metrics.json: missing or malformed: re-run its "
                                          "config with `study run --force`"), err
     assert {p: p.read_bytes() for p in (project.results / "tables").iterdir()} == tables
+
+
+# --- rows 170-174 of tests/README.md, fixed after the red-team pass -----------------------
+
+def test_a_relative_config_path_is_taken_relative_to_root(small_project, tmp_path, monkeypatch, run_cli):
+    _config(small_project, "stance_majority")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "configs").mkdir(parents=True)
+    (elsewhere / "configs" / "stance_majority.yaml").write_text(FAST.replace("[0, 1]", "[7]"))
+    monkeypatch.chdir(elsewhere)  # a different configs/ in the current folder must not be read
+    code, out, err = run_cli(small_project.root, "run", "configs/stance_majority.yaml")
+    assert code == 0, err
+    (folder,) = (small_project.results / "runs").glob("stance_majority-*")
+    assert json.loads((folder / "manifest.json").read_text())["seeds"] == [0, 1]
+
+
+def test_a_missing_encoder_folder_is_one_line_even_without_hf_hub_offline(small_project, monkeypatch, run_cli):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    text = "task: stance\nmodel:\n  name: embed_logreg\n  pretrained: models/nope\nseeds: [0]\n"
+    code, _, err = run_cli(small_project.root, "run", str(_config(small_project, "enc", text)))
+    assert code == 1 and "model.pretrained 'models/nope': no such folder" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_nothing_runs_when_the_summary_cannot_be_written(small_project, monkeypatch, run_cli):
+    import os
+
+    path = _config(small_project, "stance_majority")
+    assert run_cli(small_project.root, "run", str(path))[0] == 0
+    before = _runs(small_project)
+    path.write_text(FAST.replace("[0, 1]", "[0, 1, 2]"))  # a changed config would supersede the run
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p).endswith("summary.md") else real_access(p, mode))
+    code, _, err = run_cli(small_project.root, "run", str(path))
+    assert code == 1 and "results/summary.md: not writable; nothing was run" in err
+    assert _runs(small_project) == before  # the superseded run is still there
+
+
+def test_train_names_a_models_path_that_is_a_file(small_project, run_cli):
+    (small_project.root / "models").write_text("not a folder")
+    code, _, err = run_cli(small_project.root, "train", "configs/stance_tfidf_logreg.yaml")
+    assert code == 1 and "models: is a file" in err and ".tmp-" not in err
+
+
+def test_train_names_an_unwritable_models_folder(small_project, monkeypatch, run_cli):
+    import pathlib
+
+    (small_project.root / "models").mkdir()
+    real_mkdir = pathlib.Path.mkdir
+
+    def refuse(self, *args, **kwargs):
+        if self.parent.name == "models":
+            raise PermissionError(1, "Operation not permitted")
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
+    code, _, err = run_cli(small_project.root, "train", "configs/stance_tfidf_logreg.yaml")
+    assert code == 1 and "models: cannot write a model folder there (Operation not permitted)" in err
+    assert ".tmp-" not in err
