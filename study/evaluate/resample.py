@@ -16,7 +16,6 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from study.metrics import macro_f1_codes
-from study.outlets.stats import holm_adjust
 
 LEVEL = 0.95
 
@@ -104,8 +103,3 @@ def paired_permutation_test(scorer: Scorer, preds_a: np.ndarray, preds_b: np.nda
                                        vectorized=True, n_resamples=n_resamples, alternative="two-sided",
                                        random_state=seed, batch=200)
     return observed, float(res.pvalue)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjustment over one family of tests; NaNs pass through."""
-    return [float(v) for v in holm_adjust(p_values)]

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from study.config import ENCODER_MODELS, MODEL_NAMES, SPLIT_KINDS
-from study.evaluate.resample import Scorer, encode, holm, paired_permutation_test
+from study.evaluate.resample import Scorer, encode, paired_permutation_test
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
 from study.fileio import atomic_write_text, read_text_utf8
+from study.outlets.stats import holm_adjust
 from study.project import Project
 from study.render.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, rounded_score
 
@@ -135,8 +136,8 @@ def summary_rows(project: Project, runs: list[dict]) -> list[dict]:
         rows.append(row)
     for task in sorted({r["task"] for r in rows}):  # one Holm family per task
         cells = [(r, key) for r in rows if r["task"] == task for key in ("", "_2") if isinstance(r.get(f"p{key}"), float)]
-        for (r, key), adj in zip(cells, holm([r[f"p{key}"] for r, key in cells])):
-            r[f"p_holm{key}"] = adj
+        for (r, key), adj in zip(cells, holm_adjust([r[f"p{key}"] for r, key in cells])):
+            r[f"p_holm{key}"] = float(adj)
     return rows
 
 

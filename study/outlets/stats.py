@@ -22,9 +22,6 @@ from scipy.spatial.distance import jensenshannon
 # are marked as notably above / below what independence predicts.
 RESIDUAL_CRITICAL = 1.96
 
-# Batch size for the vectorised permutation and bootstrap loops (bounds memory, not results).
-_BATCH = 1000
-
 
 def contingency_table(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int) -> np.ndarray:
     """Counts of (row, column) pairs: table[i, j] = number of items with row i and column j."""
