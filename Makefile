@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install study test browser labelstudio benchmark clean-venv extension extension-report
+.PHONY: install study test browser labelstudio benchmark clean-venv extension extension-report curve
 
 # Installs only when pyproject.toml or requirements.lock changed: a second install does nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -39,6 +39,13 @@ study: install
 	$(STUDY) export --format csv
 	$(STUDY) run --all
 	$(STUDY) tables
+	$(STUDY) report
+
+# Learning curves (not in `make study`: CPU budget, see results/benchmarks.md); `study report` shows them
+# when results/curves/ holds them. One task per call, so each task's table has all four models.
+CURVE_MODELS := tfidf_logreg embed_logreg transformer setfit
+curve: install
+	for t in stance frame sentiment; do $(STUDY) curve $(foreach m,$(CURVE_MODELS),configs/$${t}_$(m).yaml) --sizes 20 40 60 80 || exit 1; done
 	$(STUDY) report
 
 # Headless Chromium for the report-rendering test (Debian package); skipped where it exists.

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/transformer_budget.py [--n 3700] [--configs configs/a.yaml ...]
 
 1. Builds a labelled set of N news sentences of ordinary length (8-60 words) from the AllSides
-   extension corpus (extensions/allsides_immigration/data/sentences.jsonl.gz), with PLACEHOLDER
+   extension corpus (extensions/allsides_immigration/data/sentences.parquet), with PLACEHOLDER
    labels: the outlet's leaning (left/center/right). The scores mean nothing; the timing is the point.
 2. Measures the forward-only rate of the full model (all 6 layers, eval, length-sorted batches of 64,
    tokenisation included) on those sentences.
@@ -37,7 +37,7 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_P
 
 from study.fileio import atomic_write_text  # noqa: E402
 
-SOURCE = ROOT / "extensions" / "allsides_immigration" / "data" / "sentences.jsonl.gz"
+SOURCE = ROOT / "extensions" / "allsides_immigration" / "data" / "sentences.parquet"
 CONFIG = {"task": "stance", "dataset": {"path": "data/external.jsonl", "label_column": "label", "group_column": "outlet"},
           "model": {"name": "transformer", "freeze_layers": 4, "epochs": 4, "batch_size": 16},
           "split": {"kind": "stratified_kfold", "k": 5}, "seeds": [0],
@@ -56,7 +56,9 @@ def build_corpus(n: int, dest: Path) -> tuple[list[str], str]:
 
     rng = np.random.default_rng(0)
     if SOURCE.exists():
-        rows = [json.loads(line) for line in gzip.open(SOURCE, "rt", encoding="utf-8")]
+        import pandas as pd
+
+        rows = pd.read_parquet(SOURCE, columns=["id", "text", "leaning", "outlet"]).to_dict("records")
         rows = [r for r in rows if 8 <= len(r["text"].split()) <= 60]
         pick = rng.choice(len(rows), size=min(n, len(rows)), replace=False)
         out = [{"id": rows[i]["id"], "text": rows[i]["text"], "label": rows[i]["leaning"], "outlet": rows[i]["outlet"]} for i in sorted(pick)]

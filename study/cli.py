@@ -113,7 +113,14 @@ def _tables(args, project: Project) -> int:
         raise StudyError(f"study tables: --n-permutations and --n-boot must be at least 99 "
                          f"(got {args.n_permutations} and {args.n_boot})")
     with tracked_writes() as writes:
-        write_tables(project, n_permutations=args.n_permutations, n_boot=args.n_boot)
+        if args.predictions:  # new text: shares of predicted labels, not the study's gold tables
+            from study.predict.outlet_shares import write_predicted_tables
+
+            path = Path(args.predictions)
+            write_predicted_tables(path, project.rel(path) if path.is_absolute() else path.as_posix(),
+                                   Path(args.out) if args.out else path.parent / f"{path.stem}_tables")
+        else:
+            write_tables(project, n_permutations=args.n_permutations, n_boot=args.n_boot)
     _say_writes(project, writes)
     return 0
 
@@ -167,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tables", help="per-outlet tables into results/tables/ and figures into results/figures/")
     p.add_argument("--n-permutations", type=int, default=10_000, help="permutations of each outlet x label test")
     p.add_argument("--n-boot", type=int, default=2_000, help="bootstrap resamples of each Cramér's V interval")
+    p.add_argument("--predictions", help="instead: per-outlet tables and a figure of PREDICTED labels from a `study predict` output")
+    p.add_argument("--out", help="with --predictions: output folder (default: <predictions stem>_tables next to it)")
     p.set_defaults(func=_tables)
     sub.add_parser("report", help="results/index.html and results/REPORT.md").set_defaults(func=_report)
 

@@ -197,6 +197,12 @@ def test_predicted_tables_are_labelled_as_predicted(setup, tmp_path):
     md = (tmp_path / "t" / "predicted_shares.md").read_text()
     assert WARNING in md and "predicted" in md.splitlines()[0].lower()
     assert "predicted labels, not gold" in (tmp_path / "t" / "predicted_shares.csv").read_text().splitlines()[0]
+    assert (tmp_path / "t" / "predicted_shares.png").stat().st_size > 1000 and (tmp_path / "t" / "predicted_shares.svg").exists()
+    # the same through `study tables --predictions` (the spelling); default folder next to the file
+    code, stdout, err = run_cli(setup["project"].root, "tables", "--predictions", out)
+    assert code == 0, err
+    assert (tmp_path / "o_tables" / "predicted_shares.md").read_text() == md
+    assert "PREDICTED" in (tmp_path / "o_tables" / "predicted_shares.svg").read_text()
 
 
 # --- bad input: one line, exit 1, no output and no parts left behind --------------------------

@@ -142,6 +142,14 @@ def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(projec
                 assert not set(next(fits)) & test_only
     paths = curve.write_curves(project_copy, rows, 1.0)
     assert {p.name for p in paths} >= {"stance.csv", "stance.md", "curve_stance.png", "curve_stance.svg"}
+    # the report reads the written table back: one row per model, one column per size, and the figure
+    from study.render.curves import curve_blocks
+
+    blocks = curve_blocks(project_copy)
+    table = next(b.content for b in blocks if b.kind == "table")
+    assert table.header[:3] == ["model", "n = 10", "n = 30"] and table.header[3].startswith("all (")
+    assert table.header[4] == "whole fold (the run above)" and table.rows[0][4] == "–"  # no summary row given
+    assert [row[0] for row in table.rows] == ["tfidf_logreg"] and any(b.kind == "figure" for b in blocks)
 
 
 def test_progress_prints_lines_when_stderr_is_not_a_terminal(monkeypatch):
@@ -159,3 +167,55 @@ def test_progress_prints_lines_when_stderr_is_not_a_terminal(monkeypatch):
     quiet = LineProgress(2, "short", "fold")  # default: silent for the first seconds
     quiet.update(1)
     assert "short" not in buf.getvalue()
+
+
+def test_setfit_cached_path_has_the_libraries_loss_and_gradients(tmp_path):
+    """The cached contrastive phase computes sentence-transformers' CosineSimilarityLoss: same loss
+    and same gradients on the tuned layers (dropout off, so both are deterministic)."""
+    import torch
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+
+    from study.models.setfit_model import SetFit, _body, _freeze
+
+    path = _tiny_bert(tmp_path)
+    cfg = ModelConfig(name="setfit", pretrained=path, freeze_layers=1, max_length=16)
+    sentences = ["we will not comply with this .", "the sheriff said no .", "lists are shared", "yes law ."]
+    pairs = [(0, 1, 1.0), (0, 2, 0.0), (3, 2, 0.0), (1, 1, 1.0)]
+    # plain sentences, and (context, sentence) pairs as the context option gives them
+    for texts in (sentences, [("the county said .", t) for t in sentences]):
+        model = SetFit(["a", "b"], cfg, 0)
+        model.body = _body(path)
+        model.body.max_seq_length = 16
+        _freeze(model.body, 1)
+        assert model._cached()
+        model.body.eval()  # no dropout: the two computations must agree exactly
+        tuned = [p for p in model.body.parameters() if p.requires_grad]
+        ours = model.pair_loss(texts, pairs)
+        ours.backward()
+        ours_grads = [None if p.grad is None else p.grad.clone() for p in tuned]  # the unused BERT pooler gets none
+        model.body.zero_grad()
+
+        def feats(xs):
+            return model.body.tokenize([list(x) if isinstance(x, tuple) else x for x in xs])
+
+        lib = CosineSimilarityLoss(model.body)(
+            [feats([texts[i] for i, _, _ in pairs]), feats([texts[j] for _, j, _ in pairs])],
+            torch.tensor([t for _, _, t in pairs]))
+        lib.backward()
+        assert torch.allclose(ours, lib, atol=1e-6)
+        assert all((a is None and p.grad is None) or torch.allclose(a, p.grad, atol=1e-5) for a, p in zip(ours_grads, tuned))
+        assert sum(float(g.abs().sum()) > 0 for g in ours_grads if g is not None) >= 10  # not vacuous
+
+
+def test_setfit_cached_path_is_deterministic_and_uses_the_seed(tmp_path):
+    from study.models.setfit_model import SetFit
+
+    path = _tiny_bert(tmp_path)
+    texts = ["we will not comply .", "the sheriff said no .", "we agree to share lists .", "the county will share .",
+             "no request .", "yes law ."] * 2
+    labels = ["a", "a", "b", "b", "a", "b"] * 2
+    cfg = ModelConfig(name="setfit", pretrained=path, freeze_layers=1, setfit_iterations=2, max_length=16, c_grid=[1.0])
+    runs = [SetFit(["a", "b"], cfg, seed).fit(texts, labels) for seed in (0, 0, 1)]
+    assert runs[0]._cached()
+    probs = [r.predict_proba(texts[:4]) for r in runs]
+    assert np.array_equal(probs[0], probs[1]) and not np.array_equal(probs[0], probs[2])

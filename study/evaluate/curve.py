@@ -23,6 +23,7 @@ import numpy as np
 from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
+from study.evaluate.provenance import code_hash
 from study.evaluate.items import load_items
 from study.fileio import atomic_write_text
 from study.models import make_model
@@ -104,6 +105,8 @@ def _fit_line(rows: list[dict]) -> tuple[float, float]:
 
 def crossing_note(rows: list[dict]) -> list[str]:
     """Where the transformer family meets tf-idf, observed and extrapolated at the observed slopes."""
+    from study.render.numbers import fmt_delta
+
     by_model = defaultdict(list)
     for r in rows:
         by_model[(r["model"], r["family"], r["split"])].append(r)
@@ -120,12 +123,12 @@ def crossing_note(rows: list[dict]) -> list[str]:
         (a_t, b_t), (a_f, b_f) = _fit_line(curve), _fit_line(ref)
         if b_t > b_f and not above:
             n_star = 2 ** ((a_f - a_t) / (b_t - b_f))
-            extra = (f"at the slopes of the last three points ({b_t:+.3f} vs {b_f:+.3f} macro-F1 per doubling) the lines "
+            extra = (f"at the slopes of the last three points ({fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling) the lines "
                      f"would meet at about {n_star:,.0f} labelled training sentences")
         elif above:
-            extra = f"slopes of the last three points {b_t:+.3f} vs {b_f:+.3f} macro-F1 per doubling"
+            extra = f"slopes of the last three points {fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling"
         else:
-            extra = (f"its slope ({b_t:+.3f} per doubling) is not steeper than tf-idf's ({b_f:+.3f}), so at the observed "
+            extra = (f"its slope ({fmt_delta(b_t)} per doubling) is not steeper than tf-idf's ({fmt_delta(b_f)}), so at the observed "
                      "slopes the curves never meet")
         notes.append(f"- {model} ({split}): {observed}; {extra}.")
     return notes
@@ -141,6 +144,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
     import pandas as pd
 
     from study.render.figures import MARKERS, _new_figure, save_figure, styled
+    from study.render.numbers import fmt_ci, fmt_score
 
     written = []
     for task in sorted({r["task"] for r in rows}):
@@ -151,11 +155,12 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
         lines = [f"# Learning curve: {task}", "",
                  f"Macro-F1 (mean over {task_rows[0]['seeds']} seed(s); 95% bootstrap interval over test sentences) "
                  "when training on n randomly drawn sentences of each training fold; same test folds as `study run`. "
-                 f"Computed in {seconds:.0f} s.", "",
+                 f"Computed in {seconds:.0f} s by `study curve {' '.join(sorted({r.get('config_path', r['config']) for r in task_rows}))}` "
+                 f"(code {code_hash()}).", "",
                  "| model | split | n (train) | macro-F1 | 95% interval |", "|---|---|---|---|---|"]
         for r in task_rows:
-            lines.append(f"| {r['model']} | {r['split']} | {r['size']} ({r['n_train_mean']:.0f}) | {r['macro_f1']:.3f} | "
-                         f"{r['lo']:.3f} to {r['hi']:.3f} |")
+            lines.append(f"| {r['model']} | {r['split']} | {r['size']} ({r['n_train_mean']:.0f}) | {fmt_score(r['macro_f1'])} | "
+                         f"{fmt_ci(r['lo'], r['hi'])} |")
         lines += ["", "## Where the curves cross", ""] + (crossing_note(task_rows) or ["- no transformer-family and tf-idf curve on the same split"])
         lines += ["", "**What the extrapolation cannot show.** " + CAVEATS, ""]
         atomic_write_text(project.results / "curves" / f"{task}.md", "\n".join(lines))
@@ -183,6 +188,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
 
 
 def run_curves(project: Project, config_paths: list[Path], sizes: list[str], seeds: list[int] | None) -> list[Path]:
+    """Every config's curve, then one table and figure per task (a task's files are replaced whole)."""
     parsed: list[int | None] = []
     for s in sizes:
         if s == "all":
@@ -195,6 +201,7 @@ def run_curves(project: Project, config_paths: list[Path], sizes: list[str], see
     for path in config_paths:
         cfg = load_config(path, project.rel(path) if path.is_absolute() else path.as_posix())
         t0 = time.perf_counter()
-        rows += curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem)
+        rel = project.rel(path) if path.is_absolute() else path.as_posix()
+        rows += [dict(r, config_path=rel) for r in curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem)]
         print(f"curve {path.stem}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return write_curves(project, rows, time.perf_counter() - started)

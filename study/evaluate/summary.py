@@ -27,8 +27,8 @@ from study.render.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, rounded_sc
 SUMMARY_COLUMNS = (
     "task", "split", "model", "config", "run_dir", "n_sentences", "n_articles", "n_seeds", "seeds", "macro_f1_mean",
     "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "article_ci_low", "article_ci_high", "accuracy_mean",
-    "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "resamples", "reference", "delta", "p", "p_holm",
-    "reference_2", "delta_2", "p_2", "p_holm_2", "n_warnings",
+    "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "resamples", "permutations", "reference", "delta", "p", "p_holm",
+    "reference_2", "delta_2", "p_2", "p_holm_2", "reference_3", "delta_3", "p_3", "p_holm_3", "n_warnings",
 )
 MODEL_ORDER = MODEL_NAMES  # floors first, then by capacity; an unknown model sorts last
 
@@ -37,15 +37,25 @@ def _split_suffix(split: str) -> str:
     return "_by_outlet" if split == "leave_one_outlet_out" else ""
 
 
-def reference_configs(task: str, split: str, model: str, config: str) -> list[str]:
-    """The configs a run is compared with: the transformer (for every other run) and tf-idf
-    (for encoder-based runs), of the same task and split."""
+# Paired permutations per comparison. A task's Holm family holds up to ~40 tests; with B = 1000 the
+# smallest two-sided p is 2/1001, so no test could survive Holm at 0.05 (40 x 0.002 = 0.08) however
+# large the difference. B = 10,000 (0.3 s a test) resolves p down to 0.0002.
+N_PERMUTATIONS = 10_000
+SLOTS = ("", "_2", "_3")  # column suffixes: vs transformer, vs tf-idf, vs the same model without context
+
+
+def reference_configs(task: str, split: str, model: str, config: str) -> list[tuple[str, str]]:
+    """(slot, config) a run is compared with, same task and split: the transformer (for every other
+    run), tf-idf (for encoder-based runs) and, for a context variant, the same model without context
+    (unless that is the transformer, already compared)."""
     suffix = _split_suffix(split)
     refs = []
     if config != f"{task}_transformer{suffix}":
-        refs.append(f"{task}_transformer{suffix}")
+        refs.append(("", f"{task}_transformer{suffix}"))
     if model in ENCODER_MODELS:
-        refs.append(f"{task}_tfidf_logreg{suffix}")
+        refs.append(("_2", f"{task}_tfidf_logreg{suffix}"))
+    if "_context_" in config and model != "transformer":
+        refs.append(("_3", f"{task}_{model}{suffix}"))
     return refs
 
 
@@ -122,20 +132,20 @@ def summary_rows(project: Project, runs: list[dict]) -> list[dict]:
                "article_ci_high": f1.get("article_ci_high"), "accuracy_mean": m["accuracy"]["mean"],
                "accuracy_sd": m["accuracy"]["sd"], "f_avg_mean": m["f_avg"]["mean"] if "f_avg" in m else "",
                "macro_f1_ceiling": m.get("macro_f1_ceiling", {}).get("value", ""), "resamples": m.get("resamples", 1000),
+               "permutations": N_PERMUTATIONS,
                "n_warnings": len(m["warnings"]), "_run": r, "_notes": []}
-        for k, ref in enumerate(reference_configs(m["task"], m["split"], m["model"], row["config"])):
-            key = "" if k == 0 else "_2"
+        for key, ref in reference_configs(m["task"], m["split"], m["model"], row["config"]):
             other = by_config.get(ref)
             if other is None:
                 continue
-            delta, p, why = compare(r, other, int(row["resamples"]))
+            delta, p, why = compare(r, other, N_PERMUTATIONS)
             row[f"reference{key}"], row[f"delta{key}"], row[f"p{key}"] = ref, delta, p
             if why:
                 row["_notes"].append(f"vs {ref}: {why}")
                 print(f"summary: {row['config']} {why} with {ref}", file=sys.stderr)
         rows.append(row)
     for task in sorted({r["task"] for r in rows}):  # one Holm family per task
-        cells = [(r, key) for r in rows if r["task"] == task for key in ("", "_2") if isinstance(r.get(f"p{key}"), float)]
+        cells = [(r, key) for r in rows if r["task"] == task for key in SLOTS if isinstance(r.get(f"p{key}"), float)]
         for (r, key), adj in zip(cells, holm_adjust([r[f"p{key}"] for r, key in cells])):
             r[f"p_holm{key}"] = float(adj)
     return rows
@@ -152,24 +162,25 @@ def _csv(rows: list[dict]) -> str:
 
 def comparison_cell(row: dict, reference_model: str) -> str:
     """'Δ (p raw; Holm p)' against the row's reference of that model, or '' when there is none."""
-    for key in ("", "_2"):
+    for key in SLOTS:
         if str(row.get(f"reference{key}", "")).startswith(f"{row['task']}_{reference_model}"):
             p = row.get(f"p{key}")
             if not isinstance(p, float) or not np.isfinite(p):
                 return "not compared"
-            b = int(row["resamples"])
+            b = int(row.get("permutations") or row["resamples"])
             return f"{fmt_delta(row[f'delta{key}'])} (p {fmt_p(p, b)}; Holm {fmt_p(row.get(f'p_holm{key}', float('nan')), b)})"
     return ""
 
 
 def _markdown(rows: list[dict], broken: list[str]) -> str:
     b = int(rows[0]["resamples"]) if rows else 1000
+    n_perm = int(rows[0]["permutations"]) if rows else N_PERMUTATIONS
     md = ["# Model comparison", "",
           "Written by `study run`. Macro-F1 over the classes present in the gold labels (fixed in every resample), "
           "of out-of-fold predictions: mean ± sd over seeds; 95% percentile bootstrap intervals over sentences "
           f"(B = {b}) and over articles (whole articles resampled; only 5 articles, so coarse). Δ = this model's mean "
           "minus the reference's mean, as printed; p = two-sided paired permutation test on the same sentences, seeds "
-          f"and folds (scipy.stats.permutation_test, B = {b}, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over all "
+          f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over all "
           "tests of the task. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
           "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6).", ""]
     if broken:
@@ -188,6 +199,10 @@ def _markdown(rows: list[dict], broken: list[str]) -> str:
                       f"{fmt_score(r['accuracy_mean'])} | " + (f"{fmt_score(r['f_avg_mean'])} | " if stance else "")
                       + f"{comparison_cell(r, 'transformer')} | {comparison_cell(r, 'tfidf_logreg')} | "
                       + f"{r['seeds']} | {r['n_warnings']} |")
+        context = [r for r in task_rows if r.get("reference_3")]
+        if context:
+            md += ["", "With context vs the same model without it (paired, same seeds and folds; in the Holm family):", ""]
+            md += [f"- {r['config']} vs {r['reference_3']}: {comparison_cell(r, r['model'])}" for r in context]
         notes: dict[tuple[str, str], list[str]] = {}
         for r in task_rows:
             for note in r["_run"]["metrics"]["warnings"] + r["_notes"]:

@@ -73,6 +73,13 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.nd
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def mean_pooled(hidden, mask):
+    """The all-MiniLM-L6-v2 sentence embedding: mean over real tokens, L2-normalised."""
+    torch = _torch()
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return torch.nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1)
+
+
 _EMBED_CACHE: dict[tuple[str, int, str], np.ndarray] = {}
 
 
@@ -95,10 +102,7 @@ def encode_sentences(texts: list[str], pretrained: str, max_length: int, batch_s
             for idx in length_sorted_batches(lengths, batch_size):
                 batch = [todo[i] for i in idx]
                 enc = tokenize(tok, batch, max_length, padding=True, return_tensors="pt")
-                hidden = model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).float()
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                pooled = mean_pooled(model(**enc).last_hidden_state, enc["attention_mask"])
                 for t, v in zip(batch, pooled.numpy()):
                     _EMBED_CACHE[(pretrained, max_length, t)] = v
     return np.stack([_EMBED_CACHE[(pretrained, max_length, t)] for t in texts])

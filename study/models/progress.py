@@ -27,7 +27,7 @@ class LineProgress:
 
     def __init__(self, total: int, desc: str, unit: str, quiet_for_s: float = QUIET_FOR_S):
         self.total, self.desc, self.unit, self.quiet_for_s = total, desc, unit, quiet_for_s
-        self.n, self.postfix, self.started = 0, "", time.perf_counter()
+        self.n, self.items, self.postfix, self.started = 0, 0, "", time.perf_counter()
 
     def set_postfix(self, **kw) -> None:
         self.postfix = ", ".join(f"{k}={v}" for k, v in kw.items())
@@ -35,11 +35,12 @@ class LineProgress:
     def update(self, n: int = 1, items: int | None = None, what: str = "sentences") -> None:
         """`items`: how many sentences this update covered, for the rate."""
         self.n += n
+        self.items += items or 0
         elapsed = time.perf_counter() - self.started
         if elapsed < self.quiet_for_s:
             return
         eta = elapsed / self.n * (self.total - self.n) if self.n else 0.0
-        rate = f", {items / max(elapsed / self.n, 1e-9):.0f} {what}/s" if items else ""
+        rate = f", {self.items / max(elapsed, 1e-9):.0f} {what}/s" if items else ""
         print(f"{self.desc}: {self.unit} {self.n}/{self.total}{' (' + self.postfix + ')' if self.postfix else ''}"
               f", {_clock(elapsed)} elapsed{rate}, ETA {_clock(eta)}", file=sys.stderr, flush=True)
 

@@ -1,8 +1,13 @@
 """SetFit (Tunstall et al. 2022): contrastive fine-tuning of the sentence encoder on pairs drawn
 from the training fold, then a logistic-regression head on the tuned embeddings.
 
-The `setfit` library does the pair sampling and the contrastive phase (CosineSimilarityLoss,
-its "oversampling" strategy: as many positive as negative pairs). The head is the study's own
+The `setfit` library draws the pairs (its ContrastiveDataset: `setfit_iterations` positive and as
+many negative pairs per training sentence). With frozen lower layers (the study's configs) the
+contrastive phase runs on their cached outputs (study.models.frozen): the same objective as the
+library's trainer (CosineSimilarityLoss: squared error between the cosine of the two mean-pooled,
+normalised embeddings and the pair's 0/1 label; AdamW, linear decay after a 10% warm-up), paying
+only for the tuned layers; a test checks loss and gradients against sentence-transformers'
+CosineSimilarityLoss. With no frozen layer the library's own Trainer runs it. The head is the study's own
 class-weighted logistic regression with C chosen by inner CV on the training fold (the same
 code as embed_logreg), so class balance is handled in both phases and the two models differ
 only by the contrastive phase. Body: the packaged all-MiniLM-L6-v2, offline, loaded once per
@@ -17,9 +22,10 @@ import tempfile
 
 import numpy as np
 
+from study.models import frozen
 from study.models.base import Classifier
 from study.models.context import split_pairs
-from study.models.encoders import _quiet_transformers, _torch, resolve_pretrained
+from study.models.encoders import _quiet_transformers, _torch, mean_pooled, resolve_pretrained
 from study.models.linear import _Constant, _fit_logreg_with_inner_cv, _logreg, _proba_in_order
 
 _BODIES: dict[str, object] = {}  # pretrained -> SentenceTransformer as loaded (copied per fit)
@@ -30,7 +36,9 @@ def _body(pretrained: str):
         from sentence_transformers import SentenceTransformer
 
         _quiet_transformers()
-        _BODIES[pretrained] = SentenceTransformer(resolve_pretrained(pretrained), device="cpu")
+        # eager attention takes the additive mask the cached top layers pass (study.models.frozen)
+        _BODIES[pretrained] = SentenceTransformer(resolve_pretrained(pretrained), device="cpu",
+                                                  model_kwargs={"attn_implementation": "eager"})
     return copy.deepcopy(_BODIES[pretrained])
 
 
@@ -64,7 +72,10 @@ class SetFit(Classifier):
         self.body = _body(self.cfg.pretrained)
         self.body.max_seq_length = self.cfg.max_length
         _freeze(self.body, self.cfg.freeze_layers)
-        self._contrastive(texts, labels)
+        if self._cached():
+            self._contrastive_cached(texts, labels)
+        else:
+            self._contrastive(texts, labels)
         x = self._encode(texts)
         self.model, self.fit_warnings = _fit_logreg_with_inner_cv(x, labels, self.cfg, self.seed, self._head)
         return self
@@ -94,7 +105,74 @@ class SetFit(Classifier):
             trainer.train_embeddings(as_segments(texts), y, args=args)
         self.body.eval()
 
+    def _cached(self) -> bool:
+        """Frozen layers, a BERT-style encoder and the mean-pooling recipe: the cached path applies."""
+        modules = list(self.body)
+        kinds = [type(m).__name__ for m in modules]
+        return (frozen.supports(self.body[0].auto_model, self.cfg.freeze_layers) and len(modules) in (2, 3)
+                and kinds[1] == "Pooling" and modules[1].get_config_dict().get("pooling_mode") == "mean"
+                and kinds[2:] in ([], ["Normalize"]))
+
+    def _embed(self, inputs: list, chunk: int = 8):
+        """Mean-pooled, normalised embeddings through the tuned layers (gradients flow in train mode).
+        Inputs run in length-sorted chunks, so a random batch of pairs pads little; the result is
+        in input order."""
+        torch = _torch()
+        bert, n = self.body[0].auto_model, self.cfg.freeze_layers
+        cached = frozen.states(bert, self.body[0].tokenizer, self.cfg.pretrained, inputs, n, self.cfg.max_length)
+        order = sorted(range(len(cached)), key=lambda i: cached[i].shape[0])
+        parts = []
+        for k in range(0, len(order), chunk):
+            hidden, mask = frozen.top_layers(bert, n, [cached[i] for i in order[k:k + chunk]])
+            parts.append(mean_pooled(hidden, mask))
+        return torch.cat(parts)[torch.as_tensor(np.argsort(order))]
+
+    def pair_loss(self, inputs: list, pairs: list[tuple[int, int, float]]):
+        """CosineSimilarityLoss of a batch of (i, j, 0/1) pairs, each side encoded on its own."""
+        torch = _torch()
+        emb = self._embed([inputs[i] for i, _, _ in pairs] + [inputs[j] for _, j, _ in pairs])
+        a, b = emb[:len(pairs)], emb[len(pairs):]
+        target = torch.tensor([t for _, _, t in pairs], dtype=emb.dtype)
+        return torch.nn.functional.mse_loss(torch.nn.functional.cosine_similarity(a, b), target)
+
+    def _contrastive_cached(self, inputs: list, labels: list[str]) -> None:
+        from setfit.sampler import ContrastiveDataset
+
+        from study.models.progress import progress
+
+        torch = _torch()
+        y = [self.classes.index(label) for label in labels]
+        pairs = [(p["sentence_1"], p["sentence_2"], p["label"]) for p in ContrastiveDataset(
+            list(range(len(inputs))), y, multilabel=False, num_iterations=self.cfg.setfit_iterations)]
+        rng = np.random.default_rng(self.seed)
+        bs, epochs = self.cfg.setfit_batch_size, self.cfg.setfit_epochs
+        total = epochs * int(np.ceil(len(pairs) / bs))
+        bert = self.body[0].auto_model
+        optim = torch.optim.AdamW([p for p in bert.parameters() if p.requires_grad], lr=self.cfg.setfit_learning_rate,
+                                  weight_decay=0.0)  # the trainers' default
+        warmup = int(0.1 * total)  # setfit's warmup_proportion default
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            optim, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+        bar = progress(total, f"  contrastive pairs ({len(pairs)})", unit="batch")
+        bert.train()
+        for _ in range(epochs):
+            order = rng.permutation(len(pairs))
+            for start in range(0, len(order), bs):
+                loss = self.pair_loss(inputs, [pairs[k] for k in order[start:start + bs]])
+                loss.backward()
+                optim.step()
+                sched.step()
+                optim.zero_grad()
+                bar.update(1, items=min(bs, len(order) - start), what="pairs")
+        bar.close()
+        self.body.eval()
+
     def _encode(self, texts: list) -> np.ndarray:
+        if self._cached():
+            torch = _torch()
+            self.body.eval()
+            with torch.inference_mode():
+                return np.concatenate([self._embed(list(texts[i:i + 64])).numpy() for i in range(0, len(texts), 64)])
         return self.body.encode(as_segments(list(texts)), batch_size=64, convert_to_numpy=True, show_progress_bar=False)
 
     def _head(self):

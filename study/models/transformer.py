@@ -9,6 +9,7 @@ import numpy as np
 
 from study.errors import StudyError
 from study.models.base import Classifier
+from study.models import frozen
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
     _quiet_transformers,
@@ -18,7 +19,6 @@ from study.models.encoders import (
 )
 from study.models.progress import progress
 
-_FROZEN_CACHE: dict[tuple, "object"] = {}
 # Loaded once per process: (pretrained, class labels) -> (tokenizer, model as loaded). Each fit
 # copies it and draws the new head exactly as from_pretrained does (see _load), which is ~1 s
 # less per fold than reading the weights again.
@@ -99,49 +99,19 @@ class Transformer(Classifier):
 
     def _fast_path(self) -> bool:
         base = getattr(self.model, self.model.base_model_prefix, None)
-        return (self.cfg.freeze_layers > 0 and base is not None and hasattr(base, "encoder")
-                and hasattr(base.encoder, "layer") and getattr(base, "pooler", None) is not None
+        return (base is not None and frozen.supports(base, self.cfg.freeze_layers)
+                and getattr(base, "pooler", None) is not None
                 and hasattr(self.model, "classifier") and hasattr(self.model, "dropout"))
 
-    def _frozen_states(self, texts: list[str]):
-        """Hidden states after the frozen layers, one unpadded tensor per sentence (cached)."""
-        torch = _torch()
-        key = (self.cfg.pretrained, self.cfg.max_length, self.cfg.freeze_layers)
-        todo = [t for t in dict.fromkeys(texts) if (*key, t) not in _FROZEN_CACHE]
-        if todo:
-            base = getattr(self.model, self.model.base_model_prefix)
-            was_training = base.training
-            base.eval()
-            lengths = self._lengths(todo)
-            with torch.inference_mode():
-                for idx in length_sorted_batches(lengths, 64):
-                    batch = [todo[i] for i in idx]
-                    enc = tokenize(self.tok, batch, self.cfg.max_length, padding=True, return_tensors="pt")
-                    hidden = base(**enc, output_hidden_states=True).hidden_states[self.cfg.freeze_layers]
-                    for row, t in enumerate(batch):
-                        n_tok = int(enc["attention_mask"][row].sum())
-                        _FROZEN_CACHE[(*key, t)] = hidden[row, :n_tok].clone()
-            base.train(was_training)
-        return [_FROZEN_CACHE[(*key, t)] for t in texts]
-
     def _logits(self, texts: list[str]):
-        """Logits for a batch: through the cached fast path when possible, else the full model."""
-        torch = _torch()
+        """Logits for a batch: through the cached frozen layers when possible, else the full model."""
         if not self._fast_path():
             enc = tokenize(self.tok, texts, self.cfg.max_length, padding=True, return_tensors="pt")
             return self.model(**enc).logits
-        states = self._frozen_states(texts)
-        width = max(s.shape[0] for s in states)
-        hidden = torch.zeros(len(states), width, states[0].shape[1])
-        mask = torch.zeros(len(states), width)
-        for i, s in enumerate(states):
-            hidden[i, :s.shape[0]] = s
-            mask[i, :s.shape[0]] = 1.0
-        additive = (1.0 - mask[:, None, None, :]) * torch.finfo(hidden.dtype).min
         base = getattr(self.model, self.model.base_model_prefix)
-        for layer in base.encoder.layer[self.cfg.freeze_layers:]:
-            hidden = layer(hidden, additive)
-            hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+        n = self.cfg.freeze_layers
+        cached = frozen.states(base, self.tok, self.cfg.pretrained, texts, n, self.cfg.max_length)
+        hidden, _ = frozen.top_layers(base, n, cached)
         return self.model.classifier(self.model.dropout(base.pooler(hidden)))
 
     def _lengths(self, texts: list) -> list[int]:

@@ -61,6 +61,9 @@ def predicted_share_table(predictions_path: Path, display: str | None = None) ->
 
 
 def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) -> list[Path]:
+    """predicted_shares.md/.csv and a stacked-bar figure (predicted_shares.png/.svg) in out_dir."""
+    from study.render.numbers import fmt_pct
+
     rows = predicted_share_table(predictions_path, display)
     _, _, classes, model = _read(predictions_path, display)
     used = [c for c in classes if rows[-1][f"count_{c}"] > 0]
@@ -70,7 +73,7 @@ def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) 
           "| outlet | n | " + " | ".join(f"predicted {c}" for c in used) + " |",
           "|---|---:|" + "---:|" * len(used)]
     for r in rows:
-        md.append(f"| {r['outlet']} | {r['n']} | " + " | ".join(f"{r[f'share_{c}']:.1%} ({r[f'count_{c}']})" for c in used) + " |")
+        md.append(f"| {r['outlet']} | {r['n']} | " + " | ".join(f"{fmt_pct(r[f'share_{c}'], 1)} ({r[f'count_{c}']})" for c in used) + " |")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["# predicted labels, not gold: " + WARNING])
@@ -80,4 +83,15 @@ def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) 
     paths = [out_dir / "predicted_shares.md", out_dir / "predicted_shares.csv"]
     atomic_write_text(paths[0], "\n".join(md) + "\n")
     atomic_write_text(paths[1], buf.getvalue())
-    return paths
+    return paths + _figure(rows, used, model, out_dir)
+
+
+def _figure(rows: list[dict], used: list[str], model: str, out_dir: Path) -> list[Path]:
+    import numpy as np
+
+    from study.render.figures import stacked_bar_figure
+
+    return stacked_bar_figure(
+        out_dir / "predicted_shares", f"PREDICTED labels by outlet (model {model or 'unknown'}; not gold)",
+        [f"{r['outlet']} (n={r['n']})" for r in rows], used, np.array([[r[f"count_{c}"] for c in used] for r in rows]),
+        "share of the outlet's sentences (predicted; biased by classifier errors unless corrected)", "outlet")

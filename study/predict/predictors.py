@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+from study.models.encoders import mean_pooled
 
 BATCH_SIZE = 64
 # CPU threads for torch and ONNX Runtime; a Ray actor lowers it to the CPUs it was given.
@@ -97,8 +98,8 @@ class TorchPredictor:
 
 
 class EmbedPredictor:
-    """Frozen encoder embeddings (mean-pooled, L2-normalised: the recipe of
-    study.models.encode_sentences, without its per-process cache) + a skops head."""
+    """Frozen encoder embeddings (study.models.encoders.mean_pooled, as in training, but without
+    encode_sentences' per-process cache, so memory stays flat on a large corpus) + a skops head."""
 
     def __init__(self, head, classes: list[str], pretrained: str, max_length: int, batch_size: int = BATCH_SIZE):
         from transformers import AutoModel, AutoTokenizer
@@ -118,10 +119,7 @@ class EmbedPredictor:
         with torch.inference_mode():
             for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
                 enc = {k: torch.from_numpy(v) for k, v in batch.items()}
-                hidden = self.encoder(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).float()
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                out[idx] = mean_pooled(self.encoder(**enc).last_hidden_state, enc["attention_mask"]).numpy()
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

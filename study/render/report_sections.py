@@ -26,6 +26,7 @@ from study.outlets.inputs import (
 )
 from study.project import Project
 from study.render.blocks import Block, _figure_block
+from study.render.curves import curve_blocks
 from study.evaluate.summary import comparison_cell
 from study.render.findings import parsed_summary
 from study.render.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
@@ -146,7 +147,8 @@ def _model_table(task: str, rows: list[dict], first: bool = True) -> Table:
                  caption=(f"Macro-F1 over the gold {task} classes, mean ± sd over the same {rows[0]['n_seeds'] if rows else 0} seeds, "
                           f"n = {n} sentences; 95% CIs from B = {b} bootstrap resamples of sentences and of the 5 articles "
                           "(coarse); ceiling: the best macro-F1 reachable when a class never seen in training scores 0. "
-                          "Δ: difference of the printed means; p: paired permutation test, raw and Holm-adjusted per task. "
+                          f"Δ: difference of the printed means; p: paired permutation test "
+                          f"({rows[0]['permutations'] if rows else 0:,} permutations), raw and Holm-adjusted per task. "
                           "Provenance: appendix.") if first else f"As the first model table; n = {n} sentences.",
                  header=["config (_by_outlet: leave-one-outlet-out)", "macro-F1", "CI sentences", "CI articles", "ceiling",
                          "Δ vs transformer (p; Holm)", "Δ vs tf-idf (p; Holm)"], rows=body, left_columns=1)
@@ -178,7 +180,10 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
                          "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
                          "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 8) is chosen by "
                          "early stopping on an inner 20% split of each training fold; training only the top 2 of its 6 "
-                         "layers is a CPU budget choice. Every model of a task and split runs on the same seeds and folds; "
+                         "layers is a CPU budget choice. SetFit uses the SetFit paper's settings (1 epoch, batch 16 pairs, "
+                         "learning rate 2e-5) with two CPU budget choices: one positive and one negative pair per training "
+                         "sentence (the paper: 20), a light contrastive phase, and the same top 2 layers tuned. "
+                         "Every model of a task and split runs on the same seeds and folds; "
                          "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
     for task in TASKS:
         task_rows = [r for r in rows if r["task"] == task]
@@ -190,7 +195,7 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
             blocks.append(Block("table", per_outlet))
     if "model_comparison" in figures:
         blocks.append(_figure_block(figures["model_comparison"]))
-    return blocks
+    return blocks + curve_blocks(project, rows)
 
 
 def limits_blocks(project: Project, articles, included, excluded, gold, agreement, summary) -> list[Block]:

@@ -1,0 +1,57 @@
+"""Report blocks for the learning curves `make curve` writes (results/curves/<task>.csv)."""
+
+from __future__ import annotations
+
+from study.codebook import TASKS
+from study.evaluate.curve import CAVEATS, crossing_note
+from study.project import Project
+from study.render.blocks import Block, _figure_block
+from study.render.numbers import fmt_ci, fmt_score
+from study.render.tables import Table
+from study.tabular import read_table
+
+
+def _size_key(size: str) -> float:
+    return float("inf") if size == "all" else float(size)
+
+
+def curve_blocks(project: Project, summary_rows: list[dict] | None = None) -> list[Block]:
+    """Per task: a table (model x training size, then the full run's score from the summary) and the
+    figure; nothing when no curve was computed."""
+    runs = {r["config"]: r for r in summary_rows or []}
+    blocks: list[Block] = []
+    for task in TASKS:
+        path = project.results / "curves" / f"{task}.csv"
+        if not path.exists():
+            continue
+        rows = read_table(path, project.rel(path)).to_dict("records")
+        for r in rows:
+            r["size"] = str(r["size"])
+            r["macro_f1"], r["lo"], r["hi"], r["n_train_mean"] = (float(r[k]) for k in ("macro_f1", "lo", "hi", "n_train_mean"))
+        sizes = sorted({r["size"] for r in rows}, key=_size_key)
+        curves = sorted({(r["model"], r["split"], r["config"]) for r in rows})
+        body = []
+        for model, split, config in curves:
+            cells = {r["size"]: f"{fmt_score(r['macro_f1'])} {fmt_ci(r['lo'], r['hi'])}" for r in rows
+                     if (r["model"], r["split"], r["config"]) == (model, split, config)}
+            run = runs.get(config)
+            full = f"{fmt_score(run['macro_f1_mean'])} {fmt_ci(run['macro_f1_ci_low'], run['macro_f1_ci_high'])}" if run else "–"
+            body.append([model if split == "stratified_kfold" else f"{model} ({split})"] + [cells.get(s, "–") for s in sizes] + [full])
+        n_all = next((r["n_train_mean"] for r in rows if r["size"] == "all"), None)
+        header = (["model"] + [f"n = {s}" if s != "all" else f"all (≈{n_all:.0f})" if n_all else "all" for s in sizes]
+                  + ["whole fold (the run above)"])
+        blocks.append(Block("table", Table(
+            name=f"curve_{task}", section="models", title=f"Learning curve: {task}",
+            caption=(f"Macro-F1 (mean over {int(rows[0]['seeds'])} seeds) [95% bootstrap interval over the "
+                     f"{task} test sentences] when each training fold is cut to n random sentences; same test folds "
+                     f"and seeds as the runs above (5-fold CV). From `make curve`."),
+            header=header, rows=body, left_columns=1)))
+        blocks.append(Block("ul", [line[2:] for line in crossing_note(rows)] or ["no transformer-family and tf-idf curve on the same split"]))
+        png = project.results / "figures" / f"curve_{task}.png"
+        if png.exists() and png.with_suffix(".svg").exists():
+            blocks.append(_figure_block({"name": f"curve_{task}", "section": "models", "title": f"Learning curve: {task}",
+                                         "caption": "The table above as lines; log-scaled x axis.",
+                                         "png": f"figures/curve_{task}.png", "svg": f"figures/curve_{task}.svg"}))
+    if blocks:
+        blocks.append(Block("p", "What the extrapolation cannot show: " + CAVEATS))
+    return blocks
