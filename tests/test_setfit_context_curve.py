@@ -164,6 +164,10 @@ def test_progress_prints_lines_when_stderr_is_not_a_terminal(monkeypatch):
         bar.update(1, items=50)
     lines = buf.getvalue().strip().splitlines()
     assert len(lines) == 3 and lines[-1].startswith("fit: epoch 3/3") and "ETA" in lines[0] and "sentences/s" in lines[0]
+    batches = LineProgress(50, "pairs", "batch", quiet_for_s=0.0)  # batch bars: at most one line per 10 s, and the last
+    for _ in range(50):
+        batches.update(1, items=16)
+    assert buf.getvalue().count("pairs: batch") == 2 and "pairs: batch 50/50" in buf.getvalue()
     quiet = LineProgress(2, "short", "fold")  # default: silent for the first seconds
     quiet.update(1)
     assert "short" not in buf.getvalue()
@@ -219,3 +223,19 @@ def test_setfit_cached_path_is_deterministic_and_uses_the_seed(tmp_path):
     assert runs[0]._cached()
     probs = [r.predict_proba(texts[:4]) for r in runs]
     assert np.array_equal(probs[0], probs[1]) and not np.array_equal(probs[0], probs[2])
+
+
+def test_crossing_note_names_where_the_curves_cross_and_when_they_never_meet():
+    from study.evaluate.curve import crossing_note
+
+    def curve(model, family, scores):
+        return [{"model": model, "family": family, "split": "k", "size": n, "n_train_mean": float(n), "macro_f1": f}
+                for n, f in zip((20, 40, 60, 80), scores)]
+
+    rows = (curve("tfidf_logreg", "tfidf_logreg", [0.45, 0.54, 0.64, 0.66])
+            + curve("setfit", "transformer family", [0.48, 0.46, 0.51, 0.51])
+            + curve("transformer", "transformer family", [0.20, 0.30, 0.40, 0.50]))
+    notes = dict(line[2:].split(": ", 1) for line in crossing_note(rows))
+    assert notes["setfit (k)"].startswith("at or above tf-idf at n = 20; below at n = 40, 60, 80;")
+    assert "never meet" in notes["setfit (k)"]  # flatter than tf-idf
+    assert "would meet at about" in notes["transformer (k)"] and notes["transformer (k)"].startswith("below tf-idf at every")

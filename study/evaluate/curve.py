@@ -13,6 +13,7 @@ share them.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections import defaultdict
@@ -71,6 +72,8 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
                 model.fit(list(inputs[idx]), list(gold[idx]))
                 pred[(size, seed)][test] = model.labels_from_proba(model.predict_proba(list(inputs[test])))
                 n_train[size].append(len(idx))
+                del model
+                gc.collect()  # fitted encoders sit in reference cycles; free each before the next
                 bar.update(1)
     bar.close()
     rng = np.random.default_rng(0)
@@ -118,18 +121,26 @@ def crossing_note(rows: list[dict]) -> list[str]:
         if ref is None:
             continue
         ref_at = {r["size"]: r["macro_f1"] for r in ref}
-        above = [r for r in sorted(curve, key=lambda r: r["n_train_mean"]) if r["size"] in ref_at and r["macro_f1"] >= ref_at[r["size"]]]
-        observed = (f"first at or above tf-idf at n = {above[0]['size']}" if above else "below tf-idf at every observed size")
+        points = [r for r in sorted(curve, key=lambda r: r["n_train_mean"]) if r["size"] in ref_at]
+        above = [str(r["size"]) for r in points if r["macro_f1"] >= ref_at[r["size"]]]
+        below = [str(r["size"]) for r in points if r["macro_f1"] < ref_at[r["size"]]]
+        if not above:
+            observed = "below tf-idf at every observed size"
+        elif not below:
+            observed = "at or above tf-idf at every observed size"
+        else:
+            observed = f"at or above tf-idf at n = {', '.join(above)}; below at n = {', '.join(below)}"
         (a_t, b_t), (a_f, b_f) = _fit_line(curve), _fit_line(ref)
-        if b_t > b_f and not above:
+        last_below = bool(points) and points[-1]["macro_f1"] < ref_at[points[-1]["size"]]
+        if last_below and b_t > b_f:
             n_star = 2 ** ((a_f - a_t) / (b_t - b_f))
             extra = (f"at the slopes of the last three points ({fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling) the lines "
                      f"would meet at about {n_star:,.0f} labelled training sentences")
-        elif above:
-            extra = f"slopes of the last three points {fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling"
-        else:
+        elif last_below:
             extra = (f"its slope ({fmt_delta(b_t)} per doubling) is not steeper than tf-idf's ({fmt_delta(b_f)}), so at the observed "
                      "slopes the curves never meet")
+        else:
+            extra = f"slopes of the last three points {fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling"
         notes.append(f"- {model} ({split}): {observed}; {extra}.")
     return notes
 

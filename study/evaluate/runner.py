@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import gc
 import json
 import shutil
 import sys
@@ -111,6 +112,8 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
             pred[test] = model.labels_from_proba(proba[test])
             fold_of[test] = f
             notes += fold_diagnostics(cfg.model.name, seed, f, pred[test], proba[test], model)
+            del model
+            gc.collect()  # a fitted encoder (~90 MB) sits in reference cycles: free it now, not 15 folds later
             bar.update(1)
         preds_by_seed[seed], proba_by_seed[seed], fold_by_seed[seed] = pred, proba, fold_of
     bar.close()

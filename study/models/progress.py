@@ -28,6 +28,8 @@ class LineProgress:
     def __init__(self, total: int, desc: str, unit: str, quiet_for_s: float = QUIET_FOR_S):
         self.total, self.desc, self.unit, self.quiet_for_s = total, desc, unit, quiet_for_s
         self.n, self.items, self.postfix, self.started = 0, 0, "", time.perf_counter()
+        # batch-level bars (SetFit's pairs) print at most one line per 10 s; folds and epochs one line each
+        self.min_interval_s, self.last_line = (10.0 if unit == "batch" else 0.0), float("-inf")
 
     def set_postfix(self, **kw) -> None:
         self.postfix = ", ".join(f"{k}={v}" for k, v in kw.items())
@@ -37,8 +39,9 @@ class LineProgress:
         self.n += n
         self.items += items or 0
         elapsed = time.perf_counter() - self.started
-        if elapsed < self.quiet_for_s:
+        if elapsed < self.quiet_for_s or (elapsed - self.last_line < self.min_interval_s and self.n < self.total):
             return
+        self.last_line = elapsed
         eta = elapsed / self.n * (self.total - self.n) if self.n else 0.0
         rate = f", {self.items / max(elapsed, 1e-9):.0f} {what}/s" if items else ""
         print(f"{self.desc}: {self.unit} {self.n}/{self.total}{' (' + self.postfix + ')' if self.postfix else ''}"

@@ -15,19 +15,37 @@ def _size_key(size: str) -> float:
     return float("inf") if size == "all" else float(size)
 
 
+def read_curve(project: Project, task: str) -> list[dict]:
+    """The rows `study curve` wrote for a task (results/curves/<task>.csv), numbers parsed; [] if none."""
+    path = project.results / "curves" / f"{task}.csv"
+    if not path.exists():
+        return []
+    rows = read_table(path, project.rel(path)).to_dict("records")
+    for r in rows:
+        r["size"] = str(r["size"])
+        r["macro_f1"], r["lo"], r["hi"], r["n_train_mean"] = (float(r[k]) for k in ("macro_f1", "lo", "hi", "n_train_mean"))
+    return rows
+
+
+def curve_findings(project: Project) -> list[str]:
+    """One Findings line per task: where the transformer family meets tf-idf on the learning curve."""
+    out = []
+    for task in TASKS:
+        notes = [line[2:].rstrip(".") for line in crossing_note(read_curve(project, task))]
+        if notes:
+            out.append(f"Learning curve, {task} (section 4): " + "; ".join(notes) + ".")
+    return out
+
+
 def curve_blocks(project: Project, summary_rows: list[dict] | None = None) -> list[Block]:
     """Per task: a table (model x training size, then the full run's score from the summary) and the
     figure; nothing when no curve was computed."""
     runs = {r["config"]: r for r in summary_rows or []}
     blocks: list[Block] = []
     for task in TASKS:
-        path = project.results / "curves" / f"{task}.csv"
-        if not path.exists():
+        rows = read_curve(project, task)
+        if not rows:
             continue
-        rows = read_table(path, project.rel(path)).to_dict("records")
-        for r in rows:
-            r["size"] = str(r["size"])
-            r["macro_f1"], r["lo"], r["hi"], r["n_train_mean"] = (float(r[k]) for k in ("macro_f1", "lo", "hi", "n_train_mean"))
         sizes = sorted({r["size"] for r in rows}, key=_size_key)
         curves = sorted({(r["model"], r["split"], r["config"]) for r in rows})
         body = []

@@ -16,6 +16,7 @@ from study.fileio import file_hash, read_text_utf8
 from study.outlets.inputs import read_csv_rows, resolve_run_dir
 from study.project import Project
 from study.render.blocks import Block
+from study.render.curves import curve_findings
 from study.render.numbers import fmt_ci, fmt_p, fmt_score, parse_float
 from study.render.tables import Table
 
@@ -56,13 +57,11 @@ def descriptions(project: Project) -> dict[str, str]:
     return out
 
 
-def _survives(row: dict, model: str, short: bool = False) -> str:
+def _survives(row: dict, model: str) -> str:
     for key in SLOTS:
         if str(row.get(f"reference{key}", "")).startswith(f"{row['task']}_{model}"):
             p = row.get(f"p_holm{key}")
             if isinstance(p, float) and math.isfinite(p):
-                if short:
-                    return "survives" if p < ALPHA else "does not survive"
                 return "survives Holm correction" if p < ALPHA else "does not survive Holm correction"
     return ""
 
@@ -78,8 +77,9 @@ def _verdict(row: dict, model: str) -> str:
 
 
 def answer(row: dict) -> str:
-    """One sentence: the number, its intervals, n, and the corrected comparison(s)."""
-    text = f"{fmt_score(row['macro_f1_mean'])} {fmt_ci(row['macro_f1_ci_low'], row['macro_f1_ci_high'])}, n = {row['n_sentences']}"
+    """One sentence: the number, its interval and the corrected comparison(s); * marks a test that
+    survives Holm correction (n is the same for every config and said once, above the list)."""
+    text = f"{fmt_score(row['macro_f1_mean'])} {fmt_ci(row['macro_f1_ci_low'], row['macro_f1_ci_high'])}"
     parts = []
     pairs = [("transformer", "transformer"), ("tfidf_logreg", "tf-idf")]
     if row.get("reference_3"):
@@ -87,7 +87,7 @@ def answer(row: dict) -> str:
     for model, name in pairs:
         cell = comparison_cell(row, model)
         if cell and cell != "not compared":
-            parts.append(f"vs {name} {cell[:-1]}: {_survives(row, model, short=True)})")
+            parts.append(f"vs {name} {cell[:-1]}{'*' if _survives(row, model).startswith('survives') else ''})")
     return text + ("; " + "; ".join(parts) if parts else "") + "."
 
 
@@ -187,13 +187,14 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
     return [
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds, Holm-corrected per task):"),
-        Block("ul", headline + [note for note in (transformer_note(rows), context_note(rows)) if note]),
+        Block("ul", headline + [note for note in (transformer_note(rows), context_note(rows)) if note] + curve_findings(project)),
         Block("p", "Per-outlet differences in the gold labels (5 outlets, one article each; n sentences):"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),
         Block("ul", label_findings(agreement)),
         Block("p", "Each config's question (how well does <model> predict <task> under <split>?), answered: macro-F1 "
-                   "[95% sentence-bootstrap CI], n sentences; Δ (raw p; Holm p: survives or not):"),
+                   f"[95% sentence-bootstrap CI] on n = {', '.join(sorted({str(r['n_sentences']) for r in rows}))} "
+                   "sentences; Δ (raw p; Holm p, * = survives Holm correction at 0.05):"),
         Block("ul", answered),
     ]
 
