@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.config import ExperimentConfig, load_config
+from study.config import ENCODER_MODELS, ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.provenance import code_hash
@@ -73,7 +73,8 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
                 pred[(size, seed)][test] = model.labels_from_proba(model.predict_proba(list(inputs[test])))
                 n_train[size].append(len(idx))
                 del model
-                gc.collect()  # fitted encoders sit in reference cycles; free each before the next
+                if cfg.model.name in ENCODER_MODELS:
+                    gc.collect()  # fitted encoders sit in reference cycles; free each before the next
                 bar.update(1)
     bar.close()
     rng = np.random.default_rng(0)

@@ -199,10 +199,10 @@ def _markdown(rows: list[dict], broken: list[str]) -> str:
                       f"{fmt_score(r['accuracy_mean'])} | " + (f"{fmt_score(r['f_avg_mean'])} | " if stance else "")
                       + f"{comparison_cell(r, 'transformer')} | {comparison_cell(r, 'tfidf_logreg')} | "
                       + f"{r['seeds']} | {r['n_warnings']} |")
-        context = [r for r in task_rows if r.get("reference_3")]
-        if context:
+        context = [r for r in task_rows if "_context_" in r["config"] and comparison_cell(r, r["model"])]
+        if context:  # the transformer's own no-context run is its "vs transformer" reference
             md += ["", "With context vs the same model without it (paired, same seeds and folds; in the Holm family):", ""]
-            md += [f"- {r['config']} vs {r['reference_3']}: {comparison_cell(r, r['model'])}" for r in context]
+            md += [f"- {r['config']} vs {r.get('reference_3') or r['reference']}: {comparison_cell(r, r['model'])}" for r in context]
         notes: dict[tuple[str, str], list[str]] = {}
         for r in task_rows:
             for note in r["_run"]["metrics"]["warnings"] + r["_notes"]:
