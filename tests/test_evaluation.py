@@ -260,7 +260,7 @@ def test_the_committed_report_opens_with_findings_and_stays_short():
     from conftest import REPO
 
     report = (REPO / "results" / "REPORT.md").read_text(encoding="utf-8")
-    assert len(report) <= 55_000  # 46 configs, each with its question answered in Findings, and 3 learning curves
+    assert len(report) <= 40_000
     first = report.index("## ")
     assert report[first:].startswith("## Findings")
     assert "reproducibility, not" in report  # the labels caveat is in the report, not only the README

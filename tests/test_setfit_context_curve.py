@@ -148,7 +148,7 @@ def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(projec
     blocks = curve_blocks(project_copy)
     table = next(b.content for b in blocks if b.kind == "table")
     assert table.header[:3] == ["model", "n = 10", "n = 30"] and table.header[3].startswith("all (")
-    assert table.header[4] == "whole fold (the run above)" and table.rows[0][4] == "–"  # no summary row given
+    assert table.header[4] == "all (the run)" and table.rows[0][4] == "–"  # no summary row given
     assert [row[0] for row in table.rows] == ["tfidf_logreg"] and any(b.kind == "figure" for b in blocks)
 
 

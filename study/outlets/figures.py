@@ -43,8 +43,7 @@ def outlet_figure(project: Project, inputs: StudyInputs, result: FieldComparison
     paths = figures.stacked_bar_figure(stem, f"Gold {result.field} by outlet", bar_labels,
                                        [result.labels[j] for j in result.used], counts,
                                        xlabel="share of the outlet's included sentences", ylabel="outlet")
-    caption = (f"Gold {result.field} shares per outlet (n per bar). {test_sentence(result)} Counts and residuals: "
-               "the table above.")
+    caption = f"Gold {result.field} shares per outlet (n per bar); counts, residuals and the test: the table above."
     return FigureEntry(f"outlet_{result.field}", "outlets", f"Gold {result.field} by outlet", caption, paths)
 
 
@@ -62,8 +61,7 @@ def predicted_figure(project: Project, inputs: StudyInputs, task: str, compariso
     paths = figures.grouped_stacked_figure(stem, f"Predicted vs gold {task}, by outlet", groups, series,
                                            [labels[j] for j in used], proportions,
                                            xlabel="share of the outlet's sentences (predictions: all seeds pooled)")
-    caption = (f"Gold {task} shares per outlet (top bar of each panel) beside the pooled out-of-fold predicted shares "
-               f"of each run (n sentences per outlet in the panel title). Provenance: appendix.")
+    caption = f"Gold {task} shares per outlet (top bar) beside each run's pooled out-of-fold predicted shares."
     return FigureEntry(f"predicted_{task}", "predicted", f"Predicted vs gold {task}", caption, paths)
 
 

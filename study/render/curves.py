@@ -33,7 +33,7 @@ def curve_findings(project: Project) -> list[str]:
     for task in TASKS:
         notes = [line[2:].rstrip(".") for line in crossing_note(read_curve(project, task))]
         if notes:
-            out.append(f"Learning curve, {task} (section 4): " + "; ".join(notes) + ".")
+            out.append(f"Learning curve, {task}: " + "; ".join(notes) + ".")
     return out
 
 
@@ -57,18 +57,17 @@ def curve_blocks(project: Project, summary_rows: list[dict] | None = None) -> li
             body.append([model if split == "stratified_kfold" else f"{model} ({split})"] + [cells.get(s, "–") for s in sizes] + [full])
         n_all = next((r["n_train_mean"] for r in rows if r["size"] == "all"), None)
         header = (["model"] + [f"n = {s}" if s != "all" else f"all (≈{n_all:.0f})" if n_all else "all" for s in sizes]
-                  + ["whole fold (the run above)"])
+                  + ["all (the run)"])
         blocks.append(Block("table", Table(
             name=f"curve_{task}", section="models", title=f"Learning curve: {task}",
             caption=(f"Macro-F1 (mean over {int(rows[0]['seeds'])} seeds) [95% bootstrap interval over the "
                      f"{task} test sentences] when each training fold is cut to n random sentences; same test folds "
-                     f"and seeds as the runs above (5-fold CV). From `make curve`."),
+                     f"and seeds as the runs above (5-fold CV). From `make curve`.") if not blocks else "As the first learning-curve table.",
             header=header, rows=body, left_columns=1)))
-        blocks.append(Block("ul", [line[2:] for line in crossing_note(rows)] or ["no transformer-family and tf-idf curve on the same split"]))
         png = project.results / "figures" / f"curve_{task}.png"
         if png.exists() and png.with_suffix(".svg").exists():
             blocks.append(_figure_block({"name": f"curve_{task}", "section": "models", "title": f"Learning curve: {task}",
-                                         "caption": "The table above as lines; log-scaled x axis.",
+                                         "caption": "Lines of the table above (log x axis).",
                                          "png": f"figures/curve_{task}.png", "svg": f"figures/curve_{task}.svg"}))
     if blocks:
         blocks.append(Block("p", "What the extrapolation cannot show: " + CAVEATS))

@@ -17,7 +17,7 @@ from study.outlets.inputs import read_csv_rows, resolve_run_dir
 from study.project import Project
 from study.render.blocks import Block
 from study.render.curves import curve_findings
-from study.render.numbers import fmt_ci, fmt_p, fmt_score, parse_float
+from study.render.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
 from study.render.tables import Table
 
 ALPHA = 0.05
@@ -44,19 +44,6 @@ def parsed_summary(summary: list[dict[str, str]]) -> list[dict]:
     return out
 
 
-def descriptions(project: Project) -> dict[str, str]:
-    """Each config's question (its `description`), from the resolved config of its run."""
-    import yaml
-
-    out = {}
-    for path in sorted(project.configs_dir.glob("*.yaml")):
-        try:
-            out[path.stem] = str((yaml.safe_load(read_text_utf8(path)) or {}).get("description", ""))
-        except yaml.YAMLError:
-            out[path.stem] = ""
-    return out
-
-
 def _survives(row: dict, model: str) -> str:
     for key in SLOTS:
         if str(row.get(f"reference{key}", "")).startswith(f"{row['task']}_{model}"):
@@ -76,23 +63,7 @@ def _verdict(row: dict, model: str) -> str:
     return "does not differ significantly from"
 
 
-def answer(row: dict) -> str:
-    """One sentence: the number, its interval and the corrected comparison(s); * marks a test that
-    survives Holm correction (n is the same for every config and said once, above the list)."""
-    text = f"{fmt_score(row['macro_f1_mean'])} {fmt_ci(row['macro_f1_ci_low'], row['macro_f1_ci_high'])}"
-    parts = []
-    pairs = [("transformer", "transformer"), ("tfidf_logreg", "tf-idf")]
-    if row.get("reference_3"):
-        pairs.append((row["model"], "no context"))
-    for model, name in pairs:
-        cell = comparison_cell(row, model)
-        if cell and cell != "not compared":
-            parts.append(f"vs {name} {cell[:-1]}{'*' if _survives(row, model).startswith('survives') else ''})")
-    return text + ("; " + "; ".join(parts) if parts else "") + "."
-
-
-def model_findings(project: Project, rows: list[dict]) -> list[str]:
-    questions = descriptions(project)
+def model_findings(rows: list[dict]) -> list[str]:
     items = []
     for task in TASKS:
         for split in ("stratified_kfold", "leave_one_outlet_out"):
@@ -108,12 +79,7 @@ def model_findings(project: Project, rows: list[dict]) -> list[str]:
                 cell = comparison_cell(own, "tfidf_logreg")
                 line += f" {label} ({fmt_score(own['macro_f1_mean'])}) {_verdict(own, 'tfidf_logreg')} tf-idf: Δ {cell or 'not compared'}."
             items.append(line)
-    questions_answered = []
-    for r in rows:
-        q = questions.get(r["config"], "").strip()
-        q = q.removeprefix("How well does ").removesuffix("?") if q else r["config"]
-        questions_answered.append(f"{q}: {answer(r)}")
-    return items, questions_answered
+    return items
 
 
 def outlet_findings(project: Project) -> list[str]:
@@ -143,26 +109,28 @@ def transformer_note(rows: list[dict]) -> str:
     tf = [r for r in rows if r["model"] == "transformer"]
     if not tf:
         return ""
-    scores = ", ".join(f"{r['config']} {fmt_score(r['macro_f1_mean'])}" for r in tf)
     better = [r["config"] for r in tf if _verdict(r, "tfidf_logreg").endswith("better than")]
     lead = (f"The fine-tuned transformer is significantly better than tf-idf only in {', '.join(better)}."
             if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
     return (f"{lead} Its settings are fixed a "
             "priori (Hugging Face Trainer defaults: learning rate 5e-5, batch 8; epochs by early stopping on an inner split; "
-            f"top 2 of 6 layers trained for the CPU budget), and with them it underfits 93-sentence training folds: {scores}. "
+            f"top 2 of 6 layers trained for the CPU budget), and with them it underfits 93-sentence training folds (section 4). "
             "An earlier, undocumented choice (learning rate 2e-4) scored higher but was not selected by any procedure that "
             "keeps the test folds out, so it is not reported; selecting the learning rate on inner splits is the open fix.")
 
 
 def context_note(rows: list[dict]) -> str:
-    """Each context variant against the same model without context (paired, Holm-corrected)."""
-    parts = [f"{r['config']} {comparison_cell(r, r['model'])}" for r in rows if "_context_" in r["config"]
-             and comparison_cell(r, r["model"]) not in ("", "not compared")]
-    if not parts:
+    """Context variants against the same model without context (paired, Holm-corrected): the range of
+    Δ and which survive; each comparison is listed in results/summary.md."""
+    pairs = [r for r in rows if "_context_" in r["config"] and comparison_cell(r, r["model"]) not in ("", "not compared")]
+    if not pairs:
         return ""
-    survive = [r["config"] for r in rows if "_context_" in r["config"] and _survives(r, r["model"]).startswith("survives")]
-    return ("The previous sentence (and headline) as context, against the same model without context, Δ (p; Holm): "
-            + "; ".join(parts) + ". " + (f"Surviving Holm: {', '.join(survive)}." if survive else "None survives Holm correction."))
+    deltas = [r[f"delta{key}"] for r in pairs for key in SLOTS
+              if str(r.get(f"reference{key}", "")).startswith(f"{r['task']}_{r['model']}")]
+    survive = [r["config"] for r in pairs if _survives(r, r["model"]).startswith("survives")]
+    return (f"Context (the previous sentence, or it and the headline) against the same model without it: Δ from "
+            f"{fmt_delta(min(deltas))} to {fmt_delta(max(deltas))} over {len(pairs)} paired comparisons "
+            "(each in results/summary.md); " + (f"surviving Holm: {', '.join(survive)}." if survive else "none survives Holm correction."))
 
 
 def label_findings(agreement: list[dict[str, str]]) -> list[str]:
@@ -183,7 +151,7 @@ def label_findings(agreement: list[dict[str, str]]) -> list[str]:
 
 def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: list[dict[str, str]]) -> list[Block]:
     rows = parsed_summary(summary)
-    headline, answered = model_findings(project, rows)
+    headline = model_findings(rows)
     return [
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds, Holm-corrected per task):"),
@@ -192,10 +160,9 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),
         Block("ul", label_findings(agreement)),
-        Block("p", "Each config's question (how well does <model> predict <task> under <split>?), answered: macro-F1 "
-                   f"[95% sentence-bootstrap CI] on n = {', '.join(sorted({str(r['n_sentences']) for r in rows}))} "
-                   "sentences; Δ (raw p; Holm p, * = survives Holm correction at 0.05):"),
-        Block("ul", answered),
+        Block("p", f"Each config's question is answered by its row in section 4: macro-F1 with 95% intervals (n = "
+                   f"{', '.join(sorted({str(r['n_sentences']) for r in rows}))}) and Δ vs the transformer and tf-idf, "
+                   "raw and Holm-adjusted p."),
     ]
 
 

@@ -67,11 +67,9 @@ def build_blocks(project: Project) -> list[Block]:
     if not any(b.kind == "table" for b in by_section["predicted"]):
         by_section["predicted"].insert(0, Block("p", "results/summary.csv lists no run on the gold labels, so there are no predictions to compare."))
     by_section["predicted"].insert(0, Block(
-        "p", "Each classifier's out-of-fold predictions, all seeds pooled, give a predicted label distribution per "
-             "outlet. If a classifier reproduced the outlet differences of the gold labels, its per-outlet "
-             "distributions would match the gold ones (Jensen-Shannon distance near 0) and its bias-corrected V would "
-             "be close to the gold one. Per-outlet shares: results/tables/predicted_<task>.csv; distances and V per run: "
-             "results/tables/js_distance.md."))
+        "p", "A classifier that reproduced the gold outlet differences would give per-outlet distributions (its "
+             "out-of-fold predictions, seeds pooled) at Jensen-Shannon distance near 0 from the gold ones. Numbers: "
+             "results/tables/predicted_<task>.csv and js_distance.md."))
     by_section["lexical"].insert(0, Block(
         "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
              "narration. Counted from the article text with the term list in study/resources/terms.yaml."))

@@ -154,7 +154,7 @@ def _model_table(task: str, rows: list[dict], first: bool = True) -> Table:
                          "Δ vs transformer (p; Holm)", "Δ vs tf-idf (p; Holm)"], rows=body, left_columns=1)
 
 
-def _per_outlet_table(project: Project, task: str, rows: list[dict]) -> Table | None:
+def _per_outlet_table(project: Project, task: str, rows: list[dict], first: bool = True) -> Table | None:
     """Leave-one-outlet-out: each held-out outlet is one test fold, scored on its own."""
     per = []
     for r in rows:
@@ -170,7 +170,7 @@ def _per_outlet_table(project: Project, task: str, rows: list[dict]) -> Table | 
     body = [[cfg] + [fmt_score(groups[o]["macro_f1"]) if o in groups else "–" for o in outlets] for cfg, groups in per]
     return Table(name=f"models_{task}_per_outlet", section="models", title=f"{task}: score on each held-out outlet",
                  caption=("Leave-one-outlet-out: macro-F1 (seed mean) on each held-out outlet's sentences, over the classes "
-                          "that outlet's gold labels contain; five folds of very different size, not 116 independent items."),
+                          "that outlet's gold labels contain; five folds of very different size, not 116 independent items.") if first else "As the first per-outlet table.",
                  header=header, rows=body, left_columns=1)
 
 
@@ -180,9 +180,8 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
                          "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
                          "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 8) is chosen by "
                          "early stopping on an inner 20% split of each training fold; training only the top 2 of its 6 "
-                         "layers is a CPU budget choice. SetFit uses the SetFit paper's settings (1 epoch, batch 16 pairs, "
-                         "learning rate 2e-5) with two CPU budget choices: one positive and one negative pair per training "
-                         "sentence (the paper: 20), a light contrastive phase, and the same top 2 layers tuned. "
+                         "layers is a CPU budget choice. SetFit: the paper's settings, except (CPU budget) one pair per "
+                         "sentence and side (paper: 20) and the same top 2 layers tuned. "
                          "Every model of a task and split runs on the same seeds and folds; "
                          "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
     for task in TASKS:
@@ -190,7 +189,8 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
         if not task_rows:
             continue
         blocks.append(Block("table", _model_table(task, task_rows, first=not any(b.kind == "table" for b in blocks))))
-        per_outlet = _per_outlet_table(project, task, task_rows)
+        per_outlet = _per_outlet_table(project, task, task_rows, first=not any(b.content.name.endswith("_per_outlet")
+                                                                                 for b in blocks if b.kind == "table"))
         if per_outlet is not None:
             blocks.append(Block("table", per_outlet))
     if "model_comparison" in figures:
