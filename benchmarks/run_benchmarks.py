@@ -537,7 +537,7 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
     per_config = {}
     for manifest in sorted((tmp / "results" / "runs").glob("*/manifest.json")):
         m = json.loads(manifest.read_text(encoding="utf-8"))
-        per_config[m.get("config_name", manifest.parent.name)] = m.get("wall_time_s")
+        per_config[m.get("config_name", manifest.parent.name)] = m.get("fit_seconds", m.get("wall_time_s"))
     result = {"steps": steps, "steps_source": steps_source, "total_s": total, "failed": failed, "interrupted": interrupted, "configs": configs, "per_config": per_config,
               "rss_children_mb": maxrss_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
               "tmp": str(tmp), "log": str(log_path), "kept": keep_tmp or failed is not None}
@@ -549,6 +549,9 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
 # --- report ----------------------------------------------------------------------------------
 
 def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_before: str, load_after: str, elapsed: float) -> str:
+    from study.evaluate.pool import default_jobs
+    from study.models.encoders import RUN_THREADS
+
     v = tp["variants"]
     n = tp["n_sentences"]
     sorted_rate = rate(v["sorted"], n)
@@ -606,7 +609,10 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
         L += [f"Every step of `make study` (install excluded; steps from {full['steps_source']}) run once as `python -m study --root <copy> ...` in a fresh "
               f"temporary copy of `corpus/`, `labels/` and `configs/` ({len(full['configs'])} config{'s' if len(full['configs']) != 1 else ''}: "
               f"{', '.join(f'`{c}`' for c in full['configs'])}), with `HF_HUB_OFFLINE=1`. Wall time includes each "
-              "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`). The last column is "
+              "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`: the step's process "
+              "or, if larger, one of its worker processes; `run` fits folds in `--jobs` worker processes, default "
+              f"{default_jobs()} here, with {RUN_THREADS} torch thread each, so the memory in use at once is up to that many "
+              "processes' worth). The last column is "
               "the CPU other processes used meanwhile (average cores): above zero, the step was slowed by them.", "",
               "| step | command | wall time | max RSS | exit | others' CPU |", "|---|---|---|---|---|---|"]
         for s in full["steps"]:
@@ -620,7 +626,8 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
                  f"max {max((s.rss_mb for s in done), default=0):.0f} MB | | {cores(machine.get('_others_full'))} |")
         if full["per_config"]:
             L += ["", f"Model-fitting time per config inside `run --all` ({len(full['per_config'])} of {len(full['configs'])} finished; "
-                  "the `wall_time_s` each run's manifest records): "
+                  "the `fit_seconds` each run's manifest records: its fits' own times summed, in single-thread worker "
+                  "seconds; with 2 workers the wall time is about half the total): "
                   + ", ".join(f"`{k}` {val} s" for k, val in full["per_config"].items()) + "."]
         L += ["", f"Max RSS over all child processes, the throughput benchmark included (`RUSAGE_CHILDREN`): {full['rss_children_mb']:.0f} MB. "
               f"(On Linux a child's max RSS starts from its parent's size at fork; the launching process was at most "

@@ -98,11 +98,13 @@ def forward_rate(texts: list[str]) -> tuple[float, float]:
 
 
 def time_run(root: Path, config: Path) -> tuple[float, dict]:
+    from study.evaluate.pool import FitPool, default_jobs
     from study.evaluate.runner import run_config
     from study.project import Project
 
     started = time.perf_counter()
-    out = run_config(Project(root), config, force=True)
+    with FitPool(default_jobs()) as pool:  # as `study run` does: folds in parallel processes
+        out = run_config(Project(root), config, force=True, pool=pool)
     wall = time.perf_counter() - started
     metrics = json.loads((out / "metrics.json").read_text())
     return wall, metrics

@@ -281,3 +281,9 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,
         notes_out += file_notes
         notes_out.append(f"agreement over {len(used)} blind passes: {', '.join(describe(p) for p in used)}")
     return written
+
+
+def add_bootstrap_options(parser) -> None:
+    """The agreement bootstrap's options, for every command that computes agreement."""
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")

@@ -82,16 +82,18 @@ def _check_writable(project: Project, summary: str) -> None:
 
 
 def _run(args, project: Project) -> int:
+    from study.evaluate.pool import FitPool
     from study.evaluate.runner import run_all, run_config
     from study.evaluate.summary import write_summary
 
     _check_writable(project, "summary-quick" if args.quick else "summary")
     if args.all:
-        run_all(project, quick=args.quick, force=args.force)
+        run_all(project, quick=args.quick, force=args.force, jobs=args.jobs)
     elif args.config:
         paths = [_check_config_path(cfg, project) for cfg in args.config]  # all checked before any run starts
-        for path in paths:
-            run_config(project, path, quick=args.quick, force=args.force)
+        with FitPool(args.jobs) as pool:
+            for path in paths:
+                run_config(project, path, quick=args.quick, force=args.force, pool=pool)
         write_summary(project, quick=args.quick)  # over every current run, not only these
     else:
         raise StudyError("study run: give one or more config files, or --all")
@@ -101,7 +103,7 @@ def _run(args, project: Project) -> int:
 def _curve(args, project: Project) -> int:
     from study.evaluate.curve import run_curves
 
-    for path in run_curves(project, [Path(c) for c in args.config], args.sizes, args.seeds):
+    for path in run_curves(project, [Path(c) for c in args.config], args.sizes, args.seeds, jobs=args.jobs):
         print(f"wrote {project.rel(path)}")
     return 0
 
@@ -140,7 +142,23 @@ def _report(args, project: Project) -> int:
     return 0
 
 
+def _jobs(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: allowed: a whole number of processes, 1 or more")
+    return int(value)
+
+
+def _add_jobs(p) -> None:
+    from study.evaluate.pool import default_jobs
+
+    p.add_argument("--jobs", type=_jobs, default=default_jobs(),
+                   help="worker processes for the fits, one torch thread each (default: cores, at most 2); "
+                        "the numbers are the same for any value")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from study.agreement import add_bootstrap_options
+
     parser = argparse.ArgumentParser(prog="study", description=__doc__)
     parser.add_argument("--root", default=".", help="project folder holding corpus/, labels/, configs/, results/ (default: current folder)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,8 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("validate", help="check corpus and labels; one line per problem, non-zero exit on any").set_defaults(func=_validate)
 
     p = sub.add_parser("agree", help="inter-annotator agreement into results/agreement.md and .csv")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    add_bootstrap_options(p)
     p.set_defaults(func=_agree)
 
     p = sub.add_parser("export", help="write the flat gold dataset release file")
@@ -163,12 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="run every configs/*.yaml and write results/summary.md")
     p.add_argument("--quick", action="store_true", help="tiny settings for smoke tests (2 folds, 1 seed, 1 epoch)")
     p.add_argument("--force", action="store_true", help="re-run even if config and data are unchanged")
+    _add_jobs(p)
     p.set_defaults(func=_run)
 
     p = sub.add_parser("curve", help="learning curves: train on growing subsets of each training fold -> results/curves/, results/figures/curve_<task>")
     p.add_argument("config", nargs="+", help="config YAML file(s); configs of one task share a table and figure")
     p.add_argument("--sizes", nargs="+", default=["20", "40", "60", "80", "all"], help="training-subset sizes (integers or 'all')")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: each config's seeds)")
+    _add_jobs(p)
     p.set_defaults(func=_curve)
 
     p = sub.add_parser("tables", help="per-outlet tables into results/tables/ and figures into results/figures/")

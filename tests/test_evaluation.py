@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from study.config import parse_config
-from study.evaluate import runner
+from study.evaluate import pool, runner
 from study.evaluate.folds import duplicate_groups, make_folds
 from study.evaluate.items import Items
 from study.evaluate.resample import Scorer, paired_permutation_test
@@ -143,10 +143,16 @@ class _Spy:
     def labels_from_proba(self, proba):
         return [self.classes[i] for i in proba.argmax(axis=1)]
 
+    def release(self):
+        pass
+
 
 @pytest.mark.parametrize("split", ["stratified_kfold", "leave_one_outlet_out"])
 def test_no_model_is_ever_fitted_on_a_test_sentence(small_project, monkeypatch, split):
-    monkeypatch.setattr(runner, "make_model", lambda cfg, classes, seed, fold=0: _Spy(classes))
+    import study.models
+
+    # the fits run in this process (run_config without a pool), so the spy sees every one
+    monkeypatch.setattr(study.models, "make_model", lambda cfg, classes, seed, fold=0: _Spy(classes))
     _Spy.seen = []
     config = small_project.root / "configs" / "spy.yaml"
     config.write_text(f"task: stance\nmodel:\n  name: majority\nsplit:\n  kind: {split}\nseeds: [0, 1]\nn_boot: 200\n")
@@ -193,13 +199,13 @@ def test_logistic_regression_is_fitted_on_a_few_thousand_documents():
     proba = model.predict_proba(texts[2500:])
     assert proba[:, 0].std() > 0.05
     assert macro_f1(labels[2500:], model.labels_from_proba(proba)) > 0.8
-    assert runner.fold_diagnostics("tfidf_logreg", 0, 1, np.array(["left"] * 5), np.full((5, 2), 0.5), model)
+    assert pool.fold_diagnostics("tfidf_logreg", 0, 1, np.array(["left"] * 5), np.full((5, 2), 0.5), model)
 
 
 def test_constant_fold_predictions_are_flagged():
-    notes = runner.fold_diagnostics("tfidf_logreg", 0, 2, np.array(["a", "a", "a"]), np.array([[0.6, 0.4]] * 3), object())
+    notes = pool.fold_diagnostics("tfidf_logreg", 0, 2, np.array(["a", "a", "a"]), np.array([[0.6, 0.4]] * 3), object())
     assert any("constant predictions" in n for n in notes)
-    assert not runner.fold_diagnostics("majority", 0, 2, np.array(["a", "a"]), np.array([[0.6, 0.4]] * 2), object())
+    assert not pool.fold_diagnostics("majority", 0, 2, np.array(["a", "a"]), np.array([[0.6, 0.4]] * 2), object())
 
 
 def _cells(md: str) -> list[dict[str, str]]:

@@ -156,6 +156,22 @@ def test_same_config_twice_gives_identical_metrics_and_predictions(small_project
     assert (second / "predictions.csv").read_bytes() == preds_1
 
 
+@pytest.mark.slow
+def test_numbers_do_not_depend_on_worker_processes(small_project):
+    """Folds fitted in 2 spawned workers (in any order, each after other configs' fits) give
+    byte-identical predictions to one in-process fit after another (study run --jobs)."""
+    from study.evaluate.pool import FitPool
+
+    _use_tiny_encoder(small_project)
+    names = ["stance_setfit.yaml", "stance_transformer_context_previous.yaml", "stance_embed_logreg.yaml", "stance_tfidf_logreg.yaml"]
+    got = {}
+    for jobs, order in ((1, names), (2, names[::-1])):
+        with FitPool(jobs) as pool:
+            got[jobs] = {n: (run_config(small_project, small_project.configs_dir / n, quick=True, force=True, pool=pool)
+                             / "predictions.csv").read_bytes() for n in order}
+    assert got[1] == got[2]
+
+
 def test_run_folder_records_where_results_came_from(small_project):
     out = run_config(small_project, small_project.configs_dir / "stance_majority.yaml", quick=True)
     manifest = json.loads((out / "manifest.json").read_text())

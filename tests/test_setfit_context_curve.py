@@ -114,17 +114,23 @@ class _Spy:
     def labels_from_proba(self, proba):
         return [self.classes[i] for i in np.argmax(proba, axis=1)]
 
+    def release(self):
+        pass
+
 
 def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(project_copy, monkeypatch):
     from study.evaluate import curve
     from study.evaluate.folds import make_folds
     from study.evaluate.items import load_items
 
-    monkeypatch.setattr(curve, "make_model", lambda cfg, classes, seed, fold=0: _Spy(classes, cfg, seed))
+    import study.models
+    from study.evaluate.pool import FitPool
+
+    monkeypatch.setattr(study.models, "make_model", lambda cfg, classes, seed, fold=0: _Spy(classes, cfg, seed))
     monkeypatch.setattr(curve, "N_BOOT", 20)
     _Spy.seen = []
     cfg = parse_config({"task": "stance", "model": {"name": "tfidf_logreg"}, "seeds": [0, 1]})
-    rows = curve.curve_points(project_copy, cfg, [10, 30, None], [0, 1], "spy")
+    rows = curve.curve_points(project_copy, cfg, [10, 30, None], [0, 1], "spy", FitPool(1))
     items = load_items(project_copy, cfg)
     fits = iter(_Spy.seen)
     for seed in (0, 1):

@@ -13,7 +13,6 @@ share them.
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections import defaultdict
@@ -21,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from study.config import ENCODER_MODELS, ExperimentConfig, load_config
+from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.provenance import code_hash
 from study.evaluate.items import load_items
+from study.evaluate.pool import Fit, FitPool
 from study.fileio import atomic_write_text
-from study.models import make_model
 from study.models.context import model_inputs
 from study.models.progress import progress
 from study.project import Project
@@ -55,27 +54,26 @@ def subset(train: np.ndarray, size: int | None, seed: int, fold: int) -> np.ndar
     return order if size is None or size >= len(order) else order[:size]
 
 
-def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None], seeds: list[int], name: str) -> list[dict]:
+def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None], seeds: list[int], name: str,
+                 pool: FitPool) -> list[dict]:
     """One row per (size): mean macro-F1 over seeds with its bootstrap interval."""
     items = load_items(project, cfg)
     inputs, gold = model_inputs(items, cfg), np.array(items.labels, dtype=object)
     folds_by_seed = {seed: make_folds(cfg, items, seed)[0] for seed in seeds}
     pred = {(size, seed): np.empty(len(gold), dtype=object) for size in sizes for seed in seeds}
     n_train = defaultdict(list)
-    bar = progress(len(sizes) * sum(len(f) for f in folds_by_seed.values()), f"curve {name}", unit="fit")
+    fits, where = [], []
     for seed, folds in folds_by_seed.items():
         for f, (train, test) in enumerate(folds, start=1):
             for size in sizes:
                 idx = subset(train, size, seed, f)
                 assert not np.isin(idx, test).any()  # never train on the test fold
-                model = make_model(cfg.model, items.classes, seed, f)
-                model.fit(list(inputs[idx]), list(gold[idx]))
-                pred[(size, seed)][test] = model.labels_from_proba(model.predict_proba(list(inputs[test])))
+                fits.append(Fit(cfg.model, items.classes, seed, f, list(inputs[idx]), list(gold[idx]), list(inputs[test])))
+                where.append((size, test))
                 n_train[size].append(len(idx))
-                del model
-                if cfg.model.name in ENCODER_MODELS:
-                    gc.collect()  # fitted encoders sit in reference cycles; free each before the next
-                bar.update(1)
+    bar = progress(len(fits), f"curve {name}", unit="fit")
+    for (size, test), fit, result in zip(where, fits, pool.run(fits, lambda fit: bar.update(1))):
+        pred[(size, fit.seed)][test] = result.pred
     bar.close()
     rng = np.random.default_rng(0)
     boots = [rng.integers(0, len(gold), len(gold)) for _ in range(N_BOOT)]
@@ -199,7 +197,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
     return written
 
 
-def run_curves(project: Project, config_paths: list[Path], sizes: list[str], seeds: list[int] | None) -> list[Path]:
+def run_curves(project: Project, config_paths: list[Path], sizes: list[str], seeds: list[int] | None, jobs: int = 1) -> list[Path]:
     """Every config's curve, then one table and figure per task (a task's files are replaced whole)."""
     parsed: list[int | None] = []
     for s in sizes:
@@ -210,10 +208,11 @@ def run_curves(project: Project, config_paths: list[Path], sizes: list[str], see
         else:
             raise StudyError(f"study curve --sizes: {s!r} is not allowed; allowed: integers >= 2 or 'all'")
     started, rows = time.perf_counter(), []
-    for path in config_paths:
-        cfg = load_config(path, project.rel(path) if path.is_absolute() else path.as_posix())
-        t0 = time.perf_counter()
-        rel = project.rel(path) if path.is_absolute() else path.as_posix()
-        rows += [dict(r, config_path=rel) for r in curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem)]
-        print(f"curve {path.stem}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    with FitPool(jobs) as pool:
+        for path in config_paths:
+            cfg = load_config(path, project.rel(path) if path.is_absolute() else path.as_posix())
+            t0 = time.perf_counter()
+            rel = project.rel(path) if path.is_absolute() else path.as_posix()
+            rows += [dict(r, config_path=rel) for r in curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem, pool)]
+            print(f"curve {path.stem}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return write_curves(project, rows, time.perf_counter() - started)

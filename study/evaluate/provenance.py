@@ -25,6 +25,7 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 # The code that decides a run's numbers: a change here re-runs every experiment.
 RESULT_CODE = ("config.py", "metrics.py", "evaluate/items.py", "evaluate/folds.py", "evaluate/scores.py",
+               "evaluate/resample.py", "evaluate/pool.py",
                "models/base.py", "models/encoders.py", "models/linear.py", "models/lexicon.py", "models/transformer.py",
                "models/setfit_model.py", "models/context.py", "models/frozen.py")
 

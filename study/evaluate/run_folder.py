@@ -65,7 +65,7 @@ def _writer_alive(name: str) -> bool:
 
 
 def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall,
-              quick, config_display: str) -> None:
+              quick, config_display: str, fit_seconds: float | None = None) -> None:
     """Write every file of a run into a temporary sibling folder, then rename it into place,
     replacing an older folder of the same name only at that last step."""
     try:
@@ -77,7 +77,7 @@ def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_
         raise StudyError(f"{project.rel(out.parent)}: cannot write a run folder there ({exc.strerror})") from None
     try:
         _write_files(tmp, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
-                     config_display)
+                     config_display, fit_seconds)
         if out.exists():
             old = out.with_name(f"{ASIDE_PREFIX}{out.name}")
             out.rename(old)
@@ -94,7 +94,7 @@ def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_
 
 
 def _write_files(out, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
-                 config_display):
+                 config_display, fit_seconds=None):
     atomic_write_text(out / "config.yaml", f"# resolved config of run {rid}; re-run: python -m study run {config_display}{' --quick' if quick else ''}\n"
                       + yaml.safe_dump(cfg.resolved(), sort_keys=False))
     write_json(out / "metrics.json", metrics)
@@ -119,7 +119,9 @@ def _write_files(out, name, rid, digest, cfg, items, metrics, preds_by_seed, pro
         "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,
         "versions": package_versions(), "command": f"study run {config_display}" + (" --quick" if quick else ""),
-        "wall_time_s": round(wall, 2),
+        # wall: from queueing the fits to writing (includes waiting for other configs' fits under
+        # `run --all`); fit_seconds: the fits' own time summed, in single-thread worker seconds
+        "wall_time_s": round(wall, 2), "fit_seconds": None if fit_seconds is None else round(fit_seconds, 2),
     })
 
 

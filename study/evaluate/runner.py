@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 
-import gc
 import json
 import shutil
 import sys
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,13 @@ from study.config import ENCODER_MODELS, ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
+from study.evaluate.pool import Fit, FitPool
 from study.evaluate.provenance import code_hash
 from study.evaluate.run_folder import is_complete, remove_stale_temporaries, write_run
 from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary
 from study.fileio import short_hash
-from study.models import make_model, resolve_pretrained
+from study.models import resolve_pretrained
 from study.models.context import model_inputs
 from study.project import Project
 from study.render.numbers import fmt_score
@@ -53,26 +55,28 @@ def runs_base(project: Project, config_path: Path, quick: bool) -> tuple[Path, b
     return project.results / ("runs" if own else "runs-adhoc"), own
 
 
-def fold_diagnostics(model_name: str, seed: int, fold: int, pred: np.ndarray, proba: np.ndarray, model) -> list[str]:
-    """Flags a fold whose model did not really fit: every prediction the same class, identical
-    probability rows, or a solver that stopped after 0 iterations. The majority baseline is
-    constant by design and only flagged for the solver."""
-    notes = []
-    if model_name not in ("majority", "stratified_random") and len(pred) > 1:
-        if len(set(pred)) == 1:
-            notes.append(f"seed {seed} fold {fold}: every test prediction is {pred[0]!r} (constant predictions)")
-        elif np.allclose(proba, proba[0], atol=1e-9):
-            notes.append(f"seed {seed} fold {fold}: identical class probabilities for every test sentence")
-    for n_iter in getattr(model, "solver_iterations", lambda: [])():
-        if n_iter < 1:
-            notes.append(f"seed {seed} fold {fold}: the logistic-regression solver stopped after 0 iterations (not fitted)")
-    notes += [f"seed {seed} fold {fold}: {w}" for w in getattr(model, "fit_warnings", [])]
-    return notes
+@dataclass
+class Pending:
+    """A config whose fits are queued: what finish() needs to write its run folder."""
+    name: str
+    config_path: Path
+    cfg: ExperimentConfig
+    items: Items
+    rid: str
+    digest: str
+    out: Path
+    base: Path
+    own: bool
+    quick: bool
+    notes: list
+    fits: list
+    tests: list  # test indices of each fit
+    futures: list = field(default_factory=list)
+    started: float = 0.0
 
 
-def run_config(project: Project, config_path: Path, quick: bool = False, force: bool = False) -> Path:
-    """Run one experiment; return its run folder. The folder is written whole under a
-    temporary name and renamed into place last: it is either complete or absent."""
+def prepare(project: Project, config_path: Path, quick: bool = False, force: bool = False) -> Path | Pending:
+    """The run folder if it is current (skipped), else the config's fits, one per seed x fold."""
     name = config_path.stem
     cfg = load_config(config_path, project.rel(config_path))
     if quick:
@@ -87,49 +91,72 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
     if is_complete(out) and not force:
         print(f"{name}: unchanged, skipped ({project.rel(out)}; --force to re-run)")
         return out
-    started = time.perf_counter()
-    preds_by_seed: dict[int, np.ndarray] = {}
-    proba_by_seed: dict[int, np.ndarray] = {}
-    fold_by_seed: dict[int, np.ndarray] = {}
     notes: list[str] = list(items.notes)
     texts = model_inputs(items, cfg)  # sentences, or (context, sentence) pairs under model.context
     labels = np.array(items.labels, dtype=object)
-    folds_by_seed = {seed: make_folds(cfg, items, seed) for seed in cfg.seeds}
-    bar = _progress(sum(len(folds) for folds, _ in folds_by_seed.values()), name)
-    for seed, (folds, fold_notes) in folds_by_seed.items():
+    fits, tests = [], []
+    for seed in cfg.seeds:
+        folds, fold_notes = make_folds(cfg, items, seed)
         notes += [n for n in fold_notes if n not in notes]
-        pred = np.empty(len(labels), dtype=object)
-        proba = np.zeros((len(labels), len(items.classes)))
-        fold_of = np.zeros(len(labels), dtype=int)
         for f, (train, test) in enumerate(folds, start=1):
             # The fold number is part of the model's seed: a random baseline draws afresh per fold.
-            model = make_model(cfg.model, items.classes, seed, fold=f)
-            if hasattr(model, "epoch_callback"):
-                model.epoch_callback = lambda e, loss: bar.set_postfix(seed=seed, fold=f, epoch=e, loss=f"{loss:.3f}")
-            bar.set_postfix(seed=seed, fold=f)
-            model.fit(list(texts[train]), list(labels[train]))
-            proba[test] = model.predict_proba(list(texts[test]))
-            pred[test] = model.labels_from_proba(proba[test])
-            fold_of[test] = f
-            notes += fold_diagnostics(cfg.model.name, seed, f, pred[test], proba[test], model)
-            del model
-            if cfg.model.name in ENCODER_MODELS:  # a fitted encoder (~90 MB) sits in reference cycles:
-                gc.collect()  # free it now, not 15 folds later (0.25 s, so only where it matters)
-            bar.update(1)
-        preds_by_seed[seed], proba_by_seed[seed], fold_by_seed[seed] = pred, proba, fold_of
+            fits.append(Fit(cfg.model, items.classes, seed, f, list(texts[train]), list(labels[train]), list(texts[test])))
+            tests.append(test)
+    return Pending(name, config_path, cfg, items, rid, digest, out, base, own, quick, notes, fits, tests)
+
+
+def finish(project: Project, job: Pending, pool: FitPool) -> Path:
+    """Wait for the config's fits, then write its run folder whole (complete or absent)."""
+    bar = _progress(len(job.fits), job.name)
+
+    def done(fit: Fit) -> None:
+        bar.set_postfix(seed=fit.seed, fold=fit.fold)
+        bar.update(1)
+
+    fitted = pool.collect(job.fits, job.futures, done)
     bar.close()
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - job.started
+    cfg, items, n = job.cfg, job.items, len(job.items.labels)
+    preds_by_seed = {seed: np.empty(n, dtype=object) for seed in cfg.seeds}
+    proba_by_seed = {seed: np.zeros((n, len(items.classes))) for seed in cfg.seeds}
+    fold_by_seed = {seed: np.zeros(n, dtype=int) for seed in cfg.seeds}
+    notes = list(job.notes)
+    for fit, test, result in zip(job.fits, job.tests, fitted):
+        proba_by_seed[fit.seed][test] = result.proba
+        preds_by_seed[fit.seed][test] = result.pred
+        fold_by_seed[fit.seed][test] = fit.fold
+        notes += result.notes
     metrics = compute_metrics(cfg, items, preds_by_seed, notes)
-    write_run(project, out, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
-              project.rel(config_path))
-    if own:  # only the project's own configs supersede their earlier runs
-        for stale in sorted(base.glob(f"{name}-*")):
-            if stale != out and stale.is_dir() and stale.name.rsplit("-", 1)[0] == name:
+    fit_seconds = sum(r.seconds for r in fitted)
+    write_run(project, job.out, job.name, job.rid, job.digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed,
+              wall, job.quick, project.rel(job.config_path), fit_seconds)
+    if job.own:  # only the project's own configs supersede their earlier runs
+        for stale in sorted(job.base.glob(f"{job.name}-*")):
+            if stale != job.out and stale.is_dir() and stale.name.rsplit("-", 1)[0] == job.name:
                 shutil.rmtree(stale)
-                print(f"{name}: removed superseded run {project.rel(stale)}")
-    print(f"{name}: macro-F1 {fmt_score(metrics['macro_f1']['mean'])} ± {fmt_score(metrics['macro_f1']['sd'])} over "
-          f"{len(cfg.seeds)} seed(s), {wall:.1f}s -> {project.rel(out)}" + (f" ({len(notes)} warning(s))" if notes else ""))
-    return out
+                print(f"{job.name}: removed superseded run {project.rel(stale)}")
+    print(f"{job.name}: macro-F1 {fmt_score(metrics['macro_f1']['mean'])} ± {fmt_score(metrics['macro_f1']['sd'])} over "
+          f"{len(cfg.seeds)} seed(s), {fit_seconds:.1f}s of fitting -> {project.rel(job.out)}"
+          + (f" ({len(notes)} warning(s))" if notes else ""))
+    return job.out
+
+
+def run_config(project: Project, config_path: Path, quick: bool = False, force: bool = False, pool: FitPool | None = None) -> Path:
+    """Run one experiment; return its run folder. The folder is written whole under a
+    temporary name and renamed into place last: it is either complete or absent."""
+    job = prepare(project, config_path, quick, force)
+    if isinstance(job, Path):
+        return job
+    with (FitPool(1) if pool is None else nullcontext(pool)) as use:
+        job.started = time.perf_counter()
+        job.futures = use.submit(job.fits)
+        return finish(project, job, use)
+
+
+def _cost(job: Pending) -> float:
+    """A rough relative cost, only to order the queue: encoders and context pairs cost most."""
+    model = job.cfg.model
+    return len(job.fits) * (10.0 if model.name in ENCODER_MODELS else 1.0) * (1.0 if model.context == "none" else 1.8)
 
 
 def config_paths(project: Project) -> list[Path]:
@@ -139,13 +166,22 @@ def config_paths(project: Project) -> list[Path]:
     return paths
 
 
-def run_all(project: Project, quick: bool = False, force: bool = False) -> list[Path]:
+def run_all(project: Project, quick: bool = False, force: bool = False, jobs: int = 1) -> list[Path]:
     paths = config_paths(project)
     for p in paths:
         load_config(p, project.rel(p))  # every config valid before anything runs
-    outs = []
-    for i, p in enumerate(paths, start=1):
-        print(f"[{i}/{len(paths)}] {p.stem}", file=sys.stderr)
-        outs.append(run_config(project, p, quick=quick, force=force))
+    jobs_ = [prepare(project, p, quick=quick, force=force) for p in paths]
+    pending = [j for j in jobs_ if isinstance(j, Pending)]
+    queue = sorted(pending, key=lambda j: -_cost(j))  # longest first: the short ones fill the last gaps
+    with FitPool(jobs) as pool:
+        # Every config's fits are queued up front, so the workers stay busy while the parent
+        # writes finished configs (in queue order, roughly the order they finish).
+        for job in queue:
+            job.started = time.perf_counter()
+            job.futures = pool.submit(job.fits)
+        for i, job in enumerate(queue, start=1):
+            print(f"[{i}/{len(pending)}] {job.name}", file=sys.stderr)
+            finish(project, job, pool)
+    outs = [j.out if isinstance(j, Pending) else j for j in jobs_]
     write_summary(project, outs, quick=quick)
     return outs

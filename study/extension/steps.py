@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from study.agreement import add_bootstrap_options
 from study.errors import ProblemList, StudyError
 from study.fileio import atomic_write_text, read_text_utf8
 from study.project import Project
@@ -119,8 +120,7 @@ def add_commands(sub) -> None:
     q.set_defaults(func=_ls_json)
     lsub.add_parser("check", help="imported passes equal the raw passes; gold complete and consistent").set_defaults(func=_check)
     q = lsub.add_parser("agree", help="agreement of the blind passes -> results/agreement.md, .csv")
-    q.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
-    q.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    add_bootstrap_options(q)
     q.set_defaults(func=_agree)
 
     p = sub.add_parser("extension-fresh", help="exit 0 if a predictions file was made by the given model folder")

@@ -29,6 +29,9 @@ class Classifier:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Free large fitted state after the last prediction (most models hold nothing large)."""
+
     def labels_from_proba(self, proba: np.ndarray) -> list[str]:
         """The predicted label of each row: the most probable class (ties: codebook order)."""
         return [self.classes[i] for i in np.argmax(proba, axis=1)]

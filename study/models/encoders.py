@@ -10,7 +10,18 @@ import numpy as np
 from study.config import DEFAULT_PRETRAINED
 from study.errors import StudyError
 
-TORCH_THREADS = 2
+TORCH_THREADS = 2  # prediction and `study train`: one process, both cores
+# Evaluation runs (`study run`, `study curve`) fit every fold with one thread and run folds in
+# parallel processes instead (study.evaluate.pool): the study's small batches gain little from a
+# second thread, and a fixed thread count keeps a run's numbers the same for any --jobs.
+RUN_THREADS = 1
+_threads = TORCH_THREADS
+
+
+def set_threads(n: int) -> None:
+    """Torch threads for what this process does next (evaluation workers use RUN_THREADS)."""
+    global _threads
+    _threads = n
 
 
 def resolve_pretrained(name: str) -> str:
@@ -63,8 +74,20 @@ def _quiet_transformers() -> None:
 def _torch():
     import torch
 
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(_threads)
     return torch
+
+
+def adamw(params, lr: float, weight_decay: float):
+    """AdamW with the multi-tensor update (one pass over all tensors, not a Python loop per tensor)."""
+    return _torch().optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+def linear_warmup_decay(optim, warmup: int, total: int):
+    """Learning rate rising linearly over `warmup` steps, then falling linearly to 0 at `total`
+    (transformers' get_linear_schedule_with_warmup, which both fine-tuning loops use)."""
+    return _torch().optim.lr_scheduler.LambdaLR(
+        optim, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
@@ -83,9 +106,11 @@ def mean_pooled(hidden, mask):
 _EMBED_CACHE: dict[tuple[str, int, str], np.ndarray] = {}
 
 
-def encode_sentences(texts: list[str], pretrained: str, max_length: int, batch_size: int = 64) -> np.ndarray:
+def encode_sentences(texts: list[str], pretrained: str, max_length: int) -> np.ndarray:
     """Mean-pooled, L2-normalised sentence embeddings (the all-MiniLM-L6-v2 recipe), cached
-    per process because every fold and seed of a run embeds the same sentences."""
+    per process because every fold and seed of a run embeds the same sentences. Each new input
+    is encoded on its own (no padding, no batch neighbours), so a cached vector is the same
+    whichever configs or folds this process ran before: the numbers cannot depend on history."""
     todo = [t for t in dict.fromkeys(texts) if (pretrained, max_length, t) not in _EMBED_CACHE]
     if todo:
         torch = _torch()
@@ -95,14 +120,11 @@ def encode_sentences(texts: list[str], pretrained: str, max_length: int, batch_s
         path = resolve_pretrained(pretrained)
         tok = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_pretrained(path).eval()
-        from study.models.context import token_lengths, tokenize  # sentences or (context, sentence) pairs
+        from study.models.context import tokenize  # sentences or (context, sentence) pairs
 
-        lengths = token_lengths(tok, todo, max_length)
         with torch.inference_mode():
-            for idx in length_sorted_batches(lengths, batch_size):
-                batch = [todo[i] for i in idx]
-                enc = tokenize(tok, batch, max_length, padding=True, return_tensors="pt")
+            for t in todo:
+                enc = tokenize(tok, [t], max_length, padding=False, return_tensors="pt")
                 pooled = mean_pooled(model(**enc).last_hidden_state, enc["attention_mask"])
-                for t, v in zip(batch, pooled.numpy()):
-                    _EMBED_CACHE[(pretrained, max_length, t)] = v
+                _EMBED_CACHE[(pretrained, max_length, t)] = pooled[0].numpy()
     return np.stack([_EMBED_CACHE[(pretrained, max_length, t)] for t in texts])

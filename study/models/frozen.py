@@ -8,8 +8,8 @@ layers run in eval mode (no dropout) when their states are cached.
 
 from __future__ import annotations
 
-from study.models.context import token_lengths, tokenize
-from study.models.encoders import _torch, length_sorted_batches
+from study.models.context import tokenize
+from study.models.encoders import _torch
 
 _CACHE: dict[tuple, object] = {}  # (pretrained, max_length, n_frozen, input) -> (tokens, hidden) tensor
 
@@ -21,8 +21,10 @@ def supports(base, n_frozen: int) -> bool:
 
 def states(base, tok, pretrained: str, inputs: list, n_frozen: int, max_length: int) -> list:
     """Hidden states after the n_frozen lowest layers, one unpadded tensor per input (cached).
-    The attention implementation is part of the key: eager and sdpa differ in the last bits, and a
-    run's numbers must not depend on which model filled the cache first."""
+    Each new input runs on its own (no padding, no batch neighbours), so a cached state is the same
+    whichever configs or folds filled the cache, in any worker process. The attention
+    implementation is part of the key: eager and sdpa differ in the last bits, and a run's numbers
+    must not depend on which model filled the cache first."""
     torch = _torch()
     key = (pretrained, max_length, n_frozen, getattr(base.config, "_attn_implementation", None))
     todo = [x for x in dict.fromkeys(inputs) if (*key, x) not in _CACHE]
@@ -30,12 +32,9 @@ def states(base, tok, pretrained: str, inputs: list, n_frozen: int, max_length: 
         was_training = base.training
         base.eval()
         with torch.inference_mode():
-            for idx in length_sorted_batches(token_lengths(tok, todo, max_length), 64):
-                batch = [todo[i] for i in idx]
-                enc = tokenize(tok, batch, max_length, padding=True, return_tensors="pt")
-                hidden = base(**enc, output_hidden_states=True).hidden_states[n_frozen]
-                for row, x in enumerate(batch):
-                    _CACHE[(*key, x)] = hidden[row, :int(enc["attention_mask"][row].sum())].clone()
+            for x in todo:
+                enc = tokenize(tok, [x], max_length, return_tensors="pt")
+                _CACHE[(*key, x)] = base(**enc, output_hidden_states=True).hidden_states[n_frozen][0].clone()
         base.train(was_training)
     return [_CACHE[(*key, x)] for x in inputs]
 

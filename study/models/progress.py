@@ -11,10 +11,11 @@ import sys
 import time
 
 QUIET_FOR_S = 5.0  # non-terminal: lines only once the work has run this long
+FORCE_LINES = False  # set in worker processes (study.evaluate.pool): lines even on a terminal
 
 
 def _is_tty() -> bool:
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return not FORCE_LINES and bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _clock(seconds: float) -> str:

@@ -14,7 +14,9 @@ from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
     _quiet_transformers,
     _torch,
+    adamw,
     length_sorted_batches,
+    linear_warmup_decay,
     resolve_pretrained,
 )
 from study.models.progress import progress
@@ -142,12 +144,11 @@ class Transformer(Classifier):
             weight=torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None)
         enc_lengths = self._lengths([texts[i] for i in train_idx])
         params = [p for p in self.model.parameters() if p.requires_grad]
-        optim = torch.optim.AdamW(params, lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay)
+        optim = adamw(params, self.cfg.learning_rate, self.cfg.weight_decay)
         steps_per_epoch = int(np.ceil(len(train_idx) / self.cfg.batch_size))
         total = steps_per_epoch * self.cfg.epochs
         warmup = int(self.cfg.warmup_fraction * total)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            optim, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+        sched = linear_warmup_decay(optim, warmup, total)
         best, best_state, stale = -1.0, None, 0
         # terminal: a bar over batches (rate, ETA); log file: one line per epoch once it runs long
         bar = (progress(total, "  fine-tuning", unit="batch") if self._is_tty()
@@ -179,14 +180,15 @@ class Transformer(Classifier):
                 score = macro_f1([labels[i] for i in val_idx], self.predict([texts[i] for i in val_idx]))
                 if score > best:
                     best, stale = score, 0
-                    best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                    # only what training changes (top layers, head): a copy of 4 MB, not the whole model's 90 MB
+                    best_state = {k: v.detach().clone() for k, v in self.model.named_parameters() if v.requires_grad}
                 else:
                     stale += 1
                     if stale >= self.cfg.patience:
                         break
         bar.close()
         if best_state is not None:
-            self.model.load_state_dict(best_state)
+            self.model.load_state_dict(best_state, strict=False)
         self.model.eval()
         return self
 
