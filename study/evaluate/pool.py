@@ -1,10 +1,12 @@
 """Fits of an evaluation (every seed x fold of a run, every subset of a learning curve) in
 parallel worker processes, one torch thread each.
 
-Why processes: the study's batches are small, so a second torch thread speeds a fit up by
-only about 1.5x, while two single-thread fits side by side use both cores fully. Why one
-thread everywhere (also with --jobs 1): the thread count changes the last bits of float
-sums, and a run's numbers must not depend on how many processes ran it. Every fit seeds
+Why processes: most fits use small batches, so a second torch thread speeds them up by only
+about 1.5x, while two single-thread fits side by side use both cores. A model whose fits do
+use two threads well (Classifier.fit_threads = 2: SetFit) runs its fits one at a time in this
+process instead. Why a fixed thread count per model (also with --jobs 1): the thread count
+changes the last bits of float sums, and a run's numbers must not depend on how many
+processes ran it. Every fit seeds
 itself and the per-process caches hold inputs encoded one at a time (study.models.frozen,
 encode_sentences), so a fit gives the same numbers in any worker, after any other fit.
 Workers are spawned (a clean interpreter, no copied torch state), start once per command and
@@ -42,6 +44,12 @@ class Fit:
     train_y: list
     test_x: list
 
+    @property
+    def threads(self) -> int:
+        from study.models import MODELS
+
+        return MODELS[self.model_cfg.name].fit_threads
+
 
 @dataclass
 class Fitted:
@@ -72,8 +80,13 @@ def run_fit(fit: Fit) -> Fitted:
     """Fit, predict, diagnose and free one model (in whichever process runs it)."""
     from study.models import encoders, make_model
 
+    from threadpoolctl import threadpool_limits
+
     before, started = encoders._threads, time.perf_counter()
-    encoders.set_threads(encoders.RUN_THREADS)
+    encoders.set_threads(fit.threads)
+    # numpy's BLAS and scikit-learn's OpenMP loops too: two workers with two threads each on 2
+    # cores made the tf-idf fits 4x slower (threads spinning on each other's cores)
+    limits = threadpool_limits(limits=fit.threads)
     try:
         model = make_model(fit.model_cfg, fit.classes, fit.seed, fold=fit.fold)
         model.fit(list(fit.train_x), list(fit.train_y))
@@ -83,6 +96,7 @@ def run_fit(fit: Fit) -> Fitted:
         model.release()
     finally:
         encoders.set_threads(before)
+        limits.restore_original_limits()
     return Fitted(proba, pred, notes, time.perf_counter() - started)
 
 
@@ -104,8 +118,9 @@ class FitPool:
     def submit(self, fits: list[Fit]) -> list:
         """Queue fits; the workers start on them at once (several configs' fits can be queued,
         so the workers never wait while one config's results are written). In one process
-        (jobs == 1) they run later, in collect."""
-        if self.jobs == 1:
+        (jobs == 1, or fits that use several threads) they run later, in collect: the caller
+        collects those only when no queued fit is left running."""
+        if self.jobs == 1 or any(fit.threads > 1 for fit in fits):
             return [None] * len(fits)
         if self._pool is None:
             import multiprocessing
@@ -117,7 +132,7 @@ class FitPool:
     def collect(self, fits: list[Fit], futures: list, done: Callable[[Fit], None] = lambda fit: None) -> list[Fitted]:
         """The results of submitted fits, in the order of `fits`; `done(fit)` as each finishes."""
         out: list = [None] * len(fits)
-        if self.jobs == 1:
+        if all(fut is None for fut in futures):
             for i, fit in enumerate(fits):
                 out[i] = run_fit(fit)
                 done(fit)

@@ -13,6 +13,8 @@ from study.config import ModelConfig
 class Classifier:
     """fit on texts and labels; predict labels and class probabilities over `classes`."""
 
+    fit_threads = 1  # torch/BLAS threads of an evaluation fit (study.models.encoders.RUN_THREADS)
+
     def __init__(self, classes: Sequence[str], cfg: ModelConfig, seed: int, fold: int = 0):
         self.classes = list(classes)
         self.cfg = cfg

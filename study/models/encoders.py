@@ -11,15 +11,16 @@ from study.config import DEFAULT_PRETRAINED
 from study.errors import StudyError
 
 TORCH_THREADS = 2  # prediction and `study train`: one process, both cores
-# Evaluation runs (`study run`, `study curve`) fit every fold with one thread and run folds in
-# parallel processes instead (study.evaluate.pool): the study's small batches gain little from a
-# second thread, and a fixed thread count keeps a run's numbers the same for any --jobs.
+# Evaluation runs (`study run`, `study curve`) fit each model with a fixed thread count,
+# Classifier.fit_threads, so a run's numbers are the same for any --jobs: one thread for most
+# models, whose folds then run side by side in worker processes (their small batches gain
+# little from a second thread), two for SetFit, whose 32-sentence steps use both cores well.
 RUN_THREADS = 1
 _threads = TORCH_THREADS
 
 
 def set_threads(n: int) -> None:
-    """Torch threads for what this process does next (evaluation workers use RUN_THREADS)."""
+    """Torch threads for what this process does next (an evaluation fit: its model's fit_threads)."""
     global _threads
     _threads = n
 
