@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -27,9 +26,6 @@ from typing import Callable
 import numpy as np
 
 from study.errors import StudyError
-
-
-TASKS_PER_WORKER = 60
 
 
 def default_jobs() -> int:
@@ -98,24 +94,10 @@ def run_fit(fit: Fit) -> Fitted:
         pred = model.labels_from_proba(proba)
         notes = fold_diagnostics(fit.model_cfg.name, fit.seed, fit.fold, np.asarray(pred, dtype=object), proba, model)
         model.release()
-        del model
-        _trim_heap()
     finally:
         encoders.set_threads(before)
         limits.restore_original_limits()
     return Fitted(proba, pred, notes, time.perf_counter() - started)
-
-
-def _trim_heap() -> None:
-    """Hand freed heap memory back to the OS (glibc): a fit frees ~100 MB of tensors, and without
-    this a long-lived worker's RSS crept up fit by fit (3.3 GB peak over a full run)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
 
 
 def _worker_init() -> None:
@@ -143,10 +125,8 @@ class FitPool:
         if self._pool is None:
             import multiprocessing
 
-            # a fresh worker every TASKS_PER_WORKER fits bounds any growth of its memory; its caches
-            # hold inputs encoded one at a time, so a new worker computes the same numbers
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_worker_init, max_tasks_per_child=TASKS_PER_WORKER)
+                                             initializer=_worker_init)
         return [self._pool.submit(run_fit, fit) for fit in fits]
 
     def collect(self, fits: list[Fit], futures: list, done: Callable[[Fit], None] = lambda fit: None) -> list[Fitted]:
