@@ -611,8 +611,8 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
               f"{', '.join(f'`{c}`' for c in full['configs'])}), with `HF_HUB_OFFLINE=1`. Wall time includes each "
               "step's Python start-up and imports. Peak memory is each step's own max RSS (`os.wait4`: the step's process "
               "or, if larger, one of its worker processes; `run` fits folds in `--jobs` worker processes, default "
-              f"{default_jobs()} here, with {RUN_THREADS} torch thread each (SetFit's fits: 2 threads, one at a time, in the "
-              "step's own process), so the memory in use at once is up to that many processes' worth). The last column is "
+              f"{default_jobs()} here, with {RUN_THREADS} torch thread each, so the memory in use at once is up to that many "
+              "processes' worth plus the step's own). The last column is "
               "the CPU other processes used meanwhile (average cores): above zero, the step was slowed by them.", "",
               "| step | command | wall time | max RSS | exit | others' CPU |", "|---|---|---|---|---|---|"]
         for s in full["steps"]:

@@ -152,8 +152,8 @@ def _add_jobs(p) -> None:
     from study.evaluate.pool import default_jobs
 
     p.add_argument("--jobs", type=_jobs, default=default_jobs(),
-                   help="worker processes for the fits, one torch thread each; SetFit's fits run one at a time "
-                        "with 2 threads (default: cores, at most 2); the numbers are the same for any value")
+                   help="worker processes for the fits, one torch thread each (default: cores, at most 2); "
+                        "the numbers are the same for any value")
 
 
 def build_parser() -> argparse.ArgumentParser:

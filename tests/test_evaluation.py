@@ -271,3 +271,24 @@ def test_the_committed_report_opens_with_findings_and_stays_short():
     assert report[first:].startswith("## Findings")
     assert "reproducibility, not" in report  # the labels caveat is in the report, not only the README
     assert "α 0.84 on stance, 0.60 on frame and 0.78 on sentiment (n = 113)" in report
+
+
+def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
+    """The report reads freeze_layers from each run's resolved config, so changing the budget
+    choice in the configs cannot leave a stale 'top 2 of 6' in the text."""
+    from study.project import Project
+    from study.render.findings import tuned_layers
+
+    def run(name: str, frozen: int) -> dict:
+        folder = tmp_path / "results" / "runs" / name
+        folder.mkdir(parents=True)
+        (folder / "config.yaml").write_text(
+            f"model:\n  name: transformer\n  pretrained: packaged:all-MiniLM-L6-v2\n  freeze_layers: {frozen}\n")
+        return {"model": "transformer", "run_dir": f"results/runs/{name}"}
+
+    project = Project(tmp_path)
+    one, two = run("a-1", 5), run("b-1", 5)
+    assert tuned_layers(project, [one, two], "transformer") == "only the top layer of 6 trained"
+    four = run("c-1", 4)
+    assert tuned_layers(project, [four], "transformer") == "the top 2 of 6 layers trained"
+    assert tuned_layers(project, [one, four], "transformer") == "frozen lower layers as set in each config"

@@ -8,12 +8,13 @@ from typing import Sequence
 import numpy as np
 
 from study.config import ModelConfig
+from study.models.encoders import RUN_THREADS
 
 
 class Classifier:
     """fit on texts and labels; predict labels and class probabilities over `classes`."""
 
-    fit_threads = 1  # torch/BLAS threads of an evaluation fit (study.models.encoders.RUN_THREADS)
+    fit_threads = RUN_THREADS  # torch/BLAS threads of an evaluation fit (fixed per model: see encoders)
 
     def __init__(self, classes: Sequence[str], cfg: ModelConfig, seed: int, fold: int = 0):
         self.classes = list(classes)

@@ -12,9 +12,9 @@ from study.errors import StudyError
 
 TORCH_THREADS = 2  # prediction and `study train`: one process, both cores
 # Evaluation runs (`study run`, `study curve`) fit each model with a fixed thread count,
-# Classifier.fit_threads, so a run's numbers are the same for any --jobs: one thread for most
-# models, whose folds then run side by side in worker processes (their small batches gain
-# little from a second thread), two for SetFit, whose 32-sentence steps use both cores well.
+# Classifier.fit_threads, so a run's numbers are the same for any --jobs: one thread, and the
+# folds run side by side in worker processes (small batches gain little from a second thread:
+# 4 SetFit configs took 110 s this way against 128 s as 2-thread fits one at a time, 2 cores).
 RUN_THREADS = 1
 _threads = TORCH_THREADS
 

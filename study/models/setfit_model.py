@@ -61,10 +61,6 @@ def as_segments(inputs: list) -> list:
 
 
 class SetFit(Classifier):
-    # Its steps encode 32 sentences: two threads run them 1.8x faster than one, while two one-thread
-    # SetFit fits side by side gained nothing (measured on 2 cores), so SetFit fits run one at a time.
-    fit_threads = 2
-
     def fit(self, texts, labels):
         torch = _torch()
         texts, labels = list(texts), list(labels)

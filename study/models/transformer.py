@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable
-
 import numpy as np
 
 from study.errors import StudyError
@@ -38,8 +36,6 @@ class Transformer(Classifier):
     are computed once per sentence and cached, so training runs only the top layers (frozen
     layers then run without dropout); other architectures take the plain full forward pass.
     """
-
-    epoch_callback: Callable[[int, float], None] | None = None
 
     @staticmethod
     def _is_tty() -> bool:
@@ -155,11 +151,10 @@ class Transformer(Classifier):
                else progress(self.cfg.epochs, f"  fine-tuning on {len(train_idx)} sentences", unit="epoch"))
         if not self._is_tty():
             bar.quiet_for_s = 30.0  # epoch lines only for long fits (a large corpus); folds report anyway
-        for epoch in range(self.cfg.epochs):
+        for _ in range(self.cfg.epochs):
             self.model.train()
             # Similar lengths share a batch (little padding); batch order shuffled per epoch.
             batches = length_sorted_batches(enc_lengths, self.cfg.batch_size)
-            running = 0.0
             for b in rng.permutation(len(batches)):
                 idx = train_idx[batches[b]]
                 loss = loss_fn(self._logits([texts[i] for i in idx]), torch.tensor(y[idx]))
@@ -167,13 +162,10 @@ class Transformer(Classifier):
                 optim.step()
                 sched.step()
                 optim.zero_grad()
-                running += float(loss.detach())
                 if self._is_tty():
                     bar.update(1)
             if not self._is_tty():
                 bar.update(1, items=len(train_idx))
-            if self.epoch_callback:
-                self.epoch_callback(epoch + 1, running / len(batches))
             if len(val_idx):
                 from study.metrics import macro_f1
 

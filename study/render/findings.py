@@ -104,7 +104,29 @@ def outlet_findings(project: Project) -> list[str]:
     return lines
 
 
-def transformer_note(rows: list[dict]) -> str:
+def tuned_layers(project: Project, rows: list[dict], model: str) -> str:
+    """Which encoder layers `model`'s runs trained, in words, from their resolved configs (a CPU
+    budget choice that can change, so the report reads it rather than repeating it)."""
+    from study.config import DEFAULT_PRETRAINED
+    from study.yamlfile import load_yaml
+
+    seen = set()
+    for r in rows:
+        if r["model"] == model:
+            path = resolve_run_dir(project, r["run_dir"]) / "config.yaml"
+            cfg = load_yaml(path, project.rel(path)).get("model", {})
+            seen.add((int(cfg.get("freeze_layers", 0)), cfg.get("pretrained")))
+    if len(seen) != 1:
+        return "frozen lower layers as set in each config"
+    (frozen, pretrained), = seen
+    if frozen == 0:
+        return "all layers trained"
+    if pretrained == DEFAULT_PRETRAINED:  # all-MiniLM-L6-v2: 6 layers
+        return "only the top layer of 6 trained" if frozen == 5 else f"the top {6 - frozen} of 6 layers trained"
+    return f"the lowest {frozen} encoder layers frozen"
+
+
+def transformer_note(rows: list[dict], layers: str = "lower layers frozen") -> str:
     """Why the transformer is where it is: its settings, fixed a priori, and what that costs."""
     tf = [r for r in rows if r["model"] == "transformer"]
     if not tf:
@@ -114,7 +136,7 @@ def transformer_note(rows: list[dict]) -> str:
             if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
     return (f"{lead} Its settings are fixed a "
             "priori (Hugging Face Trainer defaults: learning rate 5e-5, batch 8; epochs by early stopping on an inner split; "
-            f"top 2 of 6 layers trained for the CPU budget), and with them it underfits 93-sentence training folds (section 4). "
+            f"{layers} for the CPU budget), and with them it underfits 93-sentence training folds (section 4). "
             "An earlier, undocumented choice (learning rate 2e-4) scored higher but was not selected by any procedure that "
             "keeps the test folds out, so it is not reported; selecting the learning rate on inner splits is the open fix.")
 
@@ -155,7 +177,7 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
     return [
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds, Holm-corrected per task):"),
-        Block("ul", headline + [note for note in (transformer_note(rows), context_note(rows)) if note] + curve_findings(project)),
+        Block("ul", headline + [note for note in (transformer_note(rows, tuned_layers(project, rows, "transformer")), context_note(rows)) if note] + curve_findings(project)),
         Block("p", "Per-outlet differences in the gold labels (5 outlets, one article each; n sentences):"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),

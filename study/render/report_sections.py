@@ -28,7 +28,7 @@ from study.project import Project
 from study.render.blocks import Block, _figure_block
 from study.render.curves import curve_blocks
 from study.evaluate.summary import comparison_cell
-from study.render.findings import parsed_summary
+from study.render.findings import parsed_summary, tuned_layers
 from study.render.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
 from study.render.tables import Table
 
@@ -179,9 +179,9 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
     blocks = [Block("p", "How settings were chosen, never on outer test folds: logistic regression's C by cross-validation "
                          "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
                          "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 8) is chosen by "
-                         "early stopping on an inner 20% split of each training fold; training only the top 2 of its 6 "
-                         "layers is a CPU budget choice. SetFit: the paper's settings, except (CPU budget) one pair per "
-                         "sentence and side (paper: 20) and the same top 2 layers tuned. "
+                         f"early stopping on an inner 20% split of each training fold; {tuned_layers(project, rows, 'transformer')} "
+                         "is a CPU budget choice. SetFit: the paper's settings, except (CPU budget) one pair per "
+                         f"sentence and side (paper: 20) and {tuned_layers(project, rows, 'setfit')}. "
                          "Every model of a task and split runs on the same seeds and folds; "
                          "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
     for task in TASKS:
