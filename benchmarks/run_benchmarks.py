@@ -548,6 +548,25 @@ def run_full(root: Path, keep_tmp: bool) -> dict:
 
 # --- report ----------------------------------------------------------------------------------
 
+def training_lines(root: Path) -> list[str]:
+    """Training throughput is measured by benchmarks/transformer_budget.py (a 3,700-sentence run with
+    its forward-only rate measured in the same run); quote its rows here rather than repeat a
+    10-minute measurement."""
+    path = root / "results" / "benchmarks_training.md"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    keep = [ln for ln in lines if ln.startswith(("| forward-only rate", "| training throughput", "| compute floor",
+                                                 "| wall time of", "| wall / floor"))]
+    written = next((ln for ln in lines if ln.startswith("Written by")), "").rstrip(".")
+    what = next((ln[3:] for ln in lines if ln.startswith("## External corpus")), "external corpus")
+    if not keep:
+        return ["Transformer training throughput against forward-only throughput: not measured yet "
+                "(`benchmarks/transformer_budget.py --n 3700` writes `results/benchmarks_training.md`)."]
+    return [f"Transformer training throughput against forward-only throughput, quoted from "
+            f"`results/benchmarks_training.md` ({what[:1].lower() + what[1:]}; {written[:1].lower() + written[1:]}; a separate run, "
+            "its machine described there):",
+            "", "| measure | value |", "|---|---|", *keep]
+
+
 def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_before: str, load_after: str, elapsed: float) -> str:
     from study.evaluate.pool import default_jobs
     from study.models.encoders import RUN_THREADS
@@ -632,6 +651,7 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
         L += ["", f"Max RSS over all child processes, the throughput benchmark included (`RUSAGE_CHILDREN`): {full['rss_children_mb']:.0f} MB. "
               f"(On Linux a child's max RSS starts from its parent's size at fork; the launching process was at most "
               f"{max((s.parent_mb for s in done), default=0):.0f} MB, so that is the floor of these numbers.)"]
+        L += ["", *training_lines(Path(args.root))]
         if full["interrupted"]:
             L += ["", f"**Interrupted** ({full['interrupted']}) after {fmt_s(full['total_s'])}; the running step was stopped "
                   "and later steps were not run, so the total above is a lower bound."]
@@ -720,7 +740,7 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
              if full else "The full run was not timed."),
           "- **Scope.** Throughput is the plain full forward pass of an untrained head; the study's own prediction with "
           "`freeze_layers` > 0 reuses cached frozen-layer states and so costs less per sentence on repeated sentences, and "
-          "training (most of the study's time) is not measured here. The corpus sentences are short (see the token "
+          "training is measured by the whole runs (section 1) and `results/benchmarks_training.md`. The corpus sentences are short (see the token "
           "counts), so longer text would be slower per sentence. `make install` is not part of the wall time.",
           "- **Memory** is peak RSS per process, sampled by the kernel; it does not show short spikes in other processes, "
           "shared pages counted twice, or what a machine with less memory would do (swap).", ""]
