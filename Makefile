@@ -41,7 +41,7 @@ study: install
 	$(STUDY) tables
 	$(STUDY) report
 
-# Learning curves (not in `make study`: CPU budget, see results/benchmarks.md); `study report` shows them
+# Learning curves (not in `make study`: CPU budget; each results/curves/<task>.md records its time); `study report` shows them
 # when results/curves/ holds them. One task per call, so each task's table has all four models.
 CURVE_MODELS := tfidf_logreg embed_logreg transformer setfit
 curve: install

@@ -563,7 +563,7 @@ def training_lines(root: Path) -> list[str]:
                 "(`benchmarks/transformer_budget.py --n 3700` writes `results/benchmarks_training.md`)."]
     return [f"Transformer training throughput against forward-only throughput, quoted from "
             f"`results/benchmarks_training.md` ({what[:1].lower() + what[1:]}; {written[:1].lower() + written[1:]}; a separate run, "
-            "its machine described there):",
+            "its machine described there; it keeps the issue's 4 frozen layers, while the study's configs freeze 5):",
             "", "| measure | value |", "|---|---|", *keep]
 
 
@@ -740,7 +740,7 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
              if full else "The full run was not timed."),
           "- **Scope.** Throughput is the plain full forward pass of an untrained head; the study's own prediction with "
           "`freeze_layers` > 0 reuses cached frozen-layer states and so costs less per sentence on repeated sentences, and "
-          "training is measured by the whole runs (section 1) and `results/benchmarks_training.md`. The corpus sentences are short (see the token "
+          "training is measured by the whole runs (section 1, unless skipped) and in `results/benchmarks_training.md`. The corpus sentences are short (see the token "
           "counts), so longer text would be slower per sentence. `make install` is not part of the wall time.",
           "- **Memory** is peak RSS per process, sampled by the kernel; it does not show short spikes in other processes, "
           "shared pages counted twice, or what a machine with less memory would do (swap).", ""]

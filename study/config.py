@@ -56,7 +56,7 @@ class ModelConfig(_Strict):
     max_length: int = Field(128, ge=8, le=512, description="transformer/embed_logreg: max tokens per sentence")
     weight_decay: float = Field(0.01, ge=0, lt=1, description="transformer: AdamW weight decay")
     warmup_fraction: float = Field(0.1, ge=0, lt=1, description="transformer: share of steps with linear warm-up")
-    freeze_layers: int = Field(0, ge=0, le=48, description="transformer: embeddings and this many lowest encoder layers stay frozen (0 = full fine-tuning)")
+    freeze_layers: int = Field(0, ge=0, le=48, description="transformer, setfit: embeddings and this many lowest encoder layers stay frozen (0 = full fine-tuning)")
     early_stopping: bool = Field(False, description="transformer: stop on inner-split macro-F1 instead of fixed epochs")
     patience: int = Field(2, ge=1, description="transformer: epochs without inner-split improvement before stopping")
     inner_val_fraction: float = Field(0.2, gt=0, lt=0.5, description="transformer: share of training fold held out when early_stopping")

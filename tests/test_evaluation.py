@@ -288,7 +288,10 @@ def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
 
     project = Project(tmp_path)
     one, two = run("a-1", 5), run("b-1", 5)
-    assert tuned_layers(project, [one, two], "transformer") == "only the top layer of 6 trained"
+    assert tuned_layers(project, [one, two], "transformer") == ("training only the top layer of 6", True)
     four = run("c-1", 4)
-    assert tuned_layers(project, [four], "transformer") == "the top 2 of 6 layers trained"
-    assert tuned_layers(project, [one, four], "transformer") == "frozen lower layers as set in each config"
+    assert tuned_layers(project, [four], "transformer") == ("training the top 2 of 6 layers", True)
+    assert tuned_layers(project, [run("d-1", 0)], "transformer") == ("training all layers", False)
+    assert tuned_layers(project, [one, four], "transformer")[0] == "training the layers each config sets"
+    missing = {"model": "transformer", "run_dir": "results/runs/gone-1"}
+    assert tuned_layers(project, [one, missing], "transformer")[0] == "training the layers each config sets"

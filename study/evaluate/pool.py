@@ -14,6 +14,7 @@ freed heap memory back to the system (see _trim_heap)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -100,17 +101,25 @@ def run_fit(fit: Fit) -> Fitted:
     return Fitted(proba, pred, notes, time.perf_counter() - started)
 
 
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim, or None where the C library has none (looked up once: a lookup by
+    name, ctypes.util.find_library, would run ldconfig after every fit)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
 def _trim_heap() -> None:
     """glibc keeps freed heap pages of a finished fit mapped, so a worker that runs hundreds of
     fits grew to 2.8 GB; malloc_trim returns them. (Replacing workers every N fits instead hung
     ProcessPoolExecutor on Python 3.11.) No-op where libc has no malloc_trim."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _worker_init() -> None:

@@ -104,29 +104,39 @@ def outlet_findings(project: Project) -> list[str]:
     return lines
 
 
-def tuned_layers(project: Project, rows: list[dict], model: str) -> str:
-    """Which encoder layers `model`'s runs trained, in words, from their resolved configs (a CPU
-    budget choice that can change, so the report reads it rather than repeating it)."""
+def tuned_layers(project: Project, rows: list[dict], model: str) -> tuple[str, bool]:
+    """What `model`'s runs on the gold labels trained, in words ("training only the top layer of
+    6"), and whether layers were frozen (a CPU budget choice), read from the runs' resolved
+    configs, so a budget change cannot leave stale text in the report."""
     from study.config import DEFAULT_PRETRAINED
     from study.yamlfile import load_yaml
 
     seen = set()
     for r in rows:
-        if r["model"] == model:
-            path = resolve_run_dir(project, r["run_dir"]) / "config.yaml"
-            cfg = load_yaml(path, project.rel(path)).get("model", {})
-            seen.add((int(cfg.get("freeze_layers", 0)), cfg.get("pretrained")))
+        if r["model"] != model:
+            continue
+        path = resolve_run_dir(project, r["run_dir"]) / "config.yaml"
+        try:
+            cfg = load_yaml(path, project.rel(path))
+        except StudyError:
+            return "training the layers each config sets", True
+        if (cfg.get("dataset") or {}).get("path"):  # an external dataset's run: not the study's setting
+            continue
+        model_cfg = cfg.get("model") or {}
+        seen.add((int(model_cfg.get("freeze_layers", 0)), model_cfg.get("pretrained")))
     if len(seen) != 1:
-        return "frozen lower layers as set in each config"
+        return "training the layers each config sets", True
     (frozen, pretrained), = seen
     if frozen == 0:
-        return "all layers trained"
-    if pretrained == DEFAULT_PRETRAINED:  # all-MiniLM-L6-v2: 6 layers
-        return "only the top layer of 6 trained" if frozen == 5 else f"the top {6 - frozen} of 6 layers trained"
-    return f"the lowest {frozen} encoder layers frozen"
+        return "training all layers", False
+    if pretrained == DEFAULT_PRETRAINED:  # all-MiniLM-L6-v2 has 6 layers
+        if frozen >= 6:
+            return "training the head only (all 6 layers frozen)", True
+        return ("training only the top layer of 6" if frozen == 5 else f"training the top {6 - frozen} of 6 layers"), True
+    return f"training the layers above the lowest {frozen}", True
 
 
-def transformer_note(rows: list[dict], layers: str = "lower layers frozen") -> str:
+def transformer_note(rows: list[dict], layers: tuple[str, bool] = ("training the top layers", True)) -> str:
     """Why the transformer is where it is: its settings, fixed a priori, and what that costs."""
     tf = [r for r in rows if r["model"] == "transformer"]
     if not tf:
@@ -136,7 +146,7 @@ def transformer_note(rows: list[dict], layers: str = "lower layers frozen") -> s
             if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
     return (f"{lead} Its settings are fixed a "
             "priori (Hugging Face Trainer defaults: learning rate 5e-5, batch 8; epochs by early stopping on an inner split; "
-            f"{layers} for the CPU budget), and with them it underfits 93-sentence training folds (section 4). "
+            f"{layers[0]}{' for the CPU budget' if layers[1] else ''}), and with them it underfits 93-sentence training folds (section 4). "
             "An earlier, undocumented choice (learning rate 2e-4) scored higher but was not selected by any procedure that "
             "keeps the test folds out, so it is not reported; selecting the learning rate on inner splits is the open fix.")
 

@@ -176,12 +176,13 @@ def _per_outlet_table(project: Project, task: str, rows: list[dict], first: bool
 
 def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[str, dict]) -> list[Block]:
     rows = parsed_summary(summary)
+    (tf_layers, tf_budget), (sf_layers, _) = tuned_layers(project, rows, "transformer"), tuned_layers(project, rows, "setfit")
     blocks = [Block("p", "How settings were chosen, never on outer test folds: logistic regression's C by cross-validation "
                          "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
                          "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 8) is chosen by "
-                         f"early stopping on an inner 20% split of each training fold; {tuned_layers(project, rows, 'transformer')} "
-                         "is a CPU budget choice. SetFit: the paper's settings, except (CPU budget) one pair per "
-                         f"sentence and side (paper: 20) and {tuned_layers(project, rows, 'setfit')}. "
+                         f"early stopping on an inner 20% split of each training fold; {tf_layers}"
+                         f"{' is a CPU budget choice' if tf_budget else ''}. SetFit: the paper's settings, except (CPU "
+                         f"budget) one pair per sentence and side (paper: 20) and {sf_layers}. "
                          "Every model of a task and split runs on the same seeds and folds; "
                          "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
     for task in TASKS:
