@@ -200,19 +200,26 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
 
 def provenance_table(project: Project, summary: list[dict[str, str]]) -> Table:
     """Run folders, config hashes and data hashes, once; every caption refers here."""
-    rows, code_hashes = [], set()
+    rows, code_hashes, data_by_task = [], set(), {}
     for r in summary:
         folder = resolve_run_dir(project, r["run_dir"])
         try:
             manifest = json.loads(read_text_utf8(folder / "manifest.json"))
         except (OSError, json.JSONDecodeError, Exception):
             manifest = {}
-        rows.append([Path(r["run_dir"]).name, str(manifest.get("config_hash", "–")), str(manifest.get("data_hash", "–"))])
+        data = str(manifest.get("data_hash", "–"))
+        rows.append([Path(r["run_dir"]).name, str(manifest.get("config_hash", "–")), data])
         code_hashes.add(str(manifest.get("code_hash", "–")))
+        data_by_task.setdefault(r.get("task", ""), set()).add(data)
     files = ", ".join(f"{p} sha256 {file_hash(project.root / p)}" for p in ("corpus/articles.csv", "corpus/sentences.jsonl",
                                                                            "labels/gold.jsonl") if (project.root / p).exists())
+    header, align, data_note = ["run folder (config-run hash)", "config hash", "data hash"], "lll", ""
+    if all(len(hashes) == 1 for hashes in data_by_task.values()):  # one data hash per task: said once, not per row
+        rows, header, align = [row[:2] for row in rows], header[:2], "ll"
+        data_note = " Data hash of every run of a task: " + ", ".join(
+            f"{task} {next(iter(hashes))}" for task, hashes in sorted(data_by_task.items())) + "."
     return Table(name="provenance", section="appendix", title="Provenance of every number",
                  caption=f"Each run folder under results/runs/ holds its resolved config, manifest (versions, command), "
-                         f"metrics, predictions and confusion matrix; its hash covers the config, the data and the code. Code hash of every run: {', '.join(sorted(code_hashes))}. "
+                         f"metrics, predictions and confusion matrix; its hash covers the config, the data and the code. Code hash of every run: {', '.join(sorted(code_hashes))}.{data_note} "
                          f"Inputs: {files}.",
-                 header=["run folder (config-run hash)", "config hash", "data hash"], rows=rows, align="lll")
+                 header=header, rows=rows, align=align)
