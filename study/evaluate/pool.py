@@ -1,11 +1,10 @@
 """Fits of an evaluation (every seed x fold of a run, every subset of a learning curve) in
-parallel worker processes, each fit with its model's fixed thread count (one for every model of the study).
+parallel worker processes, every fit with one thread (study.models.encoders.RUN_THREADS).
 
 Why processes: most fits use small batches, so a second torch thread speeds them up by only
-about 1.5x, while two single-thread fits side by side use both cores. A model whose fits would
-use several threads (Classifier.fit_threads > 1) runs its fits one at a time in this process
-instead. Why a fixed thread count per model (also with --jobs 1): the thread count changes the
-last bits of float sums, and a run's numbers must not depend on how many processes ran it.
+about 1.5x, while two single-thread fits side by side use both cores. Why a fixed thread count
+(also with --jobs 1): the thread count changes the last bits of float sums, and a run's numbers
+must not depend on how many processes ran it.
 Every fit seeds itself and the per-process caches hold inputs encoded one at a time
 (study.models.frozen, encode_sentences), so a fit gives the same numbers in any worker, after
 any other fit. Workers are spawned (a clean interpreter, no copied torch state), start once per
@@ -44,12 +43,6 @@ class Fit:
     train_y: list
     test_x: list
 
-    @property
-    def threads(self) -> int:
-        from study.models import MODELS
-
-        return MODELS[self.model_cfg.name].fit_threads
-
 
 @dataclass
 class Fitted:
@@ -83,10 +76,10 @@ def run_fit(fit: Fit) -> Fitted:
     from threadpoolctl import threadpool_limits
 
     before, started = encoders._threads, time.perf_counter()
-    encoders.set_threads(fit.threads)
+    encoders.set_threads(encoders.RUN_THREADS)
     # numpy's BLAS and scikit-learn's OpenMP loops too: two workers with two threads each on 2
     # cores made the tf-idf fits 4x slower (threads spinning on each other's cores)
-    limits = threadpool_limits(limits=fit.threads)
+    limits = threadpool_limits(limits=encoders.RUN_THREADS)
     try:
         model = make_model(fit.model_cfg, fit.classes, fit.seed, fold=fit.fold)
         model.fit(list(fit.train_x), list(fit.train_y))
@@ -139,10 +132,9 @@ class FitPool:
 
     def submit(self, fits: list[Fit]) -> list:
         """Queue fits; the workers start on them at once (several configs' fits can be queued,
-        so the workers never wait while one config's results are written). In one process
-        (jobs == 1, or fits that use several threads) they run later, in collect: the caller
-        collects those only when no queued fit is left running."""
-        if self.jobs == 1 or any(fit.threads > 1 for fit in fits):
+        so the workers never wait while one config's results are written). With jobs == 1
+        they run later, in this process, in collect."""
+        if self.jobs == 1:
             return [None] * len(fits)
         if self._pool is None:
             import multiprocessing

@@ -172,9 +172,7 @@ def run_all(project: Project, quick: bool = False, force: bool = False, jobs: in
         load_config(p, project.rel(p))  # every config valid before anything runs
     jobs_ = [prepare(project, p, quick=quick, force=force) for p in paths]
     pending = [j for j in jobs_ if isinstance(j, Pending)]
-    # longest first, so the short ones fill the last gaps; fits of a model with fit_threads > 1
-    # (none in the study) last, in this process, once the workers are done
-    queue = sorted(pending, key=lambda j: (bool(j.fits) and j.fits[0].threads > 1, -_cost(j)))
+    queue = sorted(pending, key=lambda j: -_cost(j))  # longest first, so the short ones fill the last gaps
     with FitPool(jobs) as pool:
         # Every config's fits are queued up front, so the workers stay busy while this process
         # writes finished configs (in queue order, roughly the order they finish).

@@ -8,13 +8,10 @@ from typing import Sequence
 import numpy as np
 
 from study.config import ModelConfig
-from study.models.encoders import RUN_THREADS
 
 
 class Classifier:
     """fit on texts and labels; predict labels and class probabilities over `classes`."""
-
-    fit_threads = RUN_THREADS  # torch/BLAS threads of an evaluation fit (fixed per model: see encoders)
 
     def __init__(self, classes: Sequence[str], cfg: ModelConfig, seed: int, fold: int = 0):
         self.classes = list(classes)

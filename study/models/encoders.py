@@ -11,16 +11,16 @@ from study.config import DEFAULT_PRETRAINED
 from study.errors import StudyError
 
 TORCH_THREADS = 2  # prediction and `study train`: one process, both cores
-# Evaluation runs (`study run`, `study curve`) fit each model with a fixed thread count,
-# Classifier.fit_threads, so a run's numbers are the same for any --jobs: one thread, and the
-# folds run side by side in worker processes (small batches gain little from a second thread:
-# 4 SetFit configs took 110 s this way against 128 s as 2-thread fits one at a time, 2 cores).
+# Evaluation runs (`study run`, `study curve`) fit every model with this fixed thread count, so a
+# run's numbers are the same for any --jobs, and the folds run side by side in worker processes
+# (small batches gain little from a second thread: 4 SetFit configs took 110 s this way against
+# 128 s as 2-thread fits one at a time, 2 cores).
 RUN_THREADS = 1
 _threads = TORCH_THREADS
 
 
 def set_threads(n: int) -> None:
-    """Torch threads for what this process does next (an evaluation fit: its model's fit_threads)."""
+    """Torch threads for what this process does next (an evaluation fit: RUN_THREADS)."""
     global _threads
     _threads = n
 
