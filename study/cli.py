@@ -134,7 +134,7 @@ def _say_writes(project: Project, writes) -> None:
 
 
 def _report(args, project: Project) -> int:
-    from study.render.report import write_report
+    from study.report.document import write_report
 
     with tracked_writes() as writes:
         write_report(project)

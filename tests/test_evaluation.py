@@ -18,7 +18,7 @@ from study.evaluate.items import Items
 from study.evaluate.resample import Scorer, paired_permutation_test
 from study.metrics import macro_f1, macro_f1_codes
 from study.models import make_model
-from study.render.numbers import fmt_p
+from study.formatting.numbers import fmt_p
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def study_with_results(tmp_path_factory):
         assert code == 0, err
     from study.outlets.write import write_tables
     from study.project import Project
-    from study.render.report import write_report
+    from study.report.document import write_report
 
     write_tables(Project(root), n_permutations=500, n_boot=200)
     write_report(Project(root))
@@ -277,7 +277,7 @@ def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
     """The report reads freeze_layers from each run's resolved config, so changing the budget
     choice in the configs cannot leave a stale 'top 2 of 6' in the text."""
     from study.project import Project
-    from study.render.findings import tuned_layers
+    from study.report.findings import tuned_layers
 
     def run(name: str, frozen: int) -> dict:
         folder = tmp_path / "results" / "runs" / name

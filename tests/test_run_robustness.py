@@ -241,7 +241,7 @@ def _reported(tmp_path):
     from test_tables_report import FAST as TABLES_FAST, build_project
 
     from study.outlets.write import write_tables
-    from study.render.report import write_report
+    from study.report.document import write_report
 
     project = build_project(tmp_path / "rep")
     write_tables(project, **TABLES_FAST)

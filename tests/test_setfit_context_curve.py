@@ -149,7 +149,7 @@ def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(projec
     paths = curve.write_curves(project_copy, rows, 1.0)
     assert {p.name for p in paths} >= {"stance.csv", "stance.md", "curve_stance.png", "curve_stance.svg"}
     # the report reads the written table back: one row per model, one column per size, and the figure
-    from study.render.curves import curve_blocks
+    from study.report.curves import curve_blocks
 
     blocks = curve_blocks(project_copy)
     table = next(b.content for b in blocks if b.kind == "table")

@@ -1,4 +1,4 @@
-"""study.outlets.stats against values worked out by hand on small tables."""
+"""study.stats against values worked out by hand on small tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from study.outlets import stats
+from study import stats
 
 # 2x2: rows 30, 70; columns 40, 60; N = 100 -> E = [[12, 18], [28, 42]], every |O - E| = 2.
 TABLE_2X2 = np.array([[10, 20], [30, 40]])

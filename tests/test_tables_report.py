@@ -17,8 +17,8 @@ from study.codebook import CODEBOOK_VERSION
 from study.errors import StudyError
 from study.fileio import short_hash
 from study.project import Project
-from study.render.blocks import SECTIONS
-from study.render.report import write_report
+from study.report.document import SECTIONS
+from study.report.document import write_report
 from study.outlets.lexical import Term, count_terms, find_terms, load_terms, quote_mask
 from study.outlets.write import write_tables
 

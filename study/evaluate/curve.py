@@ -107,7 +107,7 @@ def _fit_line(rows: list[dict]) -> tuple[float, float]:
 
 def crossing_note(rows: list[dict]) -> list[str]:
     """Where the transformer family meets tf-idf, observed and extrapolated at the observed slopes."""
-    from study.render.numbers import fmt_delta
+    from study.formatting.numbers import fmt_delta
 
     by_model = defaultdict(list)
     for r in rows:
@@ -153,8 +153,8 @@ CAVEATS = ("The extrapolation assumes macro-F1 keeps rising linearly in log2(n) 
 def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
     import pandas as pd
 
-    from study.render.figures import MARKERS, _new_figure, save_figure, styled
-    from study.render.numbers import fmt_ci, fmt_score
+    from study.formatting.figures import MARKERS, _new_figure, save_figure, styled
+    from study.formatting.numbers import fmt_ci, fmt_score
 
     written = []
     for task in sorted({r["task"] for r in rows}):

@@ -26,7 +26,7 @@ from study.fileio import short_hash
 from study.models import resolve_pretrained
 from study.models.context import model_inputs
 from study.project import Project
-from study.render.numbers import fmt_score
+from study.formatting.numbers import fmt_score
 
 
 def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:

@@ -4,7 +4,7 @@ Each model is compared with the transformer and each encoder model with tf-idf, 
 permutation test on the same sentences, seeds and folds; the p-values of a task form one
 family and are Holm-adjusted. Runs with different seeds or folds are never compared. Every Δ
 is the difference of the two means printed beside it. Numbers are stored at full precision in
-the CSV and formatted once, by study.render.numbers, here and in the report.
+the CSV and formatted once, by study.formatting.numbers, here and in the report.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from study.config import ENCODER_MODELS, MODEL_NAMES, SPLIT_KINDS
 from study.evaluate.resample import Scorer, encode, paired_permutation_test
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
 from study.fileio import atomic_write_text, read_text_utf8
-from study.outlets.stats import holm_adjust
+from study.stats import holm_adjust
 from study.project import Project
-from study.render.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, rounded_score
+from study.formatting.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, rounded_score
 
 SUMMARY_COLUMNS = (
     "task", "split", "model", "config", "run_dir", "n_sentences", "n_articles", "n_seeds", "seeds", "macro_f1_mean",

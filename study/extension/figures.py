@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from study.render.figures import save_figure, styled
+from study.formatting.figures import save_figure, styled
 
 # (estimate kind, legend name, marker, face colour, vertical offset within a label's row)
 SERIES = (("naive", "naive (predicted labels)", "o", "white", -0.22),

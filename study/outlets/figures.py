@@ -16,8 +16,8 @@ from study.outlets.gold import FieldComparison, test_sentence
 from study.outlets.inputs import StudyInputs
 from study.outlets.predicted import RunComparison
 from study.project import Project
-from study.render import figures
-from study.render.numbers import parse_float
+from study.formatting import figures
+from study.formatting.numbers import parse_float
 
 
 @dataclass

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from study.codebook import LABEL_FIELDS
-from study.outlets import stats
+from study import stats
 from study.outlets.inputs import StudyInputs
-from study.render.numbers import fmt_ci, fmt_count_pct, fmt_p, fmt_score
-from study.render.tables import DOWN, SMALL, UP, Table
+from study.formatting.numbers import fmt_ci, fmt_count_pct, fmt_p, fmt_score
+from study.formatting.tables import DOWN, SMALL, UP, Table
 
 N_PERMUTATIONS = 10_000
 N_BOOT = 2_000

@@ -16,7 +16,7 @@ from study.errors import StudyError
 from study.fileio import read_text_utf8
 from study.outlets.inputs import StudyInputs, require_file
 from study.project import Project
-from study.render.tables import Table
+from study.formatting.tables import Table
 
 TERMS_FILE = Path(__file__).parent.parent / "resources" / "terms.yaml"
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from study.codebook import LABEL_FIELDS
-from study.outlets import stats
+from study import stats
 from study.outlets.inputs import Run, StudyInputs
-from study.render.numbers import fmt_score
-from study.render.tables import Table
+from study.formatting.numbers import fmt_score
+from study.formatting.tables import Table
 
 
 @dataclass

@@ -32,7 +32,7 @@ from study.outlets.predicted import (
 from study.errors import StudyError
 from study.fileio import read_jsonl
 from study.project import Project
-from study.render.tables import Table, table_csv, table_latex, table_markdown
+from study.formatting.tables import Table, table_csv, table_latex, table_markdown
 
 
 # Per-outlet predicted distributions: the trained models under k-fold (the floors and the

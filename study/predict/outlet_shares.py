@@ -62,7 +62,7 @@ def predicted_share_table(predictions_path: Path, display: str | None = None) ->
 
 def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) -> list[Path]:
     """predicted_shares.md/.csv and a stacked-bar figure (predicted_shares.png/.svg) in out_dir."""
-    from study.render.numbers import fmt_pct
+    from study.formatting.numbers import fmt_pct
 
     rows = predicted_share_table(predictions_path, display)
     _, _, classes, model = _read(predictions_path, display)
@@ -89,7 +89,7 @@ def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) 
 def _figure(rows: list[dict], used: list[str], model: str, out_dir: Path) -> list[Path]:
     import numpy as np
 
-    from study.render.figures import stacked_bar_figure
+    from study.formatting.figures import stacked_bar_figure
 
     return stacked_bar_figure(
         out_dir / "predicted_shares", f"PREDICTED labels by outlet (model {model or 'unknown'}; not gold)",

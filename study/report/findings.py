@@ -1,7 +1,7 @@
 """What the study found, stated first: each config's question answered in one sentence with its
 number, interval, n and corrected test; the outlet results; what the labels can and cannot
 show. Also the provenance appendix every caption refers to. Numbers come from summary.csv and
-the tables' CSV files and are formatted by study.render.numbers, exactly as in summary.md."""
+the tables' CSV files and are formatted by study.formatting.numbers, exactly as in summary.md."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
 from study.outlets.inputs import read_csv_rows, resolve_run_dir
 from study.project import Project
-from study.render.blocks import Block
-from study.render.curves import curve_findings
-from study.render.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
-from study.render.tables import Table
+from study.formatting.blocks import Block
+from study.report.curves import curve_findings
+from study.formatting.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
+from study.formatting.tables import Table
 
 ALPHA = 0.05
 # Measured outside this pipeline (issue 12): an independent coder with a different written

@@ -1,28 +1,15 @@
-"""The report as blocks (headings, paragraphs, tables, figures), rendered twice: HTML and Markdown."""
+"""A document as blocks (headings, paragraphs, tables, figures), rendered twice: HTML and Markdown.
+
+The report and the extension report both render through here; each passes its own title and
+contents (anchor, heading) pairs.
+"""
 
 
 import html
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
-from study.render.tables import table_html, table_markdown
-
-TITLE = "Framing, stance and voice across outlets: study report"
-
-# (anchor, heading) in reading order; tables and figures carry a section key from this list.
-SECTIONS = (
-    ("findings", "Findings"),
-    ("corpus", "1. Corpus and outlets"),
-    ("codebook", "2. Codebook"),
-    ("agreement", "3. Inter-annotator agreement"),
-    ("models", "4. Model results"),
-    ("outlets", "5. Per-outlet framing, stance, sentiment and voice (gold labels)"),
-    ("predicted", "6. Do the classifiers reproduce the outlet differences?"),
-    ("lexical", "7. Lexical framing: naming the people concerned"),
-    ("limits", "8. Limits of a five-article study"),
-    ("appendix", "Appendix: provenance"),
-)
-
+from study.formatting.tables import table_html, table_markdown
 
 # --- blocks ------------------------------------------------------------------------------
 
@@ -33,15 +20,15 @@ class Block:
     anchor: str = ""
 
 
-def _figure_block(entry: dict[str, Any]) -> Block:
+def figure_block(entry: dict[str, Any]) -> Block:
     return Block("figure", entry)
 
 
-def render_html(blocks: list[Block]) -> str:
+def render_html(blocks: list[Block], title: str, sections: Sequence[tuple[str, str]]) -> str:
     esc = html.escape
     table_no = figure_no = 0
-    toc = "".join(f'<li><a href="#{esc(a)}">{esc(h)}</a></li>' for a, h in SECTIONS)
-    body = [f"<h1>{esc(TITLE)}</h1>", f'<nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>']
+    toc = "".join(f'<li><a href="#{esc(a)}">{esc(h)}</a></li>' for a, h in sections)
+    body = [f"<h1>{esc(title)}</h1>", f'<nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>']
     for block in blocks:
         if block.kind == "h2":
             body.append(f'<h2 id="{esc(block.anchor)}">{esc(block.content)}</h2>')
@@ -62,13 +49,13 @@ def render_html(blocks: list[Block]) -> str:
                 f'(<a href="{esc(entry["svg"])}">SVG</a>)</figcaption></figure>')
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{esc(TITLE)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n"
+            f"<title>{esc(title)}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n"
             + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
 
 
-def render_markdown(blocks: list[Block]) -> str:
+def render_markdown(blocks: list[Block], title: str, sections: Sequence[tuple[str, str]]) -> str:
     table_no = figure_no = 0
-    out = [f"# {TITLE}", "", "Contents: " + " · ".join(f"[{h}](#{a})" for a, h in SECTIONS), ""]
+    out = [f"# {title}", "", "Contents: " + " · ".join(f"[{h}](#{a})" for a, h in sections), ""]
     for block in blocks:
         if block.kind == "h2":
             out += [f'<a id="{block.anchor}"></a>', "", f"## {block.content}", ""]

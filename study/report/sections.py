@@ -16,7 +16,7 @@ from study.codebook import (
 )
 from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
-from study.outlets import stats
+from study import stats
 from study.passes import describe, load_passes
 from study.outlets.inputs import (
     outlets_of,
@@ -25,12 +25,12 @@ from study.outlets.inputs import (
     resolve_run_dir,
 )
 from study.project import Project
-from study.render.blocks import Block, _figure_block
-from study.render.curves import curve_blocks
+from study.formatting.blocks import Block, figure_block
+from study.report.curves import curve_blocks
 from study.evaluate.summary import comparison_cell
-from study.render.findings import parsed_summary, tuned_layers
-from study.render.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
-from study.render.tables import Table
+from study.report.findings import parsed_summary, tuned_layers
+from study.formatting.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
+from study.formatting.tables import Table
 
 # --- inputs ------------------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
                   rows=rows)
     blocks = [Block("table", table)]
     if "agreement" in figures:
-        blocks.append(_figure_block(figures["agreement"]))
+        blocks.append(figure_block(figures["agreement"]))
     return blocks
 
 
@@ -195,7 +195,7 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
         if per_outlet is not None:
             blocks.append(Block("table", per_outlet))
     if "model_comparison" in figures:
-        blocks.append(_figure_block(figures["model_comparison"]))
+        blocks.append(figure_block(figures["model_comparison"]))
     return blocks + curve_blocks(project, rows)
 
 

@@ -11,15 +11,9 @@ from study.fileio import atomic_write_text
 from study.outlets.inputs import load_gold_split, read_agreement_and_summary
 from study.passes import load_passes
 from study.project import Project
-from study.render.blocks import (
-    SECTIONS,
-    Block,
-    _figure_block,
-    render_html,
-    render_markdown,
-)
-from study.render.findings import findings_blocks, provenance_table
-from study.render.report_sections import (
+from study.formatting.blocks import Block, figure_block, render_html, render_markdown
+from study.report.findings import findings_blocks, provenance_table
+from study.report.sections import (
     agreement_blocks,
     codebook_blocks,
     corpus_blocks,
@@ -27,6 +21,23 @@ from study.render.report_sections import (
     load_tables_index,
     model_blocks,
 )
+
+TITLE = "Framing, stance and voice across outlets: study report"
+
+# (anchor, heading) in reading order; tables and figures carry a section key from this list.
+SECTIONS = (
+    ("findings", "Findings"),
+    ("corpus", "1. Corpus and outlets"),
+    ("codebook", "2. Codebook"),
+    ("agreement", "3. Inter-annotator agreement"),
+    ("models", "4. Model results"),
+    ("outlets", "5. Per-outlet framing, stance, sentiment and voice (gold labels)"),
+    ("predicted", "6. Do the classifiers reproduce the outlet differences?"),
+    ("lexical", "7. Lexical framing: naming the people concerned"),
+    ("limits", "8. Limits of a five-article study"),
+    ("appendix", "Appendix: provenance"),
+)
+
 
 # Tables kept in results/tables/ but not printed in the report (a figure or a row shows them).
 REPORT_OMITS = ("outlet_frame_f2_sensitivity", "js_distance")
@@ -54,16 +65,16 @@ def build_blocks(project: Project) -> list[Block]:
         blocks = by_section.setdefault(table.section, [])
         if table.name.startswith("predicted_") or table.name in REPORT_OMITS:  # the figure shows it; the numbers stay in results/tables/
             if table.name in figures:
-                blocks.append(_figure_block(figures[table.name]))
+                blocks.append(figure_block(figures[table.name]))
                 shown.add(table.name)
             continue
         blocks.append(Block("table", table))
         if table.name in figures:
-            blocks.append(_figure_block(figures[table.name]))
+            blocks.append(figure_block(figures[table.name]))
             shown.add(table.name)
     for entry in figure_list:
         if entry["name"] not in shown:
-            by_section.setdefault(entry["section"], []).append(_figure_block(entry))
+            by_section.setdefault(entry["section"], []).append(figure_block(entry))
     if not any(b.kind == "table" for b in by_section["predicted"]):
         by_section["predicted"].insert(0, Block("p", "results/summary.csv lists no run on the gold labels, so there are no predictions to compare."))
     by_section["predicted"].insert(0, Block(
@@ -86,6 +97,6 @@ def write_report(project: Project) -> list[Path]:
     """Write results/index.html and results/REPORT.md from the same blocks."""
     blocks = build_blocks(project)
     paths = [project.results / "index.html", project.results / "REPORT.md"]
-    atomic_write_text(paths[0], render_html(blocks))
-    atomic_write_text(paths[1], render_markdown(blocks))
+    atomic_write_text(paths[0], render_html(blocks, TITLE, SECTIONS))
+    atomic_write_text(paths[1], render_markdown(blocks, TITLE, SECTIONS))
     return paths

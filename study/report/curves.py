@@ -5,9 +5,9 @@ from __future__ import annotations
 from study.codebook import TASKS
 from study.evaluate.curve import CAVEATS, crossing_note
 from study.project import Project
-from study.render.blocks import Block, _figure_block
-from study.render.numbers import fmt_ci, fmt_score
-from study.render.tables import Table
+from study.formatting.blocks import Block, figure_block
+from study.formatting.numbers import fmt_ci, fmt_score
+from study.formatting.tables import Table
 from study.tabular import read_table
 
 
@@ -66,7 +66,7 @@ def curve_blocks(project: Project, summary_rows: list[dict] | None = None) -> li
             header=header, rows=body, left_columns=1)))
         png = project.results / "figures" / f"curve_{task}.png"
         if png.exists() and png.with_suffix(".svg").exists():
-            blocks.append(_figure_block({"name": f"curve_{task}", "section": "models", "title": f"Learning curve: {task}",
+            blocks.append(figure_block({"name": f"curve_{task}", "section": "models", "title": f"Learning curve: {task}",
                                          "caption": "Lines of the table above (log x axis).",
                                          "png": f"figures/curve_{task}.png", "svg": f"figures/curve_{task}.svg"}))
     if blocks:
