@@ -24,11 +24,13 @@ def figure_block(entry: dict[str, Any]) -> Block:
     return Block("figure", entry)
 
 
-def render_html(blocks: list[Block], title: str, sections: Sequence[tuple[str, str]]) -> str:
+def render_html(blocks: list[Block], title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
+    """The page; `subtitle`, when given, is a paragraph between the title and the contents."""
     esc = html.escape
     table_no = figure_no = 0
     toc = "".join(f'<li><a href="#{esc(a)}">{esc(h)}</a></li>' for a, h in sections)
-    body = [f"<h1>{esc(title)}</h1>", f'<nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>']
+    body = [f"<h1>{esc(title)}</h1>"] + ([f"<p>{esc(subtitle)}</p>"] if subtitle else [])
+    body.append(f'<nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>')
     for block in blocks:
         if block.kind == "h2":
             body.append(f'<h2 id="{esc(block.anchor)}">{esc(block.content)}</h2>')
@@ -53,9 +55,10 @@ def render_html(blocks: list[Block], title: str, sections: Sequence[tuple[str, s
             + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
 
 
-def render_markdown(blocks: list[Block], title: str, sections: Sequence[tuple[str, str]]) -> str:
+def render_markdown(blocks: list[Block], title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
     table_no = figure_no = 0
-    out = [f"# {title}", "", "Contents: " + " · ".join(f"[{h}](#{a})" for a, h in sections), ""]
+    out = [f"# {title}", ""] + ([subtitle, ""] if subtitle else [])
+    out += ["Contents: " + " · ".join(f"[{h}](#{a})" for a, h in sections), ""]
     for block in blocks:
         if block.kind == "h2":
             out += [f'<a id="{block.anchor}"></a>', "", f"## {block.content}", ""]
