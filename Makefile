@@ -63,26 +63,28 @@ benchmark: install
 # The extension study (extensions/allsides_immigration/README.md), in data-flow order: sentences ->
 # Label Studio round trip of the two blind passes -> agreement -> gold check -> models -> predictions
 # of every sentence (skipped when made by the same model folder) -> naive / labelled-only / PPI estimates.
+# Its own steps are scripts beside its data ($(EXT)/scripts/, default --root: $(EXT)); the rest is `study`.
 EXT := extensions/allsides_immigration
+EXT_CODING := $(PY) $(EXT)/scripts/coding.py
 extension: install
 	test -f $(EXT)/data/sentences.parquet || $(STUDY) sample-sentences --articles $(EXT)/data/articles.jsonl.gz \
 	  --sentences $(EXT)/data/sentences.parquet --out $(EXT)/sample/sample_sentences.jsonl --n 320 --seed 11
-	$(STUDY) --root $(EXT) extension-labels corpus
+	$(EXT_CODING) corpus
 	$(STUDY) --root $(EXT) annotate export --sample all --input sample/sample_sentences.jsonl --out labels/label_studio/tasks
 	for p in ext_a ext_b; do \
-	  $(STUDY) --root $(EXT) extension-labels ls-json --pass $$p && \
+	  $(EXT_CODING) ls-json --pass $$p && \
 	  $(STUDY) --root $(EXT) annotate import labels/label_studio/$$p.json --annotator $$p --kind model --force || exit 1; done
-	$(STUDY) --root $(EXT) extension-labels agree
-	$(STUDY) --root $(EXT) extension-labels check
+	$(EXT_CODING) agree
+	$(EXT_CODING) check
 	for t in frame sentiment; do \
 	  m=$$($(STUDY) train configs/$${t}_embed_logreg.yaml | awk '{print $$NF}') && test -d "$$m" || exit 1; \
 	  o=$(EXT)/results/predictions_$$t.parquet; \
-	  $(STUDY) extension-fresh $$o $$m || $(STUDY) predict --model $$m --input $(EXT)/data/sentences.parquet --sentences --output $$o || exit 1; \
+	  $(STUDY) predictions-fresh $$o $$m || $(STUDY) predict --model $$m --input $(EXT)/data/sentences.parquet --sentences --output $$o || exit 1; \
 	  for by in leaning outlet; do $(STUDY) estimate --predictions $$o --labelled $(EXT)/labels/gold.jsonl --field $$t \
 	    --by $$by --meta $(EXT)/data/articles.jsonl.gz --out $(EXT)/results/estimates || exit 1; done; done
 
 extension-report: install
-	$(STUDY) --root $(EXT) extension-report
+	$(PY) $(EXT)/scripts/report.py
 
 clean-venv:
 	rm -rf $(VENV)

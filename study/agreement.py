@@ -191,7 +191,8 @@ def update_card(card: Path, block: str) -> bool | None:
     return atomic_write_text(card, text[:head_end] + "\n" + block + "\n" + text[end:])
 
 
-def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
+def rows_csv(rows: list[dict], columns: tuple[str, ...]) -> str:
+    """Agreement rows as CSV, floats to 4 decimals."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -200,7 +201,7 @@ def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
     return buf.getvalue()
 
 
-def _confusion_csv(confusions: dict[tuple[str, str], dict[str, Counter]]) -> str:
+def confusion_csv(confusions: dict[tuple[str, str], dict[str, Counter]]) -> str:
     """Two passes: columns field, <a>, <b>, count (as always); more: one row per pair of passes."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -266,9 +267,9 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,
     notes = read_text_utf8(notes_path, project.rel(notes_path)) if notes_path.exists() else ""
     out = {
         project.results / "agreement.md": render_markdown(rows, confusions, declared, used, notes, n_boot, pairwise),
-        project.results / "agreement.csv": _csv(rows, CSV_COLUMNS),
-        project.results / "agreement_pairwise.csv": _csv(pairwise, ("pass_a", "pass_b", *CSV_COLUMNS)),
-        project.results / "agreement_confusion.csv": _confusion_csv(confusions),
+        project.results / "agreement.csv": rows_csv(rows, CSV_COLUMNS),
+        project.results / "agreement_pairwise.csv": rows_csv(pairwise, ("pass_a", "pass_b", *CSV_COLUMNS)),
+        project.results / "agreement_confusion.csv": confusion_csv(confusions),
     }
     written = [(path, atomic_write_text(path, text)) for path, text in out.items()]
     card = project.root / "labels" / "README.md"

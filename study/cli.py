@@ -200,12 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from study.annotate.command import add_commands as add_annotate
     from study.estimate.command import add_command as add_estimate
-    from study.extension.command import add_commands as add_extension
+    from study.corpus_study.command import add_commands as add_corpus_study
     from study.predict.command import add_commands as add_predict
 
     add_annotate(sub)  # study annotate export|import, study audit-labels
     add_estimate(sub)  # study estimate
-    add_extension(sub)  # study import-allsides, study sample-sentences
+    add_corpus_study(sub)  # study sample-sentences, study predictions-fresh
     add_predict(sub)  # study train, study predict, study predicted-tables
     return parser
 
@@ -217,14 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     args = build_parser().parse_args(argv)
-    project = Project(Path(args.root))
+    return run_step(args.func, args, Project(Path(args.root)))
+
+
+def run_step(func, args, project: Project) -> int:
+    """Run one step as `study` does (also for a dataset's own scripts): paths in messages relative
+    to the root, a StudyError as one line on stderr and exit code 1."""
     from study.fileio import set_display_root
 
     set_display_root(project.root)  # file errors name paths relative to --root
     try:
         if not project.root.is_dir():
             raise StudyError(f"--root {args.root!r}: not a folder")
-        return args.func(args, project)
+        return func(args, project)
     except ProblemList as exc:
         for line in exc.problems:
             print(f"error: {line}", file=sys.stderr)

@@ -59,7 +59,6 @@ TASKS = ("stance", "frame", "sentiment")
 ANNOTATORS: dict[str, str] = {
     "ann_a": "Annotator A: blind pass 1, a fresh-context LLM helper that saw only CODEBOOK.md (v1.0; v1.1 for the 2 re-segmented sentences) and the sentences",
     "ann_b": "Annotator B: blind pass 2, a separate fresh-context LLM helper that saw only CODEBOOK.md (v1.0; v1.1 for the 2 re-segmented sentences) and the sentences, in reverse article order",
-    "ext_adjudicator": "Extension adjudicator: a language-model agent (kind: model) that read both blind passes of the AllSides sample in context and wrote extensions/allsides_immigration/labels/gold.jsonl",
     "adjudicator": "Adjudicator: the project engineer, a language-model agent (kind: model), who read both passes and the sentence in context and wrote labels/gold.jsonl",
 }
 

@@ -1,21 +1,24 @@
-"""The AllSides importer, the sentence sampler and the committed immigration subset."""
+"""The AllSides importer (extensions/allsides_immigration/scripts/), the sentence sampler and the committed immigration subset."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from study.corpus_study.sentences import draw_sample, read_gzip_jsonl, segment_rows, write_sentence_table
 from study.errors import StudyError
-from study.extension.allsides import import_allsides, read_gzip_jsonl
-from study.extension.sentences import draw_sample, segment_rows, write_sentence_table
 from study.fileio import file_hash, short_hash
 
 REPO = Path(__file__).resolve().parent.parent
 EXT = REPO / "extensions" / "allsides_immigration"
+if str(EXT / "scripts") not in sys.path:  # the importer is the extension's own script
+    sys.path.insert(0, str(EXT / "scripts"))
+from import_allsides import attribution_text, import_allsides, main  # noqa: E402
 APACHE = "                                 Apache License\n                           Version 2.0, January 2004\n"
 
 
@@ -70,7 +73,14 @@ def test_import_refuses_bad_input(tmp_path):
         import_allsides(make_source(tmp_path / "b", DOCS, licence=False), "immigration", tmp_path / "o")
     with pytest.raises(StudyError, match="no article"):
         import_allsides(make_source(tmp_path / "c", DOCS), "healthcare", tmp_path / "o")
+    assert main(["--source", str(tmp_path / "c"), "--topic", "healthcare", "--out", str(tmp_path / "o")]) == 1  # one error line
     assert not (tmp_path / "o").exists()  # nothing written on refusal
+
+
+def test_committed_attribution_is_what_the_importer_writes():
+    stats = json.loads((EXT / "data" / "counts.json").read_text(encoding="utf-8"))
+    written = attribution_text(stats["topic"], stats["source"]["commit"], stats)
+    assert (EXT / "data" / "ATTRIBUTION.md").read_text(encoding="utf-8") == written
 
 
 def test_sample_is_a_reproducible_simple_random_sample():

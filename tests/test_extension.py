@@ -1,12 +1,18 @@
-"""The extension study's own steps: the Label Studio round trip of raw blind passes, the gold
-check, domain accuracy, the report generator on a synthetic estimate table, the Makefile target.
-Fast: a hand-made three-article corpus, no model."""
+"""The extension study's own steps (extensions/allsides_immigration/scripts/): the Label Studio
+round trip of raw blind passes, the gold check, domain accuracy, the report on a synthetic estimate
+table, the coding round run as `make extension` runs it. Fast: a hand-made three-article corpus, no model."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +20,12 @@ import pandas as pd
 import pytest
 from conftest import REPO, read_rows, write_rows
 
-from study.extension.allsides import gzip_jsonl
-from study.extension.sentences import draw_sample, segment_rows
+from study.corpus_study.sentences import draw_sample, gzip_jsonl, segment_rows
 from study.project import Project
+
+SCRIPTS = REPO / "extensions" / "allsides_immigration" / "scripts"
+if str(SCRIPTS) not in sys.path:  # the scripts import their neighbours, as when run as `python scripts/x.py`
+    sys.path.insert(0, str(SCRIPTS))
 
 ARTICLES = [
     {"article_id": "AbC1", "outlet": "Outlet One", "leaning": "left", "text":
@@ -30,6 +39,17 @@ PASSES_YAML = """passes:
   - {id: ext_a, kind: model, blind: true, codebook_version: "1.1", description: pass A}
   - {id: ext_b, kind: model, blind: true, codebook_version: "1.1", description: pass B}
 """
+
+
+def run_script(name: str, root: Path, *args: str) -> tuple[int, str, str]:
+    """`python scripts/<name>.py --root ROOT ARGS...` in-process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = importlib.import_module(name).main(["--root", str(root), *map(str, args)])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
 
 
 def raw_row(s: dict, **over) -> dict:
@@ -54,7 +74,7 @@ def ext_root(tmp_path) -> tuple[Path, list[dict]]:
 
 
 def _prepare(run_cli, root: Path) -> None:
-    assert run_cli(root, "extension-labels", "corpus", "--codebook", "../CODEBOOK.md")[0] == 0
+    assert run_script("coding", root, "corpus", "--codebook", "../CODEBOOK.md")[0] == 0
     code, _, err = run_cli(root, "annotate", "export", "--sample", "all", "--input", "sample/sample_sentences.jsonl",
                            "--out", "labels/label_studio/tasks")
     assert code == 0, err
@@ -74,7 +94,7 @@ def test_raw_passes_go_through_the_label_studio_format_exactly(run_cli, ext_root
     (root / "labels" / "raw").mkdir()
     for pid, rows in (("ext_a", raw_a), ("ext_b", raw_b)):
         write_rows(root / "labels" / "raw" / f"{pid}.jsonl", rows)
-        assert run_cli(root, "extension-labels", "ls-json", "--pass", pid)[0] == 0
+        assert run_script("coding", root, "ls-json", "--pass", pid)[0] == 0
         export = json.loads((root / f"labels/label_studio/{pid}.json").read_text(encoding="utf-8"))
         assert all(len(t["annotations"]) == 1 and t["annotations"][0]["result"] for t in export)
         code, _, err = run_cli(root, "annotate", "import", f"labels/label_studio/{pid}.json", "--annotator", pid, "--kind", "model")
@@ -84,7 +104,7 @@ def test_raw_passes_go_through_the_label_studio_format_exactly(run_cli, ext_root
             assert {k: got[k] for k in ("stance", "frame", "frames_secondary", "sentiment", "source", "exclude", "exclude_reason")} == \
                    {k: want[k] for k in ("stance", "frame", "frames_secondary", "sentiment", "source", "exclude", "exclude_reason")}
             assert got["note"] == want["note"].strip() and got["annotator_kind"] == "model" and got["codebook_version"] == "1.1"
-    from study.extension.labels import round_trip_problems
+    from coding_round import round_trip_problems
 
     assert round_trip_problems(Project(root), "ext_a") == []
     rows = read_rows(root / "labels/annotations/ext_a.jsonl")
@@ -100,7 +120,7 @@ def test_raw_pass_with_a_wrong_hash_or_missing_sentence_is_refused(run_cli, ext_
     rows[0]["hash"] = "000000000000"
     (root / "labels" / "raw").mkdir()
     write_rows(root / "labels/raw/ext_a.jsonl", rows[:-1])
-    code, _, err = run_cli(root, "extension-labels", "ls-json", "--pass", "ext_a")
+    code, _, err = run_script("coding", root, "ls-json", "--pass", "ext_a")
     assert code == 1 and "hash" in err and not (root / "labels/label_studio/ext_a.json").exists()
 
 
@@ -109,7 +129,7 @@ def test_gold_check_enforces_agreed_labels_and_reasons(run_cli, ext_root):
     _prepare(run_cli, root)
     passes = {"ext_a": {s["id"]: raw_row(s) for s in sample}, "ext_b": {s["id"]: raw_row(s) for s in sample}}
     passes["ext_b"][sample[0]["id"]]["frame"] = "economic"
-    from study.extension.labels import check_gold
+    from coding_round import check_gold
 
     def gold(s, **over):
         return {**raw_row(s), "annotator": "ext_adjudicator", "annotator_kind": "model", "codebook_version": "1.1",
@@ -131,7 +151,7 @@ def test_gold_check_enforces_agreed_labels_and_reasons(run_cli, ext_root):
 
 def test_codebook_for_coders_carries_the_addendum_stance_target():
     from study.annotate.hints import parse_hints
-    from study.extension.steps import A1_STANCE, codebook_with_addendum
+    from coding import A1_STANCE, codebook_with_addendum
 
     hints = parse_hints(codebook_with_addendum((REPO / "labels" / "CODEBOOK.md").read_text(encoding="utf-8")))
     assert all(hints["stance"][v].startswith(A1_STANCE[v][:40]) for v in A1_STANCE)
@@ -140,7 +160,7 @@ def test_codebook_for_coders_carries_the_addendum_stance_target():
 
 
 def test_domain_accuracy_scores_the_labelled_sentences():
-    from study.extension.accuracy import domain_accuracy
+    from study.corpus_study.accuracy import domain_accuracy
 
     df = pd.DataFrame({"gold": ["political", "political", "economic", "economic"],
                        "pred": ["political", "economic", "economic", "economic"]})
@@ -170,12 +190,11 @@ def _synthetic_estimates(results: Path) -> pd.DataFrame:
 
 
 def test_report_from_a_synthetic_estimate_table(tmp_path):
-    from study.extension.report import write_report
-
-    project = Project(tmp_path)
     results = tmp_path / "results"
     df = _synthetic_estimates(results)
-    paths = write_report(project, results)
+    code, out, err = run_script("report", tmp_path)
+    assert code == 0, err
+    paths = [tmp_path / line.split(" ", 1)[1] for line in out.splitlines()]
     md = (results / "REPORT.md").read_text(encoding="utf-8")
     page = (results / "index.html").read_text(encoding="utf-8")
     assert md.index("## Findings") < md.index("## 1. Frame shares by outlet leaning") < md.index("## 6. Limits")
@@ -185,28 +204,56 @@ def test_report_from_a_synthetic_estimate_table(tmp_path):
            f"{100 * row.ppi_share:.1f} [{100 * row.ppi_low:.1f}, {100 * row.ppi_high:.1f}]"
     assert f"| political | {cell} |" in md  # the numbers are the estimate table's
     assert f"n labelled = {int(row.labelled_n)}" in md
-    assert len(re.findall(r"\*\*Frames, outlet = ", md)) == 6  # the six largest outlets
+    assert len(re.findall(r"\*\*Table \d+\. Frames, outlet = ", md)) == 6  # the six largest outlets
     assert "accuracy not computed" in md and "i.i.d." in md and "not a rating of the article" in md
     assert "<script" not in page.lower() and "http" not in page.split("<main>")[0]
+    assert md.startswith("# Immigration coverage") and "Generated by `scripts/report.py`" in md.split("Contents:")[0]
+    assert '<h2 id="findings">Findings</h2>' in page and "<caption><strong>Table 1. PPI frame shares by leaning.</strong>" in page
     for suffix in (".png", ".svg"):
         assert (results / "figures" / f"frame_naive_vs_ppi_by_leaning{suffix}").stat().st_size > 1000
     assert all(p.exists() for p in paths)
 
 
-def test_makefile_has_the_two_extension_targets():
-    text = (REPO / "Makefile").read_text(encoding="utf-8")
-    recipe = text[text.index("\nextension:"):text.index("\nextension-report:")]
-    for step in ("extension-labels corpus", "annotate export", "annotate import", "extension-labels agree",
-                 "extension-labels check", " train ", " predict ", " estimate "):
-        assert step in recipe, step
-    assert "extension-report" in text[text.index("\nextension-report:"):]
-    assert re.search(r"^\.PHONY:.*\bextension\b.*\bextension-report\b", text, re.MULTILINE)
+def test_the_coding_round_runs_as_make_extension_runs_it(run_cli, ext_root):
+    """The scripts as separate processes from the project root, as the Makefile calls them: sample corpus,
+    Label Studio exports of two blind passes, import, agreement, gold check (its adjudicator declared by
+    the script, not by study/codebook.py)."""
+    root, sample = ext_root
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    def coding(*args: str) -> str:
+        done = subprocess.run([sys.executable, str(SCRIPTS / "coding.py"), "--root", str(root), *args],
+                              cwd=REPO, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "addendum A1" in coding("corpus", "--codebook", "../CODEBOOK.md")
+    assert run_cli(root, "annotate", "export", "--sample", "all", "--input", "sample/sample_sentences.jsonl",
+                   "--out", "labels/label_studio/tasks")[0] == 0
+    (root / "labels" / "raw").mkdir()
+    rows = [raw_row(s, frame=("economic", "political")[i % 2]) for i, s in enumerate(sample)]
+    for pid in ("ext_a", "ext_b"):
+        write_rows(root / "labels" / "raw" / f"{pid}.jsonl", rows)
+        coding("ls-json", "--pass", pid)
+        assert run_cli(root, "annotate", "import", f"labels/label_studio/{pid}.json", "--annotator", pid, "--kind", "model")[0] == 0
+    coding("agree", "--n-boot", "20")
+    agreement = (root / "results" / "agreement.md").read_text(encoding="utf-8")
+    assert "written by `scripts/coding.py agree`" in agreement and "**What this agreement is.**" in agreement
+    assert (root / "results" / "agreement_confusion.csv").read_text(encoding="utf-8").startswith("field,ext_a,ext_b,count")
+    gold = [{**{k: v for k, v in r.items() if k != "note"}, "annotator": "ext_adjudicator", "annotator_kind": "model",
+             "codebook_version": "1.1", "resolution": "agreed", "reason": ""} for r in rows]
+    write_rows(root / "labels" / "gold.jsonl", gold)
+    assert "round trip exact for ext_a, ext_b" in coding("check")
+    write_rows(root / "labels" / "gold.jsonl", gold[1:])
+    done = subprocess.run([sys.executable, str(SCRIPTS / "coding.py"), "--root", str(root), "check"],
+                          cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "has no gold label" in done.stderr
 
 
 def test_fresh_predictions_are_recognised_by_their_model_folder(run_cli, tmp_path):
     path = tmp_path / "p.parquet"
     pd.DataFrame({"sentence_id": ["a", "b"], "label": ["political", "other"],
                   "annotator_id": ["frame_embed_logreg-1234abcd"] * 2}).to_parquet(path)
-    assert run_cli(tmp_path, "extension-fresh", str(path), str(tmp_path / "models" / "frame_embed_logreg-1234abcd"))[0] == 0
-    assert run_cli(tmp_path, "extension-fresh", str(path), str(tmp_path / "models" / "frame_embed_logreg-99999999"))[0] == 1
-    assert run_cli(tmp_path, "extension-fresh", str(tmp_path / "missing.parquet"), "models/x")[0] == 1
+    assert run_cli(tmp_path, "predictions-fresh", str(path), str(tmp_path / "models" / "frame_embed_logreg-1234abcd"))[0] == 0
+    assert run_cli(tmp_path, "predictions-fresh", str(path), str(tmp_path / "models" / "frame_embed_logreg-99999999"))[0] == 1
+    assert run_cli(tmp_path, "predictions-fresh", str(tmp_path / "missing.parquet"), "models/x")[0] == 1

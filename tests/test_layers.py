@@ -22,7 +22,7 @@ FLOORS = (
     ("labels", "models"),
     ("validate", "annotate"),
     ("agreement", "data"),
-    ("outlets", "evaluate", "predict", "extension"),
+    ("outlets", "evaluate", "predict", "corpus_study"),
     ("report",),
     ("cli",),
     ("__main__",),

@@ -1,4 +1,4 @@
-"""The extension report's figure: naive vs PPI shares with 95% intervals, one panel per group.
+"""A share report's figure: naive vs PPI shares with 95% intervals, one panel per group.
 
 Grayscale, PNG + SVG, drawn with the study's fixed figure style (deterministic files).
 """

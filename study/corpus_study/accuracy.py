@@ -1,4 +1,4 @@
-"""How well the five-article classifiers label the extension's sentences: macro-F1 and accuracy
+"""How well the five-article classifiers label another corpus' sentences: macro-F1 and accuracy
 against the adjudicated gold of the random sample, with 95% percentile-bootstrap intervals.
 
 Excluded gold sentences are left out (the classifiers never predict "excluded"); macro-F1 is

@@ -1,5 +1,8 @@
 """Import one topic of the AllSides corpus of Baly et al. (EMNLP 2020) into a compressed table.
 
+    python extensions/allsides_immigration/scripts/import_allsides.py --source PATH --topic immigration \
+        --out extensions/allsides_immigration/data/
+
 Source: github.com/ramybaly/Article-Bias-Prediction (Apache-2.0), one JSON file per article
 in data/jsons/<ID>.json with ID, topic, source, source_url, url, date, authors, title,
 content_original (the text as newspaper3k returned it), content (tokenised), bias_text
@@ -11,21 +14,22 @@ is all that later steps use.
 
 from __future__ import annotations
 
-import gzip
-import io
+import argparse
 import json
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from study.cli import run_step
+from study.corpus_study.sentences import gzip_jsonl
 from study.errors import StudyError
 from study.fileio import atomic_write_bytes, atomic_write_text, file_hash, write_json
+from study.project import Project
 
 REPOSITORY = "https://github.com/ramybaly/Article-Bias-Prediction"
 LEANINGS = ("left", "center", "right")
 BIAS_CODES = {0: "left", 1: "center", 2: "right"}
-ARTICLE_COLUMNS = ("article_id", "outlet", "leaning", "date", "title", "authors", "url", "source_url", "text")
 ARTICLES_FILE = "articles.jsonl.gz"
 CITATION = (
     "Ramy Baly, Giovanni Da San Martino, James Glass and Preslav Nakov. 2020. We Can Detect Your Bias: "
@@ -147,25 +151,6 @@ def counts(rows: list[dict], min_articles: int = 20) -> dict:
     }
 
 
-def gzip_jsonl(rows: list[dict]) -> bytes:
-    """Deterministic gzip (no file name, mtime 0): the same rows always give the same bytes."""
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
-        for row in rows:
-            gz.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
-    return buf.getvalue()
-
-
-def read_gzip_jsonl(path: Path, display: str) -> list[dict]:
-    if not path.is_file():
-        raise StudyError(f"{display}: file not found")
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StudyError(f"{display}: not a gzipped JSON Lines file ({exc})") from None
-
-
 def attribution_text(topic: str, revision: str | None, stats: dict) -> str:
     rev = f" at commit `{revision}`" if revision else ""
     return (
@@ -176,7 +161,7 @@ def attribution_text(topic: str, revision: str | None, stats: dict) -> str:
         f"Changes: only articles with topic `{topic}` are kept; each keeps its ID, source (as `outlet`), "
         f"bias_text (as `leaning`), date, title, authors, url, source_url and content_original (as `text`, "
         f"stripped of surrounding whitespace); the tokenised `content` and the numeric `bias` are dropped. "
-        f"Written by `study import-allsides`.\n\n"
+        f"Written by `scripts/import_allsides.py`.\n\n"
         f"Please cite:\n\n> {CITATION}\n\n"
         f"The article texts remain the work of their publishers; the corpus was crawled from allsides.com, "
         f"whose outlet ratings (left/center/right) are AllSides' own.\n"
@@ -200,3 +185,27 @@ def import_allsides(source: Path, topic: str, out_dir: Path) -> tuple[list[tuple
     written.append((out_dir / "ATTRIBUTION.md", atomic_write_text(out_dir / "ATTRIBUTION.md", attribution_text(topic, revision, stats))))
     written.append((out_dir / "LICENSE", atomic_write_text(out_dir / "LICENSE", licence)))
     return written, stats
+
+
+def _import(args, project: Project) -> int:
+    paths, stats = import_allsides(Path(args.source), args.topic, Path(args.out))
+    for path, changed in paths:
+        print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}")
+    key = next(k for k in stats if k.startswith("outlets_with_at_least"))
+    print(f"{args.topic}: {stats['articles']} of {stats['corpus_articles']} articles, {stats['outlets']} outlets "
+          f"({stats[key]} with >= 20 articles); " + ", ".join(f"{k} {v}" for k, v in stats["by_leaning"].items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="one topic of the AllSides corpus (Baly et al. 2020) -> articles.jsonl.gz + licence")
+    parser.add_argument("--source", required=True, help="a checkout of ramybaly/Article-Bias-Prediction, its data/jsons folder, or its git directory")
+    parser.add_argument("--topic", default="immigration", help="AllSides topic to keep (default: immigration)")
+    parser.add_argument("--out", required=True, help="output folder, e.g. extensions/allsides_immigration/data/")
+    parser.set_defaults(root=".")  # paths are shown relative to the current folder
+    args = parser.parse_args(argv)
+    return run_step(_import, args, Project(Path(args.root)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,16 +3,11 @@ from the numbers (so every number in the text is the one in the tables)."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-TITLE = "Immigration coverage across outlets (AllSides corpus): frame shares with prediction-powered inference"
+from study.corpus_study.shares_report import pct
 
-CSS = ("body{font-family:Georgia,serif;color:#111;background:#fff;line-height:1.45}main{max-width:62rem;margin:auto;"
-       "padding:1rem}table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #999;padding:.2rem .45rem;"
-       "text-align:left;font-size:.9rem}caption{text-align:left;font-weight:bold;padding:.3rem 0}.scroll{overflow-x:auto}"
-       "img{max-width:100%;height:auto}figure{margin:1rem 0}figcaption{font-size:.9rem;color:#333}")
+TITLE = "Immigration coverage across outlets (AllSides corpus): frame shares with prediction-powered inference"
 
 ESTIMATES_INTRO = (
     "Shares of sentences per primary frame, in %, with 95% intervals. naive: share of predicted labels over all "
@@ -44,8 +39,6 @@ ACCURACY_INTRO = (
     "(2,000 resamples). Stance is not predicted: the study's stance classifier was trained for the DOJ-request "
     "target, not the addendum's generalised target."
 )
-ACCURACY_HEADER = ["task", "model", "n (non-excluded)", "classes in gold", "macro-F1 [95% CI]", "accuracy [95% CI]",
-                   "majority-class share"]
 AGREEMENT_INTRO = (
     "Two blind passes over the 320 sampled sentences, both by fresh-context instances of one large language model "
     "(kind: model), coded with codebook 1.1 + addendum A1 and brought in through Label Studio's export format. "
@@ -53,7 +46,6 @@ AGREEMENT_INTRO = (
     "adjudicated sentence by sentence by a third model instance (ext_adjudicator), citing the rule; the gold labels "
     "are labels/gold.jsonl."
 )
-AGREEMENT_HEADER = ["field", "n", "Krippendorff's alpha [95% CI]", "Cohen's kappa", "% agreement", "disagreements"]
 LIMITS = [
     "Leaning is the AllSides rating of the outlet at crawl time, not a rating of the article or of the sentence.",
     ("Coverage: the articles AllSides collected on its immigration topic, mostly 2012-2020 (2001 to July 2020); "
@@ -77,24 +69,8 @@ LIMITS = [
 ]
 
 
-def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
-
-
 def _ci(row: pd.Series, kind: str) -> str:
-    return f"{_pct(row[f'{kind}_share'])}% [{_pct(row[f'{kind}_low'])}, {_pct(row[f'{kind}_high'])}]"
-
-
-def accuracy_row(s: dict) -> list[str]:
-    return [s["field"], s["model"], str(s["n"]), str(s["classes"]), f"{s['macro_f1']:.2f} [{s['f1_low']:.2f}, {s['f1_high']:.2f}]",
-            f"{s['accuracy']:.2f} [{s['acc_low']:.2f}, {s['acc_high']:.2f}]", f"{s['majority_share']:.2f}"]
-
-
-def agreement_row(r: dict) -> list[str]:
-    def f(key: str) -> str:
-        return f"{float(r[key]):.3f}"
-    return [r["field"], r["n_items"], f"{f('krippendorff_alpha')} [{f('alpha_ci_low')}, {f('alpha_ci_high')}]",
-            f("cohen_kappa"), f"{100 * float(r['percent_agreement']):.1f}%", r["n_disagreements"]]
+    return f"{pct(row[f'{kind}_share'])}% [{pct(row[f'{kind}_low'])}, {pct(row[f'{kind}_high'])}]"
 
 
 def _row(df: pd.DataFrame, group: str, label: str) -> pd.Series:

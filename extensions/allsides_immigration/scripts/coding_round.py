@@ -1,5 +1,5 @@
-"""The extension's coding round (run with `--root extensions/<name>`): the sample as a corpus,
-each raw blind pass as a Label Studio export, the adjudicated gold checked, and agreement.
+"""The coding round of the AllSides sample (the functions behind scripts/coding.py): the sample
+as a corpus, each raw blind pass as a Label Studio export, the round trip and the adjudicated gold checked.
 
 Why a corpus of the sampled sentences only: `study annotate import` checks each task against
 `corpus/sentences.jsonl` (id, text hash, project marker), and agreement needs every corpus
@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 
 from study.annotate.importer import result_for_row
+from study.corpus_study.sentences import read_gzip_jsonl, segment_rows
 from study.errors import ProblemList, StudyError
-from study.extension.allsides import read_gzip_jsonl
-from study.extension.sentences import segment_rows
 from study.fileio import atomic_write_text, read_jsonl, strip_line, write_jsonl
 from study.labels import check_label_row, known_annotators
 from study.project import Project
@@ -25,7 +24,9 @@ ARTICLES = "data/articles.jsonl.gz"
 RAW_DIR = "labels/raw"
 LS_DIR = "labels/label_studio"
 TASKS = f"{LS_DIR}/tasks/tasks.json"  # written by `study annotate export --out labels/label_studio/tasks`
-ADJUDICATOR = "ext_adjudicator"  # writes labels/gold.jsonl; a model (see the extension README)
+# The adjudicator of this sample, known to the gold check here (not to the study's codebook): a
+# language-model agent (kind: model) that read both blind passes in context and wrote labels/gold.jsonl.
+ADJUDICATOR = "ext_adjudicator"
 RAW_KEYS = ("id", "hash", "stance", "frame", "frames_secondary", "sentiment", "source", "exclude",
             "exclude_reason", "note")
 COMPARED = ("stance", "frame", "frames_secondary", "sentiment", "source", "exclude", "exclude_reason", "note")

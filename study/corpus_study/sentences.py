@@ -1,4 +1,4 @@
-"""Segment an extension's articles with the study's own segmenter and draw a random sample.
+"""Segment a corpus' articles (gzipped JSON Lines) with the study's own segmenter and draw a random sample.
 
 Sentence ids follow the study's scheme `<article_id>-pNN-sNN` (paragraph, sentence within
 it). The sample is a *simple random sample* of all sentences (not stratified), the design
@@ -9,12 +9,14 @@ with any Python or NumPy version.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
+import json
 from pathlib import Path
 
 from study.corpus import Article, segment_article
 from study.errors import StudyError
-from study.extension.allsides import gzip_jsonl, read_gzip_jsonl
 from study.fileio import (
     atomic_write_bytes,
     file_hash,
@@ -24,6 +26,25 @@ from study.fileio import (
 )
 
 SAMPLE_COLUMNS = ("id", "article_id", "outlet", "leaning", "text", "hash", "prev_text", "next_text")
+
+
+def gzip_jsonl(rows: list[dict]) -> bytes:
+    """Deterministic gzip (no file name, mtime 0): the same rows always give the same bytes."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        for row in rows:
+            gz.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+    return buf.getvalue()
+
+
+def read_gzip_jsonl(path: Path, display: str) -> list[dict]:
+    if not path.is_file():
+        raise StudyError(f"{display}: file not found")
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudyError(f"{display}: not a gzipped JSON Lines file ({exc})") from None
 
 
 def _article(row: dict) -> Article:
@@ -75,8 +96,6 @@ def write_sentence_table(path: Path, sentences: list[dict]) -> bool:
     if name.endswith(".jsonl"):
         return write_jsonl(path, sentences)
     if name.endswith(".parquet"):
-        import io
-
         import pyarrow as pa
         import pyarrow.parquet as pq
 

@@ -1,1 +1,0 @@
-"""Corpus-scale extension studies kept apart from the five-article study (see extensions/)."""
