@@ -37,9 +37,9 @@ def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
 def _progress(total: int, desc: str):
     from tqdm import tqdm
 
-    from study.models.progress import LineProgress, _is_tty
+    from study.models.progress import LineProgress, is_tty
 
-    if not _is_tty():  # a log: one line per fold once the run takes more than a few seconds
+    if not is_tty():  # a log: one line per fold once the run takes more than a few seconds
         return LineProgress(total, desc, "fold")
     return tqdm(total=total, desc=desc, unit="fold", file=sys.stderr, leave=False, dynamic_ncols=True,
                 disable=None)  # None: hidden when stderr is not a terminal, so logs stay clean

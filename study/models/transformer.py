@@ -11,14 +11,14 @@ from study.models.base import Classifier
 from study.models import frozen
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
-    _quiet_transformers,
-    _torch,
+    quiet_transformers,
     adamw,
     length_sorted_batches,
     linear_warmup_decay,
     resolve_pretrained,
+    torch_module,
 )
-from study.models.progress import progress
+from study.models.progress import is_tty, progress
 
 # Loaded once per process: (pretrained, class labels) -> (tokenizer, model as loaded). Each fit
 # copies it and draws the new head exactly as from_pretrained does (see _load), which is ~1 s
@@ -38,18 +38,12 @@ class Transformer(Classifier):
     layers then run without dropout); other architectures take the plain full forward pass.
     """
 
-    @staticmethod
-    def _is_tty() -> bool:
-        from study.models.progress import _is_tty
-
-        return _is_tty()
-
     def _load(self):
         """Tokenizer and a fresh model: a copy of the once-loaded weights whose newly initialised
         head is drawn as from_pretrained draws it (normal(0, initializer_range) weight, zero bias,
         from the seeded RNG), so the numbers, and the RNG state after loading, are the same as
         loading from disk; heads of other shapes are loaded from disk each time."""
-        torch = _torch()
+        torch = torch_module()
         key = (self.cfg.pretrained, tuple(self.classes))
         if key not in _TEMPLATES:
             state = torch.get_rng_state()
@@ -69,7 +63,7 @@ class Transformer(Classifier):
     def _load_from_disk(self):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        _quiet_transformers()
+        quiet_transformers()
         path = resolve_pretrained(self.cfg.pretrained)
         try:
             tok = AutoTokenizer.from_pretrained(path)
@@ -122,7 +116,7 @@ class Transformer(Classifier):
         return [_LENGTHS[(*key, t)] for t in texts]
 
     def fit(self, texts, labels):
-        torch = _torch()
+        torch = torch_module()
         torch.manual_seed(self.seed)
         torch.use_deterministic_algorithms(True)
         rng = np.random.default_rng(self.seed)
@@ -148,9 +142,9 @@ class Transformer(Classifier):
         sched = linear_warmup_decay(optim, warmup, total)
         best, best_state, stale = -1.0, None, 0
         # terminal: a bar over batches (rate, ETA); log file: one line per epoch once it runs long
-        bar = (progress(total, "  fine-tuning", unit="batch") if self._is_tty()
+        bar = (progress(total, "  fine-tuning", unit="batch") if is_tty()
                else progress(self.cfg.epochs, f"  fine-tuning on {len(train_idx)} sentences", unit="epoch"))
-        if not self._is_tty():
+        if not is_tty():
             bar.quiet_for_s = 30.0  # epoch lines only for long fits (a large corpus); folds report anyway
         for _ in range(self.cfg.epochs):
             self.model.train()
@@ -163,9 +157,9 @@ class Transformer(Classifier):
                 optim.step()
                 sched.step()
                 optim.zero_grad()
-                if self._is_tty():
+                if is_tty():
                     bar.update(1)
-            if not self._is_tty():
+            if not is_tty():
                 bar.update(1, items=len(train_idx))
             if len(val_idx):
                 from study.metrics import macro_f1
@@ -186,7 +180,7 @@ class Transformer(Classifier):
         return self
 
     def predict_proba(self, texts, batch_size: int = 64):
-        torch = _torch()
+        torch = torch_module()
         texts = list(texts)
         lengths = self._lengths(texts)
         out = np.zeros((len(texts), len(self.classes)))
