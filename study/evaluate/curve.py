@@ -62,18 +62,18 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
     folds_by_seed = {seed: make_folds(cfg, items, seed)[0] for seed in seeds}
     pred = {(size, seed): np.empty(len(gold), dtype=object) for size in sizes for seed in seeds}
     n_train = defaultdict(list)
-    fits, where = [], []
+    fits, sizes_of = [], []
     for seed, folds in folds_by_seed.items():
         for f, (train, test) in enumerate(folds, start=1):
             for size in sizes:
                 idx = subset(train, size, seed, f)
                 assert not np.isin(idx, test).any()  # never train on the test fold
-                fits.append(Fit(cfg.model, items.classes, seed, f, list(inputs[idx]), list(gold[idx]), list(inputs[test])))
-                where.append((size, test))
+                fits.append(Fit(cfg.model, items.classes, seed, f, list(inputs[idx]), list(gold[idx]), list(inputs[test]), test))
+                sizes_of.append(size)
                 n_train[size].append(len(idx))
     bar = progress(len(fits), f"curve {name}", unit="fit")
-    for (size, test), fit, result in zip(where, fits, pool.run(fits, lambda fit: bar.update(1))):
-        pred[(size, fit.seed)][test] = result.pred
+    for size, result in zip(sizes_of, pool.run(fits, lambda fit: bar.update(1))):
+        pred[(size, result.seed)][result.test_rows] = result.pred
     bar.close()
     rng = np.random.default_rng(0)
     boots = [rng.integers(0, len(gold), len(gold)) for _ in range(N_BOOT)]

@@ -34,7 +34,8 @@ def default_jobs() -> int:
 
 @dataclass
 class Fit:
-    """One fit: train on (train_x, train_y), predict class probabilities for test_x."""
+    """One fit: train on (train_x, train_y), predict class probabilities for test_x, which
+    holds the evaluation's rows test_rows."""
     model_cfg: object
     classes: list
     seed: int
@@ -42,14 +43,19 @@ class Fit:
     train_x: list
     train_y: list
     test_x: list
+    test_rows: np.ndarray
 
 
-@dataclass
-class Fitted:
+@dataclass(frozen=True)
+class FoldResult:
+    """What one fit predicted and for which rows (as scikit-learn's _fit_and_predict returns)."""
+    seed: int
+    fold: int
+    test_rows: np.ndarray
     proba: np.ndarray
     pred: list
     notes: list  # fold diagnostics (study.evaluate.pool.fold_diagnostics)
-    seconds: float  # fit + predict, in the process that ran it
+    fit_seconds: float  # fit + predict, in the process that ran it
 
 
 def fold_diagnostics(model_name: str, seed: int, fold: int, pred: np.ndarray, proba: np.ndarray, model) -> list[str]:
@@ -69,7 +75,7 @@ def fold_diagnostics(model_name: str, seed: int, fold: int, pred: np.ndarray, pr
     return notes
 
 
-def run_fit(fit: Fit) -> Fitted:
+def run_fit(fit: Fit) -> FoldResult:
     """Fit, predict, diagnose and free one model (in whichever process runs it)."""
     from study.models import encoders, make_model
 
@@ -91,7 +97,7 @@ def run_fit(fit: Fit) -> Fitted:
         encoders.set_threads(before)
         limits.restore_original_limits()
         _trim_heap()
-    return Fitted(proba, pred, notes, time.perf_counter() - started)
+    return FoldResult(fit.seed, fit.fold, fit.test_rows, proba, pred, notes, time.perf_counter() - started)
 
 
 @functools.cache
@@ -143,7 +149,7 @@ class FitPool:
                                              initializer=_worker_init)
         return [self._pool.submit(run_fit, fit) for fit in fits]
 
-    def collect(self, fits: list[Fit], futures: list, done: Callable[[Fit], None] = lambda fit: None) -> list[Fitted]:
+    def collect(self, fits: list[Fit], futures: list, done: Callable[[Fit], None] = lambda fit: None) -> list[FoldResult]:
         """The results of submitted fits, in the order of `fits`; `done(fit)` as each finishes."""
         out: list = [None] * len(fits)
         if all(fut is None for fut in futures):
@@ -166,7 +172,7 @@ class FitPool:
             raise
         return out
 
-    def run(self, fits: list[Fit], done: Callable[[Fit], None] = lambda fit: None) -> list[Fitted]:
+    def run(self, fits: list[Fit], done: Callable[[Fit], None] = lambda fit: None) -> list[FoldResult]:
         """Submit and collect: results in the order of `fits`."""
         return self.collect(fits, self.submit(fits), done)
 

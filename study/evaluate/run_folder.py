@@ -10,15 +10,17 @@ import os
 import secrets
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
+from study.config import ExperimentConfig
 from study.evaluate.items import Items
 from study.evaluate.provenance import code_hash, package_versions
 from study.errors import StudyError
-from study.fileio import atomic_write_bytes, atomic_write_text, write_json
+from study.fileio import atomic_write_bytes, atomic_write_text, replace_folder, write_json
 
 PREDICTION_COLUMNS = ("id", "article_id", "outlet_id", "seed", "fold", "gold", "pred")
 
@@ -64,38 +66,47 @@ def _writer_alive(name: str) -> bool:
     return True
 
 
-def write_run(project, out: Path, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall,
-              quick, config_display: str, fit_seconds: float | None = None) -> None:
+@dataclass(frozen=True)
+class RunResult:
+    """A run's result on its way from the fits to its folder: what ran, its out-of-fold
+    predictions per seed (labels, probabilities, fold of each sentence), scores and timing."""
+    name: str
+    rid: str
+    digest: str
+    config_path: Path
+    cfg: ExperimentConfig
+    items: Items
+    quick: bool
+    preds_by_seed: dict[int, np.ndarray]
+    proba_by_seed: dict[int, np.ndarray]
+    fold_by_seed: dict[int, np.ndarray]
+    metrics: dict
+    wall: float  # from queueing the fits to writing (includes waiting for other configs' fits under `run --all`)
+    fit_seconds: float  # the fits' own time summed, in single-thread worker seconds
+
+
+def write_run(project, out: Path, run: RunResult) -> None:
     """Write every file of a run into a temporary sibling folder, then rename it into place,
     replacing an older folder of the same name only at that last step."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         # mkdtemp's folder is private (0700); a run folder gets the usual permissions (umask)
-        tmp = out.parent / f"{TEMP_PREFIX}{rid}-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = out.parent / f"{TEMP_PREFIX}{run.rid}-{os.getpid()}-{secrets.token_hex(4)}"
         tmp.mkdir()
     except OSError as exc:
         raise StudyError(f"{project.rel(out.parent)}: cannot write a run folder there ({exc.strerror})") from None
     try:
-        _write_files(tmp, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
-                     config_display, fit_seconds)
-        if out.exists():
-            old = out.with_name(f"{ASIDE_PREFIX}{out.name}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        _write_files(tmp, run, project.rel(run.config_path))
+        # a kill -9 between the two renames leaves the earlier run aside: remove_stale_temporaries restores it
+        replace_folder(tmp, out, out.with_name(f"{ASIDE_PREFIX}{out.name}"))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        old = out.with_name(f"{ASIDE_PREFIX}{out.name}")
-        if old.is_dir() and not out.exists():  # the last rename failed: put the earlier run back
-            old.rename(out)
         raise
 
 
-def _write_files(out, name, rid, digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed, wall, quick,
-                 config_display, fit_seconds=None):
-    atomic_write_text(out / "config.yaml", f"# resolved config of run {rid}; re-run: python -m study run {config_display}{' --quick' if quick else ''}\n"
+def _write_files(out: Path, run: RunResult, config_display: str) -> None:
+    cfg, items, metrics, quick = run.cfg, run.items, run.metrics, run.quick
+    atomic_write_text(out / "config.yaml", f"# resolved config of run {run.rid}; re-run: python -m study run {config_display}{' --quick' if quick else ''}\n"
                       + yaml.safe_dump(cfg.resolved(), sort_keys=False))
     write_json(out / "metrics.json", metrics)
     buf = io.StringIO()
@@ -107,21 +118,19 @@ def _write_files(out, name, rid, digest, cfg, items, metrics, preds_by_seed, pro
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*PREDICTION_COLUMNS, *(f"prob_{c}" for c in items.classes)])
-    for seed in sorted(preds_by_seed):
+    for seed in sorted(run.preds_by_seed):
         for i in range(len(items.ids)):
-            w.writerow([items.ids[i], items.articles[i], items.groups[i], seed, int(fold_by_seed[seed][i]), items.labels[i],
-                        preds_by_seed[seed][i], *(f"{p:.4f}" for p in proba_by_seed[seed][i])])
+            w.writerow([items.ids[i], items.articles[i], items.groups[i], seed, int(run.fold_by_seed[seed][i]), items.labels[i],
+                        run.preds_by_seed[seed][i], *(f"{p:.4f}" for p in run.proba_by_seed[seed][i])])
     atomic_write_text(out / "predictions.csv", buf.getvalue())
-    _confusion_figure(out / "confusion.png", items, preds_by_seed, f"{name} ({rid})")
+    _confusion_figure(out / "confusion.png", items, run.preds_by_seed, f"{run.name} ({run.rid})")
     write_json(out / MARKER, {
-        "config_name": name, "config_path": config_display, "run_id": rid, "config_hash": cfg.hash(), "run_hash": digest,
-        "code_hash": code_hash(), "task": cfg.task, "model": cfg.model.name, "split": cfg.split.kind, "quick": quick,
-        "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
+        "config_name": run.name, "config_path": config_display, "run_id": run.rid, "config_hash": cfg.hash(),
+        "run_hash": run.digest, "code_hash": code_hash(), "task": cfg.task, "model": cfg.model.name, "split": cfg.split.kind,
+        "quick": quick, "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,
         "versions": package_versions(), "command": f"study run {config_display}" + (" --quick" if quick else ""),
-        # wall: from queueing the fits to writing (includes waiting for other configs' fits under
-        # `run --all`); fit_seconds: the fits' own time summed, in single-thread worker seconds
-        "wall_time_s": round(wall, 2), "fit_seconds": None if fit_seconds is None else round(fit_seconds, 2),
+        "wall_time_s": round(run.wall, 2), "fit_seconds": round(run.fit_seconds, 2),
     })
 
 
@@ -182,14 +191,3 @@ def load_run(run_dir: Path) -> dict:
     if not (run_dir / "predictions.csv").is_file():
         raise BrokenRun("predictions.csv is missing")
     return {"dir": run_dir, "manifest": manifest, "metrics": metrics}
-
-
-def predictions_by_seed(run_dir: Path) -> tuple[list[str], list[str], dict[int, dict[str, str]]]:
-    with open(run_dir / "predictions.csv", encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    gold = {r["id"]: r["gold"] for r in rows}
-    by_seed: dict[int, dict[str, str]] = {}
-    for r in rows:
-        by_seed.setdefault(int(r["seed"]), {})[r["id"]] = r["pred"]
-    ids = sorted(gold)
-    return ids, [gold[i] for i in ids], by_seed

@@ -17,9 +17,9 @@ from study.config import ENCODER_MODELS, ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
-from study.evaluate.pool import Fit, FitPool
+from study.evaluate.pool import Fit, FitPool, FoldResult
 from study.evaluate.provenance import code_hash
-from study.evaluate.run_folder import is_complete, remove_stale_temporaries, write_run
+from study.evaluate.run_folder import RunResult, is_complete, remove_stale_temporaries, write_run
 from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary
 from study.fileio import short_hash
@@ -37,9 +37,9 @@ def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
 def _progress(total: int, desc: str):
     from tqdm import tqdm
 
-    from study.models.progress import LineProgress, _is_tty
+    from study.models.progress import LineProgress, is_tty
 
-    if not _is_tty():  # a log: one line per fold once the run takes more than a few seconds
+    if not is_tty():  # a log: one line per fold once the run takes more than a few seconds
         return LineProgress(total, desc, "fold")
     return tqdm(total=total, desc=desc, unit="fold", file=sys.stderr, leave=False, dynamic_ncols=True,
                 disable=None)  # None: hidden when stderr is not a terminal, so logs stay clean
@@ -70,7 +70,6 @@ class Pending:
     quick: bool
     notes: list
     fits: list
-    tests: list  # test indices of each fit
     futures: list = field(default_factory=list)
     started: float = 0.0
 
@@ -94,15 +93,28 @@ def prepare(project: Project, config_path: Path, quick: bool = False, force: boo
     notes: list[str] = list(items.notes)
     texts = model_inputs(items, cfg)  # sentences, or (context, sentence) pairs under model.context
     labels = np.array(items.labels, dtype=object)
-    fits, tests = [], []
+    fits = []
     for seed in cfg.seeds:
         folds, fold_notes = make_folds(cfg, items, seed)
         notes += [n for n in fold_notes if n not in notes]
         for f, (train, test) in enumerate(folds, start=1):
             # The fold number is part of the model's seed: a random baseline draws afresh per fold.
-            fits.append(Fit(cfg.model, items.classes, seed, f, list(texts[train]), list(labels[train]), list(texts[test])))
-            tests.append(test)
-    return Pending(name, config_path, cfg, items, rid, digest, out, base, own, quick, notes, fits, tests)
+            fits.append(Fit(cfg.model, items.classes, seed, f, list(texts[train]), list(labels[train]), list(texts[test]), test))
+    return Pending(name, config_path, cfg, items, rid, digest, out, base, own, quick, notes, fits)
+
+
+def out_of_fold(seeds, items: Items, folds: list[FoldResult]) -> tuple[dict, dict, dict]:
+    """Per seed, every sentence's predicted label, class probabilities and test fold, put
+    together from the fits' results."""
+    n = len(items.labels)
+    preds_by_seed = {seed: np.empty(n, dtype=object) for seed in seeds}
+    proba_by_seed = {seed: np.zeros((n, len(items.classes))) for seed in seeds}
+    fold_by_seed = {seed: np.zeros(n, dtype=int) for seed in seeds}
+    for result in folds:
+        proba_by_seed[result.seed][result.test_rows] = result.proba
+        preds_by_seed[result.seed][result.test_rows] = result.pred
+        fold_by_seed[result.seed][result.test_rows] = result.fold
+    return preds_by_seed, proba_by_seed, fold_by_seed
 
 
 def finish(project: Project, job: Pending, pool: FitPool) -> Path:
@@ -116,20 +128,13 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     fitted = pool.collect(job.fits, job.futures, done)
     bar.close()
     wall = time.perf_counter() - job.started
-    cfg, items, n = job.cfg, job.items, len(job.items.labels)
-    preds_by_seed = {seed: np.empty(n, dtype=object) for seed in cfg.seeds}
-    proba_by_seed = {seed: np.zeros((n, len(items.classes))) for seed in cfg.seeds}
-    fold_by_seed = {seed: np.zeros(n, dtype=int) for seed in cfg.seeds}
-    notes = list(job.notes)
-    for fit, test, result in zip(job.fits, job.tests, fitted):
-        proba_by_seed[fit.seed][test] = result.proba
-        preds_by_seed[fit.seed][test] = result.pred
-        fold_by_seed[fit.seed][test] = fit.fold
-        notes += result.notes
-    metrics = compute_metrics(cfg, items, preds_by_seed, notes)
-    fit_seconds = sum(r.seconds for r in fitted)
-    write_run(project, job.out, job.name, job.rid, job.digest, cfg, items, metrics, preds_by_seed, proba_by_seed, fold_by_seed,
-              wall, job.quick, project.rel(job.config_path), fit_seconds)
+    cfg = job.cfg
+    preds_by_seed, proba_by_seed, fold_by_seed = out_of_fold(cfg.seeds, job.items, fitted)
+    notes = list(job.notes) + [note for result in fitted for note in result.notes]
+    metrics = compute_metrics(cfg, job.items, preds_by_seed, notes)
+    fit_seconds = sum(r.fit_seconds for r in fitted)
+    write_run(project, job.out, RunResult(job.name, job.rid, job.digest, job.config_path, cfg, job.items, job.quick,
+                                          preds_by_seed, proba_by_seed, fold_by_seed, metrics, wall, fit_seconds))
     if job.own:  # only the project's own configs supersede their earlier runs
         for stale in sorted(job.base.glob(f"{job.name}-*")):
             if stale != job.out and stale.is_dir() and stale.name.rsplit("-", 1)[0] == job.name:

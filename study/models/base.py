@@ -10,6 +10,22 @@ import numpy as np
 from study.config import ModelConfig
 
 
+def proba_in_order(estimator, features, classes: Sequence[str]) -> np.ndarray:
+    """A fitted scikit-learn estimator's probabilities with columns in `classes` order, whatever
+    order (or subset) it learned; one that saw a single class (a training fold with one class)
+    predicts that class."""
+    classes = list(classes)
+    n = features.shape[0] if hasattr(features, "shape") else len(features)
+    proba = np.zeros((n, len(classes)))
+    if len(estimator.classes_) == 1:
+        proba[:, classes.index(str(estimator.classes_[0]))] = 1.0
+        return proba
+    got = estimator.predict_proba(features)
+    for j, c in enumerate(estimator.classes_):
+        proba[:, classes.index(str(c))] = got[:, j]
+    return proba
+
+
 class Classifier:
     """fit on texts and labels; predict labels and class probabilities over `classes`."""
 
@@ -69,8 +85,4 @@ class StratifiedRandom(Classifier):
         return self
 
     def predict_proba(self, texts):
-        got = self.model.predict_proba(np.zeros((len(texts), 1)))
-        proba = np.zeros((len(texts), len(self.classes)))
-        for j, c in enumerate(self.model.classes_):
-            proba[:, self.classes.index(c)] = got[:, j]
-        return proba
+        return proba_in_order(self.model, np.zeros((len(texts), 1)), self.classes)

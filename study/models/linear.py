@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from study.config import ModelConfig
-from study.models.base import Classifier
+from study.models.base import Classifier, proba_in_order
 from study.models.encoders import encode_sentences
 
 
@@ -33,13 +33,13 @@ SOLVER = {"solver": "newton-cg", "max_iter": 5000}
 TOL_SUMMED = 1e-3
 
 
-def _logreg(cfg: ModelConfig, seed: int):
+def logreg(cfg: ModelConfig, seed: int):
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(class_weight="balanced" if cfg.class_weight else None, random_state=seed, **SOLVER)
 
 
-def _fit_logreg_with_inner_cv(features, labels, cfg: ModelConfig, seed: int, make_pipeline: Callable):
+def fit_logreg_with_inner_cv(features, labels, cfg: ModelConfig, seed: int, make_pipeline: Callable):
     """Logistic regression whose C is chosen by cross-validation inside the training fold only.
     Returns (fitted pipeline, convergence warnings seen): they are reported, never silenced."""
     from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
@@ -62,19 +62,7 @@ def _fit_logreg_with_inner_cv(features, labels, cfg: ModelConfig, seed: int, mak
     return fitted, sorted({str(w.message).splitlines()[0] for w in seen if issubclass(w.category, ConvergenceWarning)})
 
 
-def _proba_in_order(estimator, features, classes: list[str]) -> np.ndarray:
-    n = features.shape[0] if hasattr(features, "shape") else len(features)
-    proba = np.zeros((n, len(classes)))
-    if len(estimator.classes_) == 1:  # a fold with one class: sklearn cannot fit, so predict it
-        proba[:, classes.index(estimator.classes_[0])] = 1.0
-        return proba
-    got = estimator.predict_proba(features)
-    for j, c in enumerate(estimator.classes_):
-        proba[:, classes.index(c)] = got[:, j]
-    return proba
-
-
-class _Constant:
+class Constant:
     """Stand-in for a training fold that holds a single class."""
 
     def __init__(self, label):
@@ -88,9 +76,9 @@ class _LogregClassifier(Classifier):
 
     def _fit_features(self, features, labels):
         if len(set(labels)) < 2:
-            self.model, self.fit_warnings = _Constant(labels[0]), []
+            self.model, self.fit_warnings = Constant(labels[0]), []
         else:
-            self.model, self.fit_warnings = _fit_logreg_with_inner_cv(features, list(labels), self.cfg, self.seed, self._pipeline)
+            self.model, self.fit_warnings = fit_logreg_with_inner_cv(features, list(labels), self.cfg, self.seed, self._pipeline)
         return self
 
     def solver_iterations(self) -> list[int]:
@@ -109,13 +97,13 @@ class TfidfLogreg(_LogregClassifier):
             ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True)),
             ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True)),
         ])
-        return Pipeline([("features", features), ("clf", _logreg(self.cfg, self.seed))])
+        return Pipeline([("features", features), ("clf", logreg(self.cfg, self.seed))])
 
     def fit(self, texts, labels):
         return self._fit_features(list(texts), labels)
 
     def predict_proba(self, texts):
-        return _proba_in_order(self.model, np.array(texts, dtype=object), self.classes)
+        return proba_in_order(self.model, np.array(texts, dtype=object), self.classes)
 
 
 class EmbedLogreg(_LogregClassifier):
@@ -125,11 +113,11 @@ class EmbedLogreg(_LogregClassifier):
     def _pipeline(self):
         from sklearn.pipeline import Pipeline
 
-        return Pipeline([("clf", _logreg(self.cfg, self.seed))])
+        return Pipeline([("clf", logreg(self.cfg, self.seed))])
 
     def fit(self, texts, labels):
         return self._fit_features(encode_sentences(list(texts), self.cfg.pretrained, self.cfg.max_length), labels)
 
     def predict_proba(self, texts):
         x = encode_sentences(list(texts), self.cfg.pretrained, self.cfg.max_length)
-        return _proba_in_order(self.model, x, self.classes)
+        return proba_in_order(self.model, x, self.classes)

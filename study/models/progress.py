@@ -14,7 +14,7 @@ QUIET_FOR_S = 5.0  # non-terminal: lines only once the work has run this long
 FORCE_LINES = False  # set in worker processes (study.evaluate.pool): lines even on a terminal
 
 
-def _is_tty() -> bool:
+def is_tty() -> bool:
     return not FORCE_LINES and bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
@@ -72,4 +72,4 @@ class _Bar:
 
 def progress(total: int, desc: str, unit: str = "fold"):
     """A bar on a terminal, else lines (only after the first few seconds)."""
-    return _Bar(total, desc, unit) if _is_tty() else LineProgress(total, desc, unit)
+    return _Bar(total, desc, unit) if is_tty() else LineProgress(total, desc, unit)

@@ -23,10 +23,10 @@ import tempfile
 import numpy as np
 
 from study.models import frozen
-from study.models.base import Classifier
+from study.models.base import Classifier, proba_in_order
 from study.models.context import split_pairs
-from study.models.encoders import _quiet_transformers, _torch, adamw, linear_warmup_decay, mean_pooled, resolve_pretrained
-from study.models.linear import _Constant, _fit_logreg_with_inner_cv, _logreg, _proba_in_order
+from study.models.encoders import adamw, linear_warmup_decay, mean_pooled, quiet_transformers, resolve_pretrained, torch_module
+from study.models.linear import Constant, fit_logreg_with_inner_cv, logreg
 
 _BODIES: dict[str, object] = {}  # pretrained -> SentenceTransformer as loaded (copied per fit)
 
@@ -35,7 +35,7 @@ def _body(pretrained: str):
     if pretrained not in _BODIES:
         from sentence_transformers import SentenceTransformer
 
-        _quiet_transformers()
+        quiet_transformers()
         # eager attention takes the additive mask the cached top layers pass (study.models.frozen)
         _BODIES[pretrained] = SentenceTransformer(resolve_pretrained(pretrained), device="cpu",
                                                   model_kwargs={"attn_implementation": "eager"})
@@ -62,10 +62,10 @@ def as_segments(inputs: list) -> list:
 
 class SetFit(Classifier):
     def fit(self, texts, labels):
-        torch = _torch()
+        torch = torch_module()
         texts, labels = list(texts), list(labels)
         if len(set(labels)) < 2:
-            self.model, self.body = _Constant(labels[0]), None
+            self.model, self.body = Constant(labels[0]), None
             return self
         torch.manual_seed(self.seed)
         torch.use_deterministic_algorithms(True)
@@ -77,14 +77,14 @@ class SetFit(Classifier):
         else:
             self._contrastive(texts, labels)
         x = self._encode(texts)
-        self.model, self.fit_warnings = _fit_logreg_with_inner_cv(x, labels, self.cfg, self.seed, self._head)
+        self.model, self.fit_warnings = fit_logreg_with_inner_cv(x, labels, self.cfg, self.seed, self._head)
         return self
 
     def _contrastive(self, texts: list, labels: list[str]) -> None:
         from setfit import SetFitModel, Trainer, TrainingArguments
         from transformers.utils import logging as hf_logging
 
-        from study.models.progress import _is_tty
+        from study.models.progress import is_tty
 
         from setfit import logging as setfit_logging
         from transformers.trainer_callback import PrinterCallback
@@ -98,7 +98,7 @@ class SetFit(Classifier):
                 output_dir=tmp, batch_size=self.cfg.setfit_batch_size, num_epochs=self.cfg.setfit_epochs,
                 num_iterations=self.cfg.setfit_iterations, body_learning_rate=self.cfg.setfit_learning_rate,
                 max_length=self.cfg.max_length, seed=self.seed, report_to="none", save_strategy="no",
-                logging_strategy="no", show_progress_bar=_is_tty())
+                logging_strategy="no", show_progress_bar=is_tty())
             trainer = Trainer(model=model, args=args)
             trainer.st_trainer.pop_callback(PrinterCallback)  # its loss dicts on stdout; the study prints progress
             y = [self.classes.index(label) for label in labels]
@@ -117,7 +117,7 @@ class SetFit(Classifier):
         """Mean-pooled, normalised embeddings through the tuned layers (gradients flow in train mode).
         Inputs run in length-sorted chunks, so a random batch of pairs pads little; the result is
         in input order."""
-        torch = _torch()
+        torch = torch_module()
         bert, n = self.body[0].auto_model, self.cfg.freeze_layers
         cached = frozen.states(bert, self.body[0].tokenizer, self.cfg.pretrained, inputs, n, self.cfg.max_length)
         order = sorted(range(len(cached)), key=lambda i: cached[i].shape[0])
@@ -129,7 +129,7 @@ class SetFit(Classifier):
 
     def pair_loss(self, inputs: list, pairs: list[tuple[int, int, float]]):
         """CosineSimilarityLoss of a batch of (i, j, 0/1) pairs, each side encoded on its own."""
-        torch = _torch()
+        torch = torch_module()
         emb = self._embed([inputs[i] for i, _, _ in pairs] + [inputs[j] for _, j, _ in pairs])
         a, b = emb[:len(pairs)], emb[len(pairs):]
         target = torch.tensor([t for _, _, t in pairs], dtype=emb.dtype)
@@ -166,7 +166,7 @@ class SetFit(Classifier):
 
     def _encode(self, texts: list) -> np.ndarray:
         if self._cached():
-            torch = _torch()
+            torch = torch_module()
             self.body.eval()
             with torch.inference_mode():
                 return np.concatenate([self._embed(list(texts[i:i + 64])).numpy() for i in range(0, len(texts), 64)])
@@ -175,13 +175,13 @@ class SetFit(Classifier):
     def _head(self):
         from sklearn.pipeline import Pipeline
 
-        return Pipeline([("clf", _logreg(self.cfg, self.seed))])
+        return Pipeline([("clf", logreg(self.cfg, self.seed))])
 
     def release(self) -> None:
         """Free the tuned body now: a SentenceTransformer sits in reference cycles (callbacks), so
         dropping it would keep its ~90 MB until the cycle collector runs (0.25 s a call)."""
         if getattr(self, "body", None) is not None:
-            torch = _torch()
+            torch = torch_module()
             for t in [*self.body.parameters(), *self.body.buffers()]:
                 t.data = torch.empty(0, dtype=t.dtype)
             self.body = None
@@ -189,5 +189,5 @@ class SetFit(Classifier):
     def predict_proba(self, texts):
         texts = list(texts)
         if self.body is None:
-            return _proba_in_order(self.model, np.zeros((len(texts), 1)), self.classes)
-        return _proba_in_order(self.model, self._encode(texts), self.classes)
+            return proba_in_order(self.model, np.zeros((len(texts), 1)), self.classes)
+        return proba_in_order(self.model, self._encode(texts), self.classes)

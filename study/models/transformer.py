@@ -11,14 +11,14 @@ from study.models.base import Classifier
 from study.models import frozen
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
-    _quiet_transformers,
-    _torch,
+    quiet_transformers,
     adamw,
     length_sorted_batches,
     linear_warmup_decay,
     resolve_pretrained,
+    torch_module,
 )
-from study.models.progress import progress
+from study.models.progress import is_tty, progress
 
 # Loaded once per process: (pretrained, class labels) -> (tokenizer, model as loaded). Each fit
 # copies it and draws the new head exactly as from_pretrained does (see _load), which is ~1 s
@@ -38,18 +38,12 @@ class Transformer(Classifier):
     layers then run without dropout); other architectures take the plain full forward pass.
     """
 
-    @staticmethod
-    def _is_tty() -> bool:
-        from study.models.progress import _is_tty
-
-        return _is_tty()
-
     def _load(self):
         """Tokenizer and a fresh model: a copy of the once-loaded weights whose newly initialised
         head is drawn as from_pretrained draws it (normal(0, initializer_range) weight, zero bias,
         from the seeded RNG), so the numbers, and the RNG state after loading, are the same as
         loading from disk; heads of other shapes are loaded from disk each time."""
-        torch = _torch()
+        torch = torch_module()
         key = (self.cfg.pretrained, tuple(self.classes))
         if key not in _TEMPLATES:
             state = torch.get_rng_state()
@@ -69,7 +63,7 @@ class Transformer(Classifier):
     def _load_from_disk(self):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        _quiet_transformers()
+        quiet_transformers()
         path = resolve_pretrained(self.cfg.pretrained)
         try:
             tok = AutoTokenizer.from_pretrained(path)
@@ -122,7 +116,7 @@ class Transformer(Classifier):
         return [_LENGTHS[(*key, t)] for t in texts]
 
     def fit(self, texts, labels):
-        torch = _torch()
+        torch = torch_module()
         torch.manual_seed(self.seed)
         torch.use_deterministic_algorithms(True)
         rng = np.random.default_rng(self.seed)
@@ -130,43 +124,14 @@ class Transformer(Classifier):
         self._freeze(self.model)
         texts, labels = list(texts), list(labels)
         y = np.array([self.classes.index(l) for l in labels])
-        train_idx, val_idx = np.arange(len(texts)), np.array([], dtype=int)
-        if self.cfg.early_stopping and len(texts) >= 10:
-            perm = rng.permutation(len(texts))
-            n_val = max(2, int(round(self.cfg.inner_val_fraction * len(texts))))
-            val_idx, train_idx = perm[:n_val], perm[n_val:]
-        counts = np.bincount(y[train_idx], minlength=len(self.classes)).astype(float)
-        weights = np.where(counts > 0, counts.sum() / (len(self.classes) * np.maximum(counts, 1)), 0.0)
-        loss_fn = torch.nn.CrossEntropyLoss(
-            weight=torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None)
+        train_idx, val_idx = self._inner_split(len(texts), rng)
+        loss_fn = self._loss_fn(y[train_idx])
         enc_lengths = self._lengths([texts[i] for i in train_idx])
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        optim = adamw(params, self.cfg.learning_rate, self.cfg.weight_decay)
-        steps_per_epoch = int(np.ceil(len(train_idx) / self.cfg.batch_size))
-        total = steps_per_epoch * self.cfg.epochs
-        warmup = int(self.cfg.warmup_fraction * total)
-        sched = linear_warmup_decay(optim, warmup, total)
+        optim, sched, total = self._optimizer(len(train_idx))
+        bar = self._bar(total, len(train_idx))
         best, best_state, stale = -1.0, None, 0
-        # terminal: a bar over batches (rate, ETA); log file: one line per epoch once it runs long
-        bar = (progress(total, "  fine-tuning", unit="batch") if self._is_tty()
-               else progress(self.cfg.epochs, f"  fine-tuning on {len(train_idx)} sentences", unit="epoch"))
-        if not self._is_tty():
-            bar.quiet_for_s = 30.0  # epoch lines only for long fits (a large corpus); folds report anyway
         for _ in range(self.cfg.epochs):
-            self.model.train()
-            # Similar lengths share a batch (little padding); batch order shuffled per epoch.
-            batches = length_sorted_batches(enc_lengths, self.cfg.batch_size)
-            for b in rng.permutation(len(batches)):
-                idx = train_idx[batches[b]]
-                loss = loss_fn(self._logits([texts[i] for i in idx]), torch.tensor(y[idx]))
-                loss.backward()
-                optim.step()
-                sched.step()
-                optim.zero_grad()
-                if self._is_tty():
-                    bar.update(1)
-            if not self._is_tty():
-                bar.update(1, items=len(train_idx))
+            self._train_epoch(texts, y, train_idx, enc_lengths, rng, (loss_fn, optim, sched), bar)
             if len(val_idx):
                 from study.metrics import macro_f1
 
@@ -185,8 +150,61 @@ class Transformer(Classifier):
         self.model.eval()
         return self
 
+    def _inner_split(self, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """(training, validation) indices: a seeded inner split under early stopping, else all for training."""
+        train_idx, val_idx = np.arange(n), np.array([], dtype=int)
+        if self.cfg.early_stopping and n >= 10:
+            perm = rng.permutation(n)
+            n_val = max(2, int(round(self.cfg.inner_val_fraction * n)))
+            val_idx, train_idx = perm[:n_val], perm[n_val:]
+        return train_idx, val_idx
+
+    def _loss_fn(self, y_train: np.ndarray):
+        """Cross-entropy, class-weighted (balanced over the training classes) when class_weight is set."""
+        torch = torch_module()
+        counts = np.bincount(y_train, minlength=len(self.classes)).astype(float)
+        weights = np.where(counts > 0, counts.sum() / (len(self.classes) * np.maximum(counts, 1)), 0.0)
+        return torch.nn.CrossEntropyLoss(
+            weight=torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None)
+
+    def _optimizer(self, n_train: int):
+        """(AdamW on the trainable parameters, its warm-up/decay schedule, total steps)."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        optim = adamw(params, self.cfg.learning_rate, self.cfg.weight_decay)
+        steps_per_epoch = int(np.ceil(n_train / self.cfg.batch_size))
+        total = steps_per_epoch * self.cfg.epochs
+        warmup = int(self.cfg.warmup_fraction * total)
+        return optim, linear_warmup_decay(optim, warmup, total), total
+
+    def _bar(self, total: int, n_train: int):
+        # terminal: a bar over batches (rate, ETA); log file: one line per epoch once it runs long
+        bar = (progress(total, "  fine-tuning", unit="batch") if is_tty()
+               else progress(self.cfg.epochs, f"  fine-tuning on {n_train} sentences", unit="epoch"))
+        if not is_tty():
+            bar.quiet_for_s = 30.0  # epoch lines only for long fits (a large corpus); folds report anyway
+        return bar
+
+    def _train_epoch(self, texts: list, y: np.ndarray, train_idx: np.ndarray, enc_lengths: list[int], rng, step, bar) -> None:
+        """One pass over the training indices; `step` is (loss function, optimizer, schedule)."""
+        torch = torch_module()
+        loss_fn, optim, sched = step
+        self.model.train()
+        # Similar lengths share a batch (little padding); batch order shuffled per epoch.
+        batches = length_sorted_batches(enc_lengths, self.cfg.batch_size)
+        for b in rng.permutation(len(batches)):
+            idx = train_idx[batches[b]]
+            loss = loss_fn(self._logits([texts[i] for i in idx]), torch.tensor(y[idx]))
+            loss.backward()
+            optim.step()
+            sched.step()
+            optim.zero_grad()
+            if is_tty():
+                bar.update(1)
+        if not is_tty():
+            bar.update(1, items=len(train_idx))
+
     def predict_proba(self, texts, batch_size: int = 64):
-        torch = _torch()
+        torch = torch_module()
         texts = list(texts)
         lengths = self._lengths(texts)
         out = np.zeros((len(texts), len(self.classes)))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from study.predict import predictors
-from study.predict.predictors import BATCH_SIZE, _softmax, tokenize_sorted
+from study.predict.predictors import BATCH_SIZE, softmax, tokenize_sorted
 
 MIN_AGREEMENT = 0.99
 INT8_FILE = "onnx/model.int8.onnx"
@@ -72,7 +72,7 @@ class OnnxPredictor:
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return _softmax(self.logits(texts).astype(np.float64)) if texts else np.zeros((0, len(self.classes)))
+        return softmax(self.logits(texts).astype(np.float64)) if texts else np.zeros((0, len(self.classes)))
 
 
 def agreement(fp32, int8, texts: list[str]) -> dict:

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+from study.models.base import proba_in_order
 from study.models.encoders import mean_pooled
 
 BATCH_SIZE = 64
@@ -26,19 +27,10 @@ class Predictor(Protocol):
     def predict_proba(self, texts: list[str]) -> np.ndarray: ...
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def _proba_in_order(estimator, features, classes: list[str]) -> np.ndarray:
-    """Columns in `classes` order whatever order (or subset) the estimator learned."""
-    got = estimator.predict_proba(features)
-    out = np.zeros((got.shape[0], len(classes)))
-    for j, c in enumerate(estimator.classes_):
-        out[:, classes.index(str(c))] = got[:, j]
-    return out
 
 
 class SklearnPredictor:
@@ -50,7 +42,7 @@ class SklearnPredictor:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.classes)))
-        return _proba_in_order(self.estimator, np.array(texts, dtype=object), self.classes)
+        return proba_in_order(self.estimator, np.array(texts, dtype=object), self.classes)
 
 
 def _torch():
@@ -94,7 +86,7 @@ class TorchPredictor:
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return _softmax(self.logits(texts).astype(np.float64)) if texts else np.zeros((0, len(self.classes)))
+        return softmax(self.logits(texts).astype(np.float64)) if texts else np.zeros((0, len(self.classes)))
 
 
 class EmbedPredictor:
@@ -125,4 +117,4 @@ class EmbedPredictor:
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, len(self.classes)))
-        return _proba_in_order(self.head, self.embed(texts), self.classes)
+        return proba_in_order(self.head, self.embed(texts), self.classes)

@@ -19,7 +19,7 @@ from study import __version__
 from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
 from study.config import load_config
 from study.errors import StudyError
-from study.fileio import file_hash, short_hash
+from study.fileio import file_hash, replace_folder, short_hash
 from study.predict import card, persist
 from study.project import Project
 
@@ -53,8 +53,6 @@ def gold_training_data(project: Project, task: str) -> dict:
 def train(project: Project, config_path: Path, force: bool = False, int8: bool = True,
           min_agreement: float | None = None, models_dir: Path | None = None) -> tuple[Path, bool]:
     """(model folder, True if trained now / False if an identical one existed)."""
-    from study.models import make_model
-
     display = project.rel(config_path)
     cfg = load_config(config_path, display)
     name = Path(config_path).stem
@@ -70,6 +68,24 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
     if final.exists() and not force:
         persist.read_meta(final, project.rel(final))  # still sound?
         return final, False
+    tmp = _temporary_folder(project, models_dir, final)
+    try:
+        start = time.time()
+        meta = _fit_and_save(cfg, name, final.name, data, tmp, int8, min_agreement)
+        run_id, metrics, same = card.matching_run(project, name, cfg.hash(), data["data_hash"])
+        card.write_card(tmp, meta, card.cv_summary(run_id, metrics, same))
+        meta["wall_time_s"] = round(time.time() - start, 2)
+        persist.seal(tmp, meta)
+        # --force: the new folder replaces the old one, which is back at its name if that fails
+        replace_folder(tmp, final, models_dir / f".{final.name}.old-{os.getpid()}")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final, True
+
+
+def _temporary_folder(project: Project, models_dir: Path, final: Path) -> Path:
+    """An empty folder beside the model folder, where the new model is built."""
     tmp = models_dir / f".{final.name}.tmp-{os.getpid()}"
     if models_dir.exists() and not models_dir.is_dir():
         raise StudyError(f"{project.rel(models_dir)}: is a file; trained models go into a folder there (remove or rename it)")
@@ -79,40 +95,32 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
     except OSError as exc:
         raise StudyError(f"{project.rel(models_dir)}: cannot write a model folder there ({exc.strerror}); "
                          "make it writable or choose another folder") from None
-    try:
-        start = time.time()
-        print(f"training {cfg.model.name} for {cfg.task} on {len(data['texts'])} gold sentences (seed {cfg.seeds[0]})...", file=sys.stderr)
-        clf = make_model(cfg.model, data["classes"], cfg.seeds[0]).fit(data["texts"], data["labels"])
-        persist.save_weights(clf, cfg.model.name, tmp)
-        meta = {
-            "format": persist.FORMAT, "name": final.name, "config_name": name, "config": cfg.resolved(),
-            "task": cfg.task, "model": cfg.model.name, "classes": data["classes"], "codebook_version": CODEBOOK_VERSION,
-            "max_length": cfg.model.max_length, "pretrained": cfg.model.pretrained, "seed": cfg.seeds[0],
-            "annotator_kind": "model", "study_version": __version__, "code_hash": code_hash(),
-            "training": {"n_sentences": len(data["texts"]), "n_excluded": data["n_excluded"], "data_hash": data["data_hash"],
-                         "file_hashes": data["file_hashes"], "source": "gold labels (labels/gold.jsonl)"},
-            "int8": None,
-        }
-        if cfg.model.name == "transformer" and int8:
-            from study.predict.onnx_int8 import MIN_AGREEMENT, check_int8
-            from study.predict.predictors import TorchPredictor
+    return tmp
 
-            print("exporting int8 ONNX and checking its agreement with fp32 on the gold sentences...", file=sys.stderr)
-            fp32 = TorchPredictor(tmp / "hf", data["classes"], cfg.model.max_length)
-            meta["int8"] = check_int8(tmp, fp32, tmp / "hf", data["all_texts"], data["classes"], cfg.model.max_length,
-                                      min_agreement if min_agreement is not None else MIN_AGREEMENT)
-        run_id, metrics, same = card.matching_run(project, name, cfg.hash(), data["data_hash"])
-        card.write_card(tmp, meta, card.cv_summary(run_id, metrics, same))
-        meta["wall_time_s"] = round(time.time() - start, 2)
-        persist.seal(tmp, meta)
-        if final.exists():  # --force: swap in the new folder, then drop the old one
-            old = models_dir / f".{final.name}.old-{os.getpid()}"
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final, True
+
+def _fit_and_save(cfg, name: str, folder_name: str, data: dict, tmp: Path, int8: bool, min_agreement: float | None) -> dict:
+    """Fit on all gold labels, save the weights into tmp (and the int8 export, checked); the
+    model's metadata."""
+    from study.models import make_model
+
+    print(f"training {cfg.model.name} for {cfg.task} on {len(data['texts'])} gold sentences (seed {cfg.seeds[0]})...", file=sys.stderr)
+    clf = make_model(cfg.model, data["classes"], cfg.seeds[0]).fit(data["texts"], data["labels"])
+    persist.save_weights(clf, cfg.model.name, tmp)
+    meta = {
+        "format": persist.FORMAT, "name": folder_name, "config_name": name, "config": cfg.resolved(),
+        "task": cfg.task, "model": cfg.model.name, "classes": data["classes"], "codebook_version": CODEBOOK_VERSION,
+        "max_length": cfg.model.max_length, "pretrained": cfg.model.pretrained, "seed": cfg.seeds[0],
+        "annotator_kind": "model", "study_version": __version__, "code_hash": code_hash(),
+        "training": {"n_sentences": len(data["texts"]), "n_excluded": data["n_excluded"], "data_hash": data["data_hash"],
+                     "file_hashes": data["file_hashes"], "source": "gold labels (labels/gold.jsonl)"},
+        "int8": None,
+    }
+    if cfg.model.name == "transformer" and int8:
+        from study.predict.onnx_int8 import MIN_AGREEMENT, check_int8
+        from study.predict.predictors import TorchPredictor
+
+        print("exporting int8 ONNX and checking its agreement with fp32 on the gold sentences...", file=sys.stderr)
+        fp32 = TorchPredictor(tmp / "hf", data["classes"], cfg.model.max_length)
+        meta["int8"] = check_int8(tmp, fp32, tmp / "hf", data["all_texts"], data["classes"], cfg.model.max_length,
+                                  min_agreement if min_agreement is not None else MIN_AGREEMENT)
+    return meta
