@@ -47,8 +47,6 @@ if str(ROOT) not in sys.path:  # the checkout's `study`, installed or not
     sys.path.insert(0, str(ROOT))
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-for _k, _v in OFFLINE_ENV.items():
-    os.environ.setdefault(_k, _v)
 
 from study.errors import StudyError  # noqa: E402
 from study.fileio import atomic_write_text, read_jsonl  # noqa: E402
@@ -280,15 +278,13 @@ class _BatchProgress:
 
 def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, repeats: int, with_int8: bool) -> dict:
     import numpy as np
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+    from study.models.encoders import quiet_transformers, setup_torch
 
-    hf_logging.set_verbosity_error()  # "classifier weights newly initialised" is expected
-    hf_logging.disable_progress_bar()
-    torch.set_num_threads(TORCH_THREADS)
+    quiet_transformers()  # "classifier weights newly initialised" is expected
+    torch = setup_torch(threads=TORCH_THREADS)
     texts = [texts_unique[i % len(texts_unique)] for i in range(n_sentences)]
 
     t0 = time.perf_counter()
@@ -759,6 +755,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output file (default: <root>/results/benchmarks.md)")
     p.add_argument("--throughput-json", default=None, help=argparse.SUPPRESS)  # internal: the throughput child process
     args = p.parse_args(argv)
+    for key, value in OFFLINE_ENV.items():  # this process and the study steps it starts run offline
+        os.environ.setdefault(key, value)
     if args.n_sentences < 1 or args.batch_size < 1 or args.repeats < 1:
         p.error("--n-sentences, --batch-size and --repeats must be at least 1")
     root = Path(args.root).resolve()

@@ -11,12 +11,12 @@ from study.models.base import Classifier
 from study.models import frozen
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
-    _quiet_transformers,
-    _torch,
     adamw,
     length_sorted_batches,
     linear_warmup_decay,
+    quiet_transformers,
     resolve_pretrained,
+    setup_torch,
 )
 from study.models.progress import progress
 
@@ -49,7 +49,7 @@ class Transformer(Classifier):
         head is drawn as from_pretrained draws it (normal(0, initializer_range) weight, zero bias,
         from the seeded RNG), so the numbers, and the RNG state after loading, are the same as
         loading from disk; heads of other shapes are loaded from disk each time."""
-        torch = _torch()
+        torch = setup_torch()
         key = (self.cfg.pretrained, tuple(self.classes))
         if key not in _TEMPLATES:
             state = torch.get_rng_state()
@@ -69,7 +69,7 @@ class Transformer(Classifier):
     def _load_from_disk(self):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        _quiet_transformers()
+        quiet_transformers()
         path = resolve_pretrained(self.cfg.pretrained)
         try:
             tok = AutoTokenizer.from_pretrained(path)
@@ -122,9 +122,7 @@ class Transformer(Classifier):
         return [_LENGTHS[(*key, t)] for t in texts]
 
     def fit(self, texts, labels):
-        torch = _torch()
-        torch.manual_seed(self.seed)
-        torch.use_deterministic_algorithms(True)
+        torch = setup_torch(self.seed)
         rng = np.random.default_rng(self.seed)
         self.tok, self.model = self._load()
         self._freeze(self.model)
@@ -186,7 +184,7 @@ class Transformer(Classifier):
         return self
 
     def predict_proba(self, texts, batch_size: int = 64):
-        torch = _torch()
+        torch = setup_torch()
         texts = list(texts)
         lengths = self._lengths(texts)
         out = np.zeros((len(texts), len(self.classes)))
