@@ -269,14 +269,20 @@ def test_summary_and_report_print_the_same_numbers(study_with_results):
     assert not missing, missing[:5]
 
 
-def test_the_committed_report_opens_with_findings_and_stays_short():
-    from conftest import REPO
+def test_the_report_opens_with_findings_stays_short_and_quotes_the_agreement(study_with_results):
+    import csv
 
-    report = (REPO / "results" / "REPORT.md").read_text(encoding="utf-8")
+    from study.formatting.numbers import fmt_score
+
+    report = (study_with_results / "results" / "REPORT.md").read_text(encoding="utf-8")
     assert len(report) <= 40_000
     first = report.index("## ")
     assert report[first:].startswith("## Findings")
     assert "reproducibility, not" in report  # the labels caveat is in the report, not only the README
+    with open(study_with_results / "results" / "agreement.csv", encoding="utf-8") as fh:
+        alphas = [f"{r['field']} {fmt_score(float(r['krippendorff_alpha']))}" for r in csv.DictReader(fh)
+                  if r["field"] in ("stance", "frame", "sentiment")]
+    assert len(alphas) == 3 and f"Krippendorff's α: {', '.join(alphas)})" in report  # the fixture's own agreement
     assert "α 0.84 on stance, 0.60 on frame and 0.78 on sentiment (n = 113)" in report
 
 
