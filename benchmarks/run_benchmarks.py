@@ -47,8 +47,6 @@ if str(ROOT) not in sys.path:  # the checkout's `study`, installed or not
     sys.path.insert(0, str(ROOT))
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-for _k, _v in OFFLINE_ENV.items():
-    os.environ.setdefault(_k, _v)
 
 from study.errors import StudyError  # noqa: E402
 from study.fileio import atomic_write_text, read_jsonl  # noqa: E402
@@ -280,15 +278,13 @@ class _BatchProgress:
 
 def run_throughput(texts_unique: list[str], n_sentences: int, batch_size: int, repeats: int, with_int8: bool) -> dict:
     import numpy as np
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+    from study.models.encoders import quiet_transformers, setup_torch
 
-    hf_logging.set_verbosity_error()  # "classifier weights newly initialised" is expected
-    hf_logging.disable_progress_bar()
-    torch.set_num_threads(TORCH_THREADS)
+    quiet_transformers()  # "classifier weights newly initialised" is expected
+    torch = setup_torch(threads=TORCH_THREADS)
     texts = [texts_unique[i % len(texts_unique)] for i in range(n_sentences)]
 
     t0 = time.perf_counter()
@@ -568,12 +564,6 @@ def training_lines(root: Path) -> list[str]:
 
 
 def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_before: str, load_after: str, elapsed: float) -> str:
-    from study.evaluate.pool import default_jobs
-    from study.models.encoders import RUN_THREADS
-
-    v = tp["variants"]
-    n = tp["n_sentences"]
-    sorted_rate = rate(v["sorted"], n)
     L = ["# Benchmarks", "",
          f"Written by `benchmarks/run_benchmarks.py`{' --skip-full' if full is None else ''} on {started} "
          f"(took {elapsed / 60:.1f} min). Re-run: `make benchmark` (or `.venv/bin/python benchmarks/run_benchmarks.py "
@@ -581,7 +571,25 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
     note = busy_note({"full run": machine.get("_others_full"), "throughput benchmark": machine.get("_others_tp")})
     if note:
         L += [note, ""]
-    L += ["## Targets", "",
+    L += targets_section(tp, full)
+    L += full_run_section(args, machine, full)
+    L += throughput_section(tp)
+    L += memory_section(tp, full)
+    L += machine_section(machine, load_before, load_after)
+    L += limits_section(tp, full)
+    return "\n".join(L)
+
+
+def _finished(full: dict | None) -> list[Step]:
+    return [s for s in full["steps"] if s.rc is not None] if full else []
+
+
+def targets_section(tp: dict, full: dict | None) -> list[str]:
+    v = tp["variants"]
+    n = tp["n_sentences"]
+    sorted_rate = rate(v["sorted"], n)
+    done = _finished(full)
+    L = ["## Targets", "",
          "| metric | measured | target | met? |", "|---|---|---|---|"]
     if full is None:
         L.append("| whole `make study` wall time | not measured (`--skip-full`) | < 10 min on 2 cores | skipped |")
@@ -606,7 +614,6 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
                  f"≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(r >= TARGET_SENT_PER_S)} |")
     L.append(f"| peak memory (max RSS), throughput benchmark process | {tp['rss_self_mb']:.0f} MB | < 3 GB | "
              f"{met(tp['rss_self_mb'] < TARGET_RSS_MB)} |")
-    done = [s for s in full["steps"] if s.rc is not None] if full else []
     if full is None:
         L.append("| peak memory (max RSS), full-run subprocesses | not measured (`--skip-full`) | < 3 GB | skipped |")
     elif not done:
@@ -619,9 +626,15 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
                  + (met(worst.rss_mb < TARGET_RSS_MB) + (" (so far)" if worst.rss_mb < TARGET_RSS_MB else "") if partial
                     else met(worst.rss_mb < TARGET_RSS_MB)) + " |")
     L += ["", "1 MB = 10^6 bytes; 3 GB = 3000 MB. \"met\" compares the number in the row with the target, nothing more.", ""]
+    return L
 
-    # 1. full run
-    L += ["## 1. Whole study, end to end", ""]
+
+def full_run_section(args, machine: dict, full: dict | None) -> list[str]:
+    from study.evaluate.pool import default_jobs
+    from study.models.encoders import RUN_THREADS
+
+    done = _finished(full)
+    L = ["## 1. Whole study, end to end", ""]
     if full is None:
         L += ["Skipped (`--skip-full`): the full run takes about ten minutes. Run without the flag to measure it.", ""]
     else:
@@ -659,19 +672,23 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
             L += ["", f"**Step `{full['failed'].name}` failed** (exit {full['failed'].rc}); later steps were not run. "
                   f"Log kept at `{full['log']}`. Last lines:", "", "```", *full["failed"].tail[-15:], "```"]
         L.append("")
+    return L
 
-    # 2. throughput
-    L += ["## 2. Transformer prediction throughput", "",
-          f"`AutoModelForSequenceClassification` from `resolve_pretrained(\"packaged:all-MiniLM-L6-v2\")` (all-MiniLM-L6-v2, "
-          f"6 layers, hidden size 384), `num_labels=3`, eager attention (as `study.models.Transformer` loads it), eval mode, "
-          f"`torch.inference_mode()`, torch threads = `study.models.TORCH_THREADS` = {tp['threads']}. Input: the "
-          f"{tp['n_unique']} sentences of `corpus/sentences.jsonl`, repeated in order to {n} sentences; batch size "
-          f"{tp['batch_size']}; max_length {MAX_LENGTH}. Timed from texts to class probabilities, tokenization included "
-          f"(for sorted padding also the per-sentence length pass). Each variant: one untimed warm-up over "
-          f"{tp['warmup_batches']} batches, then {tp['repeats']} timed pass{'es' if tp['repeats'] != 1 else ''} over all {n} sentences; the best is reported. "
-          f"Model load took {tp['load_s']:.1f} s (not in the numbers).", "",
-          "| variant | best pass | all passes (s) | sentences/s (best) | real tokens / processed tokens | others' CPU |",
-          "|---|---|---|---|---|---|"]
+
+def throughput_section(tp: dict) -> list[str]:
+    v = tp["variants"]
+    n = tp["n_sentences"]
+    L = ["## 2. Transformer prediction throughput", "",
+         f"`AutoModelForSequenceClassification` from `resolve_pretrained(\"packaged:all-MiniLM-L6-v2\")` (all-MiniLM-L6-v2, "
+         f"6 layers, hidden size 384), `num_labels=3`, eager attention (as `study.models.Transformer` loads it), eval mode, "
+         f"`torch.inference_mode()`, torch threads = `study.models.TORCH_THREADS` = {tp['threads']}. Input: the "
+         f"{tp['n_unique']} sentences of `corpus/sentences.jsonl`, repeated in order to {n} sentences; batch size "
+         f"{tp['batch_size']}; max_length {MAX_LENGTH}. Timed from texts to class probabilities, tokenization included "
+         f"(for sorted padding also the per-sentence length pass). Each variant: one untimed warm-up over "
+         f"{tp['warmup_batches']} batches, then {tp['repeats']} timed pass{'es' if tp['repeats'] != 1 else ''} over all {n} sentences; the best is reported. "
+         f"Model load took {tp['load_s']:.1f} s (not in the numbers).", "",
+         "| variant | best pass | all passes (s) | sentences/s (best) | real tokens / processed tokens | others' CPU |",
+         "|---|---|---|---|---|---|"]
     for var in v.values():
         L.append(f"| {var['label']} | {min(var['times']):.2f} s | {', '.join(f'{t:.2f}' for t in var['times'])} | {rate(var, n):.1f} | "
                  f"{var['tokens_real']:,} / {var['tokens_processed']:,} ({var['tokens_real'] / max(1, var['tokens_processed']):.0%}) | "
@@ -709,16 +726,21 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
               "quantization would have to be re-validated on a fine-tuned model before use. `torch.ao.quantization` is "
               "deprecated in current torch (torchao replaces it)."]
     L.append("")
+    return L
 
-    # 3. memory
-    L += ["## 3. Peak memory", "",
-          f"Throughput benchmark (run in its own process, so nothing else is counted): max RSS by `RUSAGE_SELF` at its end "
-          f"{tp['rss_self_mb']:.0f} MB, by `os.wait4` in the parent {tp['rss_wait4_mb']:.0f} MB (Python, torch, tokenizer, "
-          "the fp32 model" + (" and its int8 copy" if "int8" in v else "") + f", batches of {tp['batch_size']}).",
-          "Full run: see the per-step column above." if full else "Full run: not measured (`--skip-full`).", ""]
 
-    # machine
-    L += ["## Machine", "", "| | |", "|---|---|"]
+def memory_section(tp: dict, full: dict | None) -> list[str]:
+    v = tp["variants"]
+    L = ["## 3. Peak memory", "",
+         f"Throughput benchmark (run in its own process, so nothing else is counted): max RSS by `RUSAGE_SELF` at its end "
+         f"{tp['rss_self_mb']:.0f} MB, by `os.wait4` in the parent {tp['rss_wait4_mb']:.0f} MB (Python, torch, tokenizer, "
+         "the fp32 model" + (" and its int8 copy" if "int8" in v else "") + f", batches of {tp['batch_size']}).",
+         "Full run: see the per-step column above." if full else "Full run: not measured (`--skip-full`).", ""]
+    return L
+
+
+def machine_section(machine: dict, load_before: str, load_after: str) -> list[str]:
+    L = ["## Machine", "", "| | |", "|---|---|"]
     for k, val in machine.items():
         if not k.startswith("_"):
             L.append(f"| {k} | {val} |")
@@ -726,25 +748,27 @@ def render(args, machine: dict, tp: dict, full: dict | None, started: str, load_
         if machine.get(key) is not None:
             L.append(f"| other processes' CPU use during the {what} (cores, average) | {machine[key]:.2f} |")
     L += [f"| load average (1/5/15 min) before / after | {load_before} / {load_after} |", ""]
+    return L
 
-    # limits
-    L += ["## What these numbers cannot show", "",
-          "- **One machine, one moment.** Every number comes from the machine above; another CPU, core count, memory "
-          "bandwidth or torch/MKL build gives other numbers. The 2-core target is only tested if this machine has 2 cores.",
-          "- **Noise.** Nothing else was stopped while this ran; the machine table shows how much CPU other processes "
-          "took meanwhile (and the load average): anything above zero slows these numbers compared with an idle machine.",
-          f"- **Run-to-run variance.** Throughput is the best of {tp['repeats']} pass(es) (all listed): the best is an "
-          "optimistic, least-disturbed figure, and the spread of the passes is the only variance estimate. "
-          + ("The full run was timed once (n = 1), so its run-to-run variance is not estimated here; other processes' CPU "
-             "use (shown per step) is the main known source of slow-downs on a shared machine."
-             if full else "The full run was not timed."),
-          "- **Scope.** Throughput is the plain full forward pass of an untrained head; the study's own prediction with "
-          "`freeze_layers` > 0 reuses cached frozen-layer states and so costs less per sentence on repeated sentences, and "
-          "training is measured by the whole runs (section 1, unless skipped) and in `results/benchmarks_training.md`. The corpus sentences are short (see the token "
-          "counts), so longer text would be slower per sentence. `make install` is not part of the wall time.",
-          "- **Memory** is peak RSS per process, sampled by the kernel; it does not show short spikes in other processes, "
-          "shared pages counted twice, or what a machine with less memory would do (swap).", ""]
-    return "\n".join(L)
+
+def limits_section(tp: dict, full: dict | None) -> list[str]:
+    L = ["## What these numbers cannot show", "",
+         "- **One machine, one moment.** Every number comes from the machine above; another CPU, core count, memory "
+         "bandwidth or torch/MKL build gives other numbers. The 2-core target is only tested if this machine has 2 cores.",
+         "- **Noise.** Nothing else was stopped while this ran; the machine table shows how much CPU other processes "
+         "took meanwhile (and the load average): anything above zero slows these numbers compared with an idle machine.",
+         f"- **Run-to-run variance.** Throughput is the best of {tp['repeats']} pass(es) (all listed): the best is an "
+         "optimistic, least-disturbed figure, and the spread of the passes is the only variance estimate. "
+         + ("The full run was timed once (n = 1), so its run-to-run variance is not estimated here; other processes' CPU "
+            "use (shown per step) is the main known source of slow-downs on a shared machine."
+            if full else "The full run was not timed."),
+         "- **Scope.** Throughput is the plain full forward pass of an untrained head; the study's own prediction with "
+         "`freeze_layers` > 0 reuses cached frozen-layer states and so costs less per sentence on repeated sentences, and "
+         "training is measured by the whole runs (section 1, unless skipped) and in `results/benchmarks_training.md`. The corpus sentences are short (see the token "
+         "counts), so longer text would be slower per sentence. `make install` is not part of the wall time.",
+         "- **Memory** is peak RSS per process, sampled by the kernel; it does not show short spikes in other processes, "
+         "shared pages counted twice, or what a machine with less memory would do (swap).", ""]
+    return L
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -759,6 +783,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output file (default: <root>/results/benchmarks.md)")
     p.add_argument("--throughput-json", default=None, help=argparse.SUPPRESS)  # internal: the throughput child process
     args = p.parse_args(argv)
+    for key, value in OFFLINE_ENV.items():  # this process and the study steps it starts run offline
+        os.environ.setdefault(key, value)
     if args.n_sentences < 1 or args.batch_size < 1 or args.repeats < 1:
         p.error("--n-sentences, --batch-size and --repeats must be at least 1")
     root = Path(args.root).resolve()

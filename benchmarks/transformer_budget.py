@@ -32,8 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
-    os.environ.setdefault(_k, _v)
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 from study.fileio import atomic_write_text  # noqa: E402
 
@@ -79,12 +78,12 @@ def build_corpus(n: int, dest: Path) -> tuple[list[str], str]:
 
 def forward_rate(texts: list[str]) -> tuple[float, float]:
     """Sentences/s of the full model forward (eval, sorted batches of 64), and mean tokens."""
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+    from study.models.encoders import setup_torch
 
-    torch.set_num_threads(TORCH_THREADS)
+    torch = setup_torch(threads=TORCH_THREADS)
     path = resolve_pretrained("packaged:all-MiniLM-L6-v2")
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=3, attn_implementation="eager").eval()
@@ -115,6 +114,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=3700, help="sentences in the external set")
     parser.add_argument("--configs", nargs="*", default=[], help="project configs to time as well")
     args = parser.parse_args()
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
     import numpy as np
     import yaml
 

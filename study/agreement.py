@@ -13,6 +13,7 @@ import numpy as np
 from study.codebook import LABEL_FIELDS
 from study.errors import StudyError
 from study.fileio import atomic_write_text, read_text_utf8
+from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score
 from study.labels import load_annotations
 from study.metrics import bootstrap_ci, cohen_kappa, krippendorff_alpha_nominal, percent_agreement
 from study.passes import Pass, describe, load_passes, pass_file_problems
@@ -77,14 +78,6 @@ def confusion(pass_a: dict[str, dict], pass_b: dict[str, dict], field: str) -> C
     return Counter((str(pass_a[i][field]), str(pass_b[i][field])) for i in ids)
 
 
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
-
-
-def _pct(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.1f}"
-
-
 _COUNT = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}
 
 
@@ -95,9 +88,9 @@ def _metric_table(rows: list[dict]) -> list[str]:
         target = TARGETS.get(r["field"])
         met = "" if target is None else ("met" if r["krippendorff_alpha"] >= target else "not met") + f" (>= {target})"
         lines.append(
-            f"| {r['field']} | {r['n_items']} | {r['n_values']} | {_fmt(r['krippendorff_alpha'])} [{_fmt(r['alpha_ci_low'])}, {_fmt(r['alpha_ci_high'])}] "
-            f"| {_fmt(r['cohen_kappa'])} [{_fmt(r['kappa_ci_low'])}, {_fmt(r['kappa_ci_high'])}] "
-            f"| {_pct(r['percent_agreement'])}% [{_pct(r['pa_ci_low'])}, {_pct(r['pa_ci_high'])}] | {r['n_disagreements']} | {met} |"
+            f"| {r['field']} | {r['n_items']} | {r['n_values']} | {fmt_score(r['krippendorff_alpha'])} {fmt_ci(r['alpha_ci_low'], r['alpha_ci_high'])} "
+            f"| {fmt_score(r['cohen_kappa'])} {fmt_ci(r['kappa_ci_low'], r['kappa_ci_high'])} "
+            f"| {fmt_pct(r['percent_agreement'], 1)} {fmt_pct_ci(r['pa_ci_low'], r['pa_ci_high'], 1)} | {r['n_disagreements']} | {met} |"
         )
     return lines
 
@@ -173,8 +166,8 @@ def card_block(rows: list[dict], used: list[Pass], n_boot: int) -> str:
              "Full tables and confusion matrices: `results/agreement.md`.", "",
              "| field | Krippendorff's alpha (nominal) | Cohen's kappa | % agreement |", "|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['field']} | {_fmt(r['krippendorff_alpha'])} [{_fmt(r['alpha_ci_low'])}, {_fmt(r['alpha_ci_high'])}] "
-                     f"| {_fmt(r['cohen_kappa'])} | {_pct(r['percent_agreement'])}% |")
+        lines.append(f"| {r['field']} | {fmt_score(r['krippendorff_alpha'])} {fmt_ci(r['alpha_ci_low'], r['alpha_ci_high'])} "
+                     f"| {fmt_score(r['cohen_kappa'])} | {fmt_pct(r['percent_agreement'], 1)} |")
     return "\n".join(lines)
 
 

@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     # The study runs offline: a model name that is no local folder is an error, never a download.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("WANDB_DISABLED", "true")  # no experiment tracker either (SetFit also passes report_to="none")
     args = build_parser().parse_args(argv)
     return run_step(args.func, args, Project(Path(args.root)))
 

@@ -47,8 +47,13 @@ def short_hash(text: str, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
-def file_hash(path: Path, n: int = 12) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:n]
+def file_hash(path: Path, n: int | None = 12) -> str:
+    """First n hex digits (all of them if n is None) of the file's SHA-256, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:n]
 
 
 def _umask() -> int:

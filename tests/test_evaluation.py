@@ -18,7 +18,7 @@ from study.evaluate.items import Items
 from study.evaluate.resample import Scorer, paired_permutation_test
 from study.metrics import macro_f1, macro_f1_codes
 from study.models import make_model
-from study.formatting.numbers import fmt_p
+from study.formatting.numbers import fmt_count_pct, fmt_p, fmt_pct, fmt_pct_ci
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,13 @@ def test_p_values_are_printed_at_the_resolution_of_the_resamples():
     assert fmt_p(0.0234, 1000) == "0.023"
     assert fmt_p(1 / 10_001, 10_000) == "≤ 0.0001"
     assert fmt_p(float("nan"), 1000) == "–"
+
+
+def test_percentages_have_one_format_and_one_missing_value():
+    assert fmt_pct(0.8125, 1) == "81.2%" and fmt_pct(0.8125, 1, sign=False) == "81.2"
+    assert fmt_pct_ci(0.701, 0.9, 1) == "[70.1, 90.0]" and fmt_count_pct(3, 8) == "3 (38%)"
+    for missing in (None, float("nan")):
+        assert fmt_pct(missing, 1) == fmt_pct(missing, sign=False) == fmt_pct_ci(missing, 0.9) == "–"
 
 
 def test_stratified_random_draws_differ_across_folds():
@@ -262,14 +269,20 @@ def test_summary_and_report_print_the_same_numbers(study_with_results):
     assert not missing, missing[:5]
 
 
-def test_the_committed_report_opens_with_findings_and_stays_short():
-    from conftest import REPO
+def test_the_report_opens_with_findings_stays_short_and_quotes_the_agreement(study_with_results):
+    import csv
 
-    report = (REPO / "results" / "REPORT.md").read_text(encoding="utf-8")
+    from study.formatting.numbers import fmt_score
+
+    report = (study_with_results / "results" / "REPORT.md").read_text(encoding="utf-8")
     assert len(report) <= 40_000
     first = report.index("## ")
     assert report[first:].startswith("## Findings")
     assert "reproducibility, not" in report  # the labels caveat is in the report, not only the README
+    with open(study_with_results / "results" / "agreement.csv", encoding="utf-8") as fh:
+        alphas = [f"{r['field']} {fmt_score(float(r['krippendorff_alpha']))}" for r in csv.DictReader(fh)
+                  if r["field"] in ("stance", "frame", "sentiment")]
+    assert len(alphas) == 3 and f"Krippendorff's α: {', '.join(alphas)})" in report  # the fixture's own agreement
     assert "α 0.84 on stance, 0.60 on frame and 0.78 on sentiment (n = 113)" in report
 
 

@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "study"
 FLOORS = (
     ("errors", "codebook", "metrics", "stats", "__init__"),
     ("fileio", "project"),
-    ("yamlfile", "tabular", "corpus", "estimate", "formatting"),
+    ("formatting",),
+    ("yamlfile", "tabular", "corpus", "estimate"),
     ("config", "passes"),
     ("labels", "models"),
     ("validate", "annotate"),

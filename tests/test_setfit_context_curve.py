@@ -96,6 +96,28 @@ def test_setfit_is_deterministic_per_seed(tmp_path):
     assert got.shape == (2, 2)
 
 
+def test_setfit_reports_to_no_tracker_and_leaves_the_environment_alone(tmp_path, monkeypatch):
+    """A library user gets no wandb (or other tracker) without any environment variable set."""
+    import os
+
+    import setfit
+
+    from study.models.setfit_model import SetFit
+
+    seen = []
+
+    class Trainer(setfit.Trainer):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            seen.append(kw["args"].report_to)
+
+    monkeypatch.delenv("WANDB_DISABLED", raising=False)
+    monkeypatch.setattr(setfit, "Trainer", Trainer)
+    cfg = ModelConfig(name="setfit", pretrained=_tiny_bert(tmp_path), setfit_iterations=1, max_length=16, c_grid=[1.0])
+    SetFit(["a", "b"], cfg, 0).fit(["yes .", "no .", "yes law .", "no law ."], ["a", "b", "a", "b"])
+    assert seen == [["none"]] and "WANDB_DISABLED" not in os.environ
+
+
 class _Spy:
     """Records what it was trained on; predicts the first class."""
 

@@ -18,7 +18,6 @@ EXCLUDE_HINTS = {
     "yes": "not part of the report (caption, credit, notice, link, metadata): stance neutral, frame other, sentiment neutral; give the reason",
 }
 SINGLE_FIELDS = (*LABEL_FIELDS, "exclude", "exclude_reason")  # one choice each
-MULTI_FIELDS = ("frames_secondary",)  # any number of choices
 TEXT_FIELDS = ("note",)
 FIELD_QUESTIONS = {
     "stance": f"Stance toward {STANCE_TARGET}",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from study.fileio import atomic_write_text
+from study.formatting.numbers import fmt_pct, fmt_pct_ci
 
 VALIDITY = (
     "Only the labelled-only and PPI intervals are valid, and only if the labelled sentences are a "
@@ -19,12 +20,8 @@ VALIDITY = (
 )
 
 
-def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
-
-
 def _cell(row: pd.Series, kind: str) -> str:
-    return f"{_pct(row[f'{kind}_share'])} [{_pct(row[f'{kind}_low'])}, {_pct(row[f'{kind}_high'])}]"
+    return f"{fmt_pct(row[f'{kind}_share'], 1, sign=False)} {fmt_pct_ci(row[f'{kind}_low'], row[f'{kind}_high'], 1)}"
 
 
 def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[str], notes: Sequence[str]) -> str:

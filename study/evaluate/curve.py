@@ -27,25 +27,13 @@ from study.evaluate.provenance import code_hash
 from study.evaluate.items import load_items
 from study.evaluate.pool import Fit, FitPool
 from study.fileio import atomic_write_text
+from study.metrics import macro_f1, macro_f1_codes
 from study.models.context import model_inputs
 from study.models.progress import progress
 from study.project import Project
 
 N_BOOT = 1000
 TRANSFORMER_FAMILY = ("transformer", "setfit")
-
-
-def macro_f1(gold, pred, labels: list[str]) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(gold, pred, average="macro", labels=labels, zero_division=0))
-
-
-def _fast_macro_f1(gold_idx: np.ndarray, pred_idx: np.ndarray, k: int) -> float:
-    """sklearn's macro-F1 (all k labels, zero_division=0) from index arrays, for the bootstrap."""
-    cm = np.bincount(gold_idx * k + pred_idx, minlength=k * k).reshape(k, k)
-    tp, denom = np.diag(cm), cm.sum(0) + cm.sum(1)
-    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
 
 def subset(train: np.ndarray, size: int | None, seed: int, fold: int) -> np.ndarray:
@@ -82,7 +70,8 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
         per_seed = [macro_f1(gold, pred[(size, s)], items.classes) for s in seeds]
         g = np.array([items.classes.index(x) for x in gold])
         p = {s: np.array([items.classes.index(x) for x in pred[(size, s)]]) for s in seeds}
-        boot = [np.mean([_fast_macro_f1(g[b], p[s][b], len(items.classes)) for s in seeds]) for b in boots]
+        k = len(items.classes)
+        boot = [np.mean([float(macro_f1_codes(g[b], p[s][b], range(k), k)) for s in seeds]) for b in boots]
         rows.append({"task": cfg.task, "config": name, "model": _label(cfg), "family": _family(cfg), "split": cfg.split.kind,
                      "size": "all" if size is None else size, "n_train_mean": float(np.mean(n_train[size])),
                      "macro_f1": float(np.mean(per_seed)), "lo": float(np.percentile(boot, 2.5)),

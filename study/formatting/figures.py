@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from study.fileio import atomic_write_bytes
+from study.formatting.numbers import fmt_pct
 
 STYLE = {
     "svg.hashsalt": "study",  # fixed ids in the SVG, so re-runs give identical files
@@ -88,7 +89,7 @@ def _draw_stacked(ax, y: Sequence[float], proportions: np.ndarray, label_names: 
         ax.barh(y, widths, left=left, height=0.7, color=gray, hatch=hatch, edgecolor="black", linewidth=0.5)
         for yi, li, wi in zip(y, left, widths):
             if wi >= 0.08:  # label a segment only when the number fits inside it
-                ax.text(li + wi / 2, yi, f"{wi:.0%}", ha="center", va="center", fontsize=7,
+                ax.text(li + wi / 2, yi, fmt_pct(wi), ha="center", va="center", fontsize=7,
                         bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         left += widths
     ax.set_xlim(0, 1)

@@ -59,12 +59,18 @@ def fmt_ci(low: float, high: float, digits: int = SCORE_DIGITS) -> str:
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def fmt_pct(share: float, digits: int = 0) -> str:
-    return f"{100 * share:.{digits}f}%" if _finite(share) else DASH
+def fmt_pct(share: float, digits: int = 0, sign: bool = True) -> str:
+    """A share in [0, 1] as a percentage: "81.2%" (without the % where a header says "in %")."""
+    return f"{100 * share:.{digits}f}" + ("%" if sign else "") if _finite(share) else DASH
+
+
+def fmt_pct_ci(low: float, high: float, digits: int = 0) -> str:
+    """An interval of shares in percent, without the % sign: "[70.1, 90.0]"."""
+    return fmt_ci(100 * low, 100 * high, digits) if _finite(low) and _finite(high) else DASH
 
 
 def fmt_count_pct(count: float, total: float) -> str:
-    return f"{int(count)} ({count / total:.0%})" if total else f"{int(count)}"
+    return f"{int(count)} ({fmt_pct(count / total)})" if total else f"{int(count)}"
 
 
 def parse_float(text: Any) -> float:

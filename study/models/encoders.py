@@ -72,22 +72,27 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def torch_module():
+def setup_torch(seed: int | None = None, threads: int | None = None):
+    """torch with this process's thread count (set_threads; `threads` overrides it); given a
+    seed, also seeded and deterministic, as every fit starts."""
     import torch
 
-    torch.set_num_threads(_threads)
+    torch.set_num_threads(_threads if threads is None else threads)
+    if seed is not None:
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True)
     return torch
 
 
 def adamw(params, lr: float, weight_decay: float):
     """AdamW with the multi-tensor update (one pass over all tensors, not a Python loop per tensor)."""
-    return torch_module().optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+    return setup_torch().optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
 def linear_warmup_decay(optim, warmup: int, total: int):
     """Learning rate rising linearly over `warmup` steps, then falling linearly to 0 at `total`
     (transformers' get_linear_schedule_with_warmup, which both fine-tuning loops use)."""
-    return torch_module().optim.lr_scheduler.LambdaLR(
+    return setup_torch().optim.lr_scheduler.LambdaLR(
         optim, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
 
 
@@ -99,7 +104,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.nd
 
 def mean_pooled(hidden, mask):
     """The all-MiniLM-L6-v2 sentence embedding: mean over real tokens, L2-normalised."""
-    torch = torch_module()
+    torch = setup_torch()
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return torch.nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1)
 
@@ -114,7 +119,7 @@ def encode_sentences(texts: list[str], pretrained: str, max_length: int) -> np.n
     whichever configs or folds this process ran before: the numbers cannot depend on history."""
     todo = [t for t in dict.fromkeys(texts) if (pretrained, max_length, t) not in _EMBED_CACHE]
     if todo:
-        torch = torch_module()
+        torch = setup_torch()
         from transformers import AutoModel, AutoTokenizer
 
         quiet_transformers()

@@ -9,7 +9,7 @@ layers run in eval mode (no dropout) when their states are cached.
 from __future__ import annotations
 
 from study.models.context import tokenize
-from study.models.encoders import torch_module
+from study.models.encoders import setup_torch
 
 _CACHE: dict[tuple, object] = {}  # (pretrained, max_length, n_frozen, input) -> (tokens, hidden) tensor
 
@@ -25,7 +25,7 @@ def states(base, tok, pretrained: str, inputs: list, n_frozen: int, max_length: 
     whichever configs or folds filled the cache, in any worker process. The attention
     implementation is part of the key: eager and sdpa differ in the last bits, and a run's numbers
     must not depend on which model filled the cache first."""
-    torch = torch_module()
+    torch = setup_torch()
     key = (pretrained, max_length, n_frozen, getattr(base.config, "_attn_implementation", None))
     todo = [x for x in dict.fromkeys(inputs) if (*key, x) not in _CACHE]
     if todo:
@@ -41,7 +41,7 @@ def states(base, tok, pretrained: str, inputs: list, n_frozen: int, max_length: 
 
 def top_layers(base, n_frozen: int, cached: list):
     """(last hidden state, padding mask) from the layers above the frozen ones; gradients flow."""
-    torch = torch_module()
+    torch = setup_torch()
     width = max(s.shape[0] for s in cached)
     hidden = torch.zeros(len(cached), width, cached[0].shape[1])
     mask = torch.zeros(len(cached), width)

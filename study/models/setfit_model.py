@@ -17,7 +17,6 @@ process and copied per fit. Seeded: the same seed gives the same probabilities.
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from study.models import frozen
 from study.models.base import Classifier, proba_in_order
 from study.models.context import split_pairs
-from study.models.encoders import adamw, linear_warmup_decay, mean_pooled, quiet_transformers, resolve_pretrained, torch_module
+from study.models.encoders import adamw, linear_warmup_decay, mean_pooled, quiet_transformers, resolve_pretrained, setup_torch
 from study.models.linear import Constant, fit_logreg_with_inner_cv, logreg
 
 _BODIES: dict[str, object] = {}  # pretrained -> SentenceTransformer as loaded (copied per fit)
@@ -62,13 +61,11 @@ def as_segments(inputs: list) -> list:
 
 class SetFit(Classifier):
     def fit(self, texts, labels):
-        torch = torch_module()
         texts, labels = list(texts), list(labels)
         if len(set(labels)) < 2:
             self.model, self.body = Constant(labels[0]), None
             return self
-        torch.manual_seed(self.seed)
-        torch.use_deterministic_algorithms(True)
+        setup_torch(self.seed)
         self.body = _body(self.cfg.pretrained)
         self.body.max_seq_length = self.cfg.max_length
         _freeze(self.body, self.cfg.freeze_layers)
@@ -82,16 +79,14 @@ class SetFit(Classifier):
 
     def _contrastive(self, texts: list, labels: list[str]) -> None:
         from setfit import SetFitModel, Trainer, TrainingArguments
-        from transformers.utils import logging as hf_logging
 
         from study.models.progress import is_tty
 
         from setfit import logging as setfit_logging
         from transformers.trainer_callback import PrinterCallback
 
-        hf_logging.set_verbosity_error()
+        quiet_transformers()
         setfit_logging.set_verbosity_warning()  # no "***** Running training *****" block per fold
-        os.environ.setdefault("WANDB_DISABLED", "true")
         model = SetFitModel(model_body=self.body, model_head=None)
         with tempfile.TemporaryDirectory() as tmp:  # the HF trainer wants a folder; nothing is saved
             args = TrainingArguments(
@@ -117,7 +112,7 @@ class SetFit(Classifier):
         """Mean-pooled, normalised embeddings through the tuned layers (gradients flow in train mode).
         Inputs run in length-sorted chunks, so a random batch of pairs pads little; the result is
         in input order."""
-        torch = torch_module()
+        torch = setup_torch()
         bert, n = self.body[0].auto_model, self.cfg.freeze_layers
         cached = frozen.states(bert, self.body[0].tokenizer, self.cfg.pretrained, inputs, n, self.cfg.max_length)
         order = sorted(range(len(cached)), key=lambda i: cached[i].shape[0])
@@ -129,7 +124,7 @@ class SetFit(Classifier):
 
     def pair_loss(self, inputs: list, pairs: list[tuple[int, int, float]]):
         """CosineSimilarityLoss of a batch of (i, j, 0/1) pairs, each side encoded on its own."""
-        torch = torch_module()
+        torch = setup_torch()
         emb = self._embed([inputs[i] for i, _, _ in pairs] + [inputs[j] for _, j, _ in pairs])
         a, b = emb[:len(pairs)], emb[len(pairs):]
         target = torch.tensor([t for _, _, t in pairs], dtype=emb.dtype)
@@ -166,7 +161,7 @@ class SetFit(Classifier):
 
     def _encode(self, texts: list) -> np.ndarray:
         if self._cached():
-            torch = torch_module()
+            torch = setup_torch()
             self.body.eval()
             with torch.inference_mode():
                 return np.concatenate([self._embed(list(texts[i:i + 64])).numpy() for i in range(0, len(texts), 64)])
@@ -181,7 +176,7 @@ class SetFit(Classifier):
         """Free the tuned body now: a SentenceTransformer sits in reference cycles (callbacks), so
         dropping it would keep its ~90 MB until the cycle collector runs (0.25 s a call)."""
         if getattr(self, "body", None) is not None:
-            torch = torch_module()
+            torch = setup_torch()
             for t in [*self.body.parameters(), *self.body.buffers()]:
                 t.data = torch.empty(0, dtype=t.dtype)
             self.body = None

@@ -11,12 +11,12 @@ from study.models.base import Classifier
 from study.models import frozen
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
-    quiet_transformers,
     adamw,
     length_sorted_batches,
     linear_warmup_decay,
+    quiet_transformers,
     resolve_pretrained,
-    torch_module,
+    setup_torch,
 )
 from study.models.progress import is_tty, progress
 
@@ -43,7 +43,7 @@ class Transformer(Classifier):
         head is drawn as from_pretrained draws it (normal(0, initializer_range) weight, zero bias,
         from the seeded RNG), so the numbers, and the RNG state after loading, are the same as
         loading from disk; heads of other shapes are loaded from disk each time."""
-        torch = torch_module()
+        torch = setup_torch()
         key = (self.cfg.pretrained, tuple(self.classes))
         if key not in _TEMPLATES:
             state = torch.get_rng_state()
@@ -116,9 +116,7 @@ class Transformer(Classifier):
         return [_LENGTHS[(*key, t)] for t in texts]
 
     def fit(self, texts, labels):
-        torch = torch_module()
-        torch.manual_seed(self.seed)
-        torch.use_deterministic_algorithms(True)
+        setup_torch(self.seed)
         rng = np.random.default_rng(self.seed)
         self.tok, self.model = self._load()
         self._freeze(self.model)
@@ -161,7 +159,7 @@ class Transformer(Classifier):
 
     def _loss_fn(self, y_train: np.ndarray):
         """Cross-entropy, class-weighted (balanced over the training classes) when class_weight is set."""
-        torch = torch_module()
+        torch = setup_torch()
         counts = np.bincount(y_train, minlength=len(self.classes)).astype(float)
         weights = np.where(counts > 0, counts.sum() / (len(self.classes) * np.maximum(counts, 1)), 0.0)
         return torch.nn.CrossEntropyLoss(
@@ -186,7 +184,7 @@ class Transformer(Classifier):
 
     def _train_epoch(self, texts: list, y: np.ndarray, train_idx: np.ndarray, enc_lengths: list[int], rng, step, bar) -> None:
         """One pass over the training indices; `step` is (loss function, optimizer, schedule)."""
-        torch = torch_module()
+        torch = setup_torch()
         loss_fn, optim, sched = step
         self.model.train()
         # Similar lengths share a batch (little padding); batch order shuffled per epoch.
@@ -204,7 +202,7 @@ class Transformer(Classifier):
             bar.update(1, items=len(train_idx))
 
     def predict_proba(self, texts, batch_size: int = 64):
-        torch = torch_module()
+        torch = setup_torch()
         texts = list(texts)
         lengths = self._lengths(texts)
         out = np.zeros((len(texts), len(self.classes)))

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from study.codebook import LABEL_FIELDS, TASKS
 from study.corpus import Article, load_manifest, load_sentences
 from study.errors import StudyError
-from study.fileio import file_hash, read_text_utf8
+from study.fileio import read_text_utf8
 from study.labels import load_gold
 from study.project import Project
 
@@ -56,7 +56,6 @@ class StudyInputs:
     outlets: list[Outlet]
     sentences: list[dict]
     gold: dict[str, dict]
-    gold_hash: str
     included: list[dict]  # sentences with a gold label and exclude = false, corpus order
     excluded: list[dict]
     agreement: list[dict[str, str]]
@@ -66,11 +65,6 @@ class StudyInputs:
 
     def excluded_by_outlet(self) -> Counter:
         return Counter(s["outlet_id"] for s in self.excluded)
-
-    @property
-    def gold_source(self) -> str:
-        versions = sorted({str(g.get("codebook_version")) for g in self.gold.values()})
-        return f"labels/gold.jsonl (sha256 {self.gold_hash}, codebook v{', v'.join(versions)})"
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -199,5 +193,5 @@ def load_inputs(project: Project) -> StudyInputs:
     agreement, summary = read_agreement_and_summary(project)
     runs, other_runs = load_runs(project, summary, gold, {s["id"] for s in included})
     return StudyInputs(articles=articles, outlets=outlets_of(articles), sentences=sentences, gold=gold,
-                       gold_hash=file_hash(project.gold), included=included, excluded=excluded,
+                       included=included, excluded=excluded,
                        agreement=agreement, summary=summary, runs=runs, other_runs=other_runs)

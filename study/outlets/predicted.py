@@ -9,7 +9,7 @@ import numpy as np
 from study.codebook import LABEL_FIELDS
 from study import stats
 from study.outlets.inputs import Run, StudyInputs
-from study.formatting.numbers import fmt_score
+from study.formatting.numbers import DASH, fmt_pct, fmt_score
 from study.formatting.tables import Table
 
 
@@ -56,14 +56,14 @@ def predicted_distribution_table(inputs: StudyInputs, task: str, comparisons: li
     for name, outlet_id, i in groups:
         gold = comparisons[0].gold_counts[i] if i is not None else comparisons[0].gold_counts.sum(axis=0)
         n_gold = int(gold.sum())
-        rows.append([name, "gold", str(n_gold)] + [f"{gold[j] / n_gold:.0%}" if n_gold else "–" for j in used] + [""])
+        rows.append([name, "gold", str(n_gold)] + [fmt_pct(gold[j] / n_gold) if n_gold else DASH for j in used] + [""])
         csv_rows.append([outlet_id, name, "gold", "", "", n_gold, 1] + list(gold / max(n_gold, 1)) + [float("nan")])
         for c in comparisons:
             pred = c.pred_counts[i] if i is not None else c.pred_counts.sum(axis=0)
             n_pred = pred.sum()
             js = c.js[i] if i is not None else c.js_all
             seeds = len(c.run.seeds)
-            rows.append(["", c.run.label, f"{n_gold}×{seeds}"] + [f"{pred[j] / n_pred:.0%}" if n_pred else "–" for j in used]
+            rows.append(["", c.run.label, f"{n_gold}×{seeds}"] + [fmt_pct(pred[j] / n_pred) if n_pred else DASH for j in used]
                         + [fmt_score(js)])
             csv_rows.append([outlet_id, name, c.run.label, c.run.run_dir, c.run.config_hash, n_gold, seeds]
                             + list(pred / max(n_pred, 1)) + [js])

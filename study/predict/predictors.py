@@ -14,7 +14,7 @@ import numpy as np
 
 from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
 from study.models.base import proba_in_order
-from study.models.encoders import mean_pooled
+from study.models.encoders import mean_pooled, quiet_transformers, setup_torch
 
 BATCH_SIZE = 64
 # CPU threads for torch and ONNX Runtime; a Ray actor lowers it to the CPUs it was given.
@@ -45,13 +45,6 @@ class SklearnPredictor:
         return proba_in_order(self.estimator, np.array(texts, dtype=object), self.classes)
 
 
-def _torch():
-    import torch
-
-    torch.set_num_threads(THREADS)
-    return torch
-
-
 def tokenize_sorted(tok, texts: list[str], max_length: int, batch_size: int):
     """Tokenize once (fast tokenizer, no padding), then yield (indices, padded numpy batch)."""
     enc = tok(texts, truncation=True, max_length=max_length)
@@ -67,18 +60,16 @@ class TorchPredictor:
 
     def __init__(self, hf_dir: Path, classes: list[str], max_length: int, batch_size: int = BATCH_SIZE):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        _torch()
+        quiet_transformers()
+        setup_torch(threads=THREADS)
         self.tok = AutoTokenizer.from_pretrained(hf_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(
             hf_dir, use_safetensors=True, attn_implementation="eager").eval()
         self.classes, self.max_length, self.batch_size = classes, max_length, batch_size
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        torch = _torch()
+        torch = setup_torch(threads=THREADS)
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         with torch.inference_mode():
             for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
@@ -95,18 +86,16 @@ class EmbedPredictor:
 
     def __init__(self, head, classes: list[str], pretrained: str, max_length: int, batch_size: int = BATCH_SIZE):
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        _torch()
+        quiet_transformers()
+        setup_torch(threads=THREADS)
         path = resolve_pretrained(pretrained)
         self.tok = AutoTokenizer.from_pretrained(path)
         self.encoder = AutoModel.from_pretrained(path).eval()
         self.head, self.classes, self.max_length, self.batch_size = head, classes, max_length, batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        torch = _torch()
+        torch = setup_torch(threads=THREADS)
         out = np.zeros((len(texts), self.encoder.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):

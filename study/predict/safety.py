@@ -6,11 +6,11 @@ folder that holds one is refused before anything in it is read.
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from pathlib import Path
 
 from study.errors import StudyError
+from study.fileio import file_hash
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".npy", ".npz")
 
@@ -38,17 +38,9 @@ def refuse_pickles(folder: Path, display: str) -> None:
                              "(pickle can run code when loaded), so this folder is refused")
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def file_digests(folder: Path, skip: tuple[str, ...]) -> dict[str, str]:
     """sha256 of every file under `folder` (relative posix path -> hex), except `skip`."""
-    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+    return {p.relative_to(folder).as_posix(): file_hash(p, None) for p in sorted(folder.rglob("*"))
             if p.is_file() and p.relative_to(folder).as_posix() not in skip}
 
 
@@ -58,5 +50,5 @@ def check_digests(folder: Path, expected: dict[str, str], display: str) -> None:
         path = folder / rel
         if not path.is_file():
             raise StudyError(f"{display}/{rel}: missing; the saved model is incomplete, run `study train` again")
-        if sha256_file(path) != digest:
+        if file_hash(path, None) != digest:
             raise StudyError(f"{display}/{rel}: changed since `study train` saved it (sha256 differs); retrain or restore it")

@@ -231,7 +231,7 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
          f"outlet's editorial line. {unattributed} article(s) name no outlet at all."),
         (f"Small and unequal samples: {len(included)} analysed sentences, from {per_outlet[smallest.outlet_id]} "
          f"({names[smallest.outlet_id]}) to {per_outlet[largest.outlet_id]} ({names[largest.outlet_id]}) per outlet; "
-         f"{small:.0%} of the outlet × frame cells have an expected count below 5. Hence the permutation test and the "
+         f"{fmt_pct(small)} of the outlet × frame cells have an expected count below 5. Hence the permutation test and the "
          f"wide bootstrap intervals of the bias-corrected Cramér's V."),
         ("Sentences are not independent: sentences of one article share a reporter, sources and topic, and the "
          "permutation test treats them as exchangeable. Its p-values describe these articles; they do not license "
