@@ -142,7 +142,7 @@ CAVEATS = ("The extrapolation assumes macro-F1 keeps rising linearly in log2(n) 
 def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
     import pandas as pd
 
-    from study.formatting.figures import MARKERS, _new_figure, save_figure, styled
+    from study.formatting.figures import MARKERS, new_figure, save_figure, styled
     from study.formatting.numbers import fmt_ci, fmt_score
 
     written = []
@@ -167,7 +167,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
 
         @styled
         def draw():
-            fig = _new_figure(6.0, 3.6)
+            fig = new_figure(6.0, 3.6)
             ax = fig.add_subplot(1, 1, 1)
             for i, ((model, split), grp) in enumerate(frame.groupby(["model", "split"], sort=True)):
                 grp = grp.sort_values("n_train_mean")

@@ -62,7 +62,7 @@ def category_style(i: int) -> tuple[str, str]:
     return GRAYS[i % len(GRAYS)], HATCHES[(i // len(GRAYS)) % len(HATCHES)]
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -110,7 +110,7 @@ def stacked_bar_figure(stem: Path, title: str, bar_labels: Sequence[str], label_
     counts = np.asarray(counts, dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     proportions = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    fig = _new_figure(8.5, 1.2 + 0.45 * len(bar_labels))
+    fig = new_figure(8.5, 1.2 + 0.45 * len(bar_labels))
     ax = fig.add_subplot()
     y = np.arange(len(bar_labels))[::-1]  # first row on top
     _draw_stacked(ax, y, proportions, label_names)
@@ -130,7 +130,7 @@ def grouped_stacked_figure(stem: Path, title: str, group_labels: Sequence[str], 
     proportions has shape (groups, series, labels)."""
     proportions = np.asarray(proportions, dtype=float)
     n_groups, n_series = proportions.shape[:2]
-    fig = _new_figure(9.0, 0.9 + n_groups * (0.35 * n_series + 0.55))
+    fig = new_figure(9.0, 0.9 + n_groups * (0.35 * n_series + 0.55))
     axes = fig.subplots(n_groups, 1, sharex=True, squeeze=False)[:, 0]
     y = np.arange(n_series)[::-1]
     for g, ax in enumerate(axes):
@@ -152,7 +152,7 @@ def heatmap_figure(stem: Path, title: str, row_labels: Sequence[str], col_labels
     labels are shown as given, so wrap long ones with newlines."""
     values = np.asarray(values, dtype=float)
     label_lines = max(str(c).count("\n") + 1 for c in col_labels)  # room for wrapped column labels
-    fig = _new_figure(3.0 + 1.3 * len(col_labels), 1.5 + 0.45 * len(row_labels) + 0.18 * label_lines)
+    fig = new_figure(3.0 + 1.3 * len(col_labels), 1.5 + 0.45 * len(row_labels) + 0.18 * label_lines)
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(values), cmap="Greys", vmin=vmin, vmax=vmax, aspect="auto")
     for i in range(values.shape[0]):
@@ -178,7 +178,7 @@ def interval_figure(stem: Path, title: str, panels: Sequence[tuple[str, Sequence
     """Point estimates with interval bars, one panel per (panel title, labels, estimates, lows,
     highs); labels should carry n. NaN intervals draw the point only."""
     heights = [0.6 + 0.32 * max(len(p[1]), 1) for p in panels]
-    fig = _new_figure(7.5, 0.6 + sum(heights))
+    fig = new_figure(7.5, 0.6 + sum(heights))
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]
     for ax, (panel_title, labels, estimates, lows, highs) in zip(axes, panels):
         y = np.arange(len(labels))[::-1]
