@@ -30,9 +30,10 @@ from study.fileio import atomic_write_text
 from study.models.context import model_inputs
 from study.models.progress import progress
 from study.project import Project
+from study.registry import names
 
 N_BOOT = 1000
-TRANSFORMER_FAMILY = ("transformer", "setfit")
+TRANSFORMER_FAMILY = names("transformer")
 
 
 def macro_f1(gold, pred, labels: list[str]) -> float:

@@ -15,7 +15,6 @@ import numpy as np
 
 ModelInput = Union[str, tuple[str, str]]
 CONTEXTS = ("none", "previous", "headline", "previous+headline")
-CONTEXT_MODELS = ("transformer", "embed_logreg", "setfit")
 JOIN = " | "  # headline and previous sentence share the context segment, in that order
 
 
