@@ -136,9 +136,10 @@ def comparisons(runs: list[dict], n_permutations: int = N_PERMUTATIONS) -> tuple
     return rows, notes
 
 
-def comparisons_csv(rows: list[dict]) -> str:
+def csv_text(rows: list[dict], columns: tuple[str, ...]) -> str:
+    """Rows as CSV, floats at full precision (repr round-trips exactly), other keys left out."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     for row in rows:
         w.writerow({k: (repr(v) if isinstance(v, float) else ("" if v is None else v)) for k, v in row.items()})

@@ -10,19 +10,18 @@ the CSV and formatted once, by study.formatting.numbers, here and in the report.
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 
 from study.config import SPLIT_KINDS
+from study.evaluate.comparisons import COLUMNS as COMPARISON_COLUMNS
 from study.evaluate.comparisons import (
     ENCODER_REFERENCE,
     N_PERMUTATIONS,
     REFERENCE,
     comparison_cell,
     comparisons,
-    comparisons_csv,
+    csv_text,
     pair,
 )
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
@@ -82,15 +81,6 @@ def summary_rows(project: Project, runs: list[dict]) -> tuple[list[dict], list[d
     return rows, pairs
 
 
-def _csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=SUMMARY_COLUMNS, lineterminator="\n", extrasaction="ignore")
-    w.writeheader()
-    for row in rows:
-        w.writerow({k: (repr(v) if isinstance(v, float) else ("" if v is None else v)) for k, v in row.items()})
-    return buf.getvalue()
-
-
 def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
     b = int(rows[0]["resamples"]) if rows else 1000
     n_perm = int(rows[0]["permutations"]) if rows else N_PERMUTATIONS
@@ -146,6 +136,6 @@ def write_summary(project: Project, run_dirs: list[Path] | None = None, quick: b
     out = [project.results / f"{name}.md", project.results / f"{name}.csv",
            project.results / ("comparisons-quick.csv" if quick else "comparisons.csv")]
     atomic_write_text(out[0], _markdown(rows, pairs, broken))
-    atomic_write_text(out[1], _csv(rows))
-    atomic_write_text(out[2], comparisons_csv(pairs))
+    atomic_write_text(out[1], csv_text(rows, SUMMARY_COLUMNS))
+    atomic_write_text(out[2], csv_text(pairs, COMPARISON_COLUMNS))
     return out
