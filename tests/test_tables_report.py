@@ -94,11 +94,14 @@ def build_project(root: Path) -> Project:
     with open(root / "results" / "summary.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, restval="")
         writer.writeheader()
-        writer.writerow({"task": "stance", "split": "stratified_kfold", "model": "tfidf_logreg", "config": RUN_DIR,
+        writer.writerow({"task": "stance", "split": "stratified_kfold", "model": "tfidf_logreg", "context": "none", "config": RUN_DIR,
                          "run_dir": RUN_DIR, "n_sentences": len(included), "n_articles": 3, "n_seeds": len(SEEDS),
                          "seeds": "0 1", "macro_f1_mean": 0.61, "macro_f1_sd": 0.04, "macro_f1_ci_low": 0.5,
                          "macro_f1_ci_high": 0.7, "article_ci_low": 0.45, "article_ci_high": 0.75, "accuracy_mean": 0.66,
                          "accuracy_sd": 0.03, "f_avg_mean": 0.58, "macro_f1_ceiling": 1.0, "resamples": 1000})
+    from study.evaluate.comparisons import COLUMNS
+
+    (root / "results" / "comparisons.csv").write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
     run = root / "results" / "runs" / RUN_DIR
     (run / "metrics.json").write_text(json.dumps({"task": "stance", "model": "tfidf_logreg", "split": "stratified_kfold"}),
                                       encoding="utf-8")

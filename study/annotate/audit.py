@@ -16,8 +16,9 @@ import numpy as np
 from study.errors import StudyError
 from study.fileio import atomic_write_text
 from study.project import Project
+from study.registry import names
 
-BASELINES = ("majority", "stratified_random", "vader")  # floors and the lexicon: not learned from the labels
+BASELINES = names("floor") + names("lexicon")  # not learned from the labels
 COLUMNS = ("task", "run", "id", "gold", "suggested", "p_gold", "p_suggested")
 
 

@@ -31,9 +31,10 @@ from study.metrics import macro_f1, macro_f1_codes
 from study.models.context import model_inputs
 from study.models.progress import progress
 from study.project import Project
+from study.registry import names
 
 N_BOOT = 1000
-TRANSFORMER_FAMILY = ("transformer", "setfit")
+TRANSFORMER_FAMILY = names("transformer")
 
 
 def subset(train: np.ndarray, size: int | None, seed: int, fold: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from study.errors import StudyError
+from study.registry import names
 
 
 def default_jobs() -> int:
@@ -63,7 +64,7 @@ def fold_diagnostics(model_name: str, seed: int, fold: int, pred: np.ndarray, pr
     probability rows, or a solver that stopped after 0 iterations. The majority baseline is
     constant by design and is not flagged."""
     notes = []
-    if model_name not in ("majority", "stratified_random") and len(pred) > 1:
+    if model_name not in names("floor") and len(pred) > 1:
         if len(set(pred)) == 1:
             notes.append(f"seed {seed} fold {fold}: every test prediction is {pred[0]!r} (constant predictions)")
         elif np.allclose(proba, proba[0], atol=1e-9):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.config import ENCODER_MODELS, ExperimentConfig, load_config
+from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
@@ -26,6 +26,7 @@ from study.fileio import short_hash
 from study.models import resolve_pretrained
 from study.models.context import model_inputs
 from study.project import Project
+from study.registry import ENCODER_MODELS
 from study.formatting.numbers import fmt_score
 
 

@@ -1,14 +1,15 @@
 """Classifiers behind one small interface: fit(texts, labels) -> predict_proba / predict.
 
 Every model is told the full label set up front, so probability columns are the same in
-every fold even when a rare class is missing from a training fold. The model names a config
-may use are the keys of MODELS, listed once here.
+every fold even when a rare class is missing from a training fold. Which class implements a
+model name is stated once, in study.registry.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from study import registry
 from study.config import ModelConfig
 from study.models.base import Classifier, Majority, StratifiedRandom
 from study.models.encoders import (
@@ -22,15 +23,7 @@ from study.models.linear import EmbedLogreg, TfidfLogreg
 from study.models.setfit_model import SetFit
 from study.models.transformer import Transformer
 
-MODELS: dict[str, type[Classifier]] = {
-    "majority": Majority,
-    "stratified_random": StratifiedRandom,
-    "tfidf_logreg": TfidfLogreg,
-    "vader": Vader,
-    "embed_logreg": EmbedLogreg,
-    "transformer": Transformer,
-    "setfit": SetFit,
-}
+MODELS = {m.name: m.load() for m in registry.MODELS}  # name -> class, in display order
 
 __all__ = ["MODELS", "TORCH_THREADS", "Classifier", "EmbedLogreg", "Majority", "StratifiedRandom", "TfidfLogreg",
            "Transformer", "Vader", "encode_sentences", "length_sorted_batches", "make_model", "resolve_pretrained"]

@@ -32,13 +32,14 @@ from study.outlets.predicted import (
 from study.errors import StudyError
 from study.fileio import read_jsonl
 from study.project import Project
+from study.registry import names
 from study.formatting.tables import Table, table_csv, table_latex, table_markdown
 
 
 # Per-outlet predicted distributions: the trained models under k-fold (the floors and the
 # leave-one-outlet-out runs stay in the JS overview), so the report stays readable.
 PREDICTED_SPLIT = "stratified_kfold"
-FLOORS = ("majority", "stratified_random")
+FLOORS = names("floor")
 F2_FILE = "labels/rule_f2.jsonl"
 F2_RECODE = "crime_and_punishment"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from study.errors import StudyError
 from study.project import Project
+from study.registry import SAVABLE
 
 
 def _train(args, project: Project) -> int:
@@ -56,7 +57,7 @@ def _positive(text: str) -> int:
 
 def add_commands(sub) -> None:
     p = sub.add_parser("train", help="fit a config's model on all gold labels and save it under models/<config>-<hash>/")
-    p.add_argument("config", help="config YAML file (tfidf_logreg, embed_logreg or transformer)")
+    p.add_argument("config", help=f"config YAML file ({', '.join(SAVABLE)})")
     p.add_argument("--force", action="store_true", help="retrain even if the same model is saved")
     p.add_argument("--no-int8", action="store_true", help="transformer: skip the int8 ONNX export and its agreement check")
     p.set_defaults(func=_train)

@@ -22,11 +22,11 @@ from pathlib import Path
 from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
 from study.errors import StudyError
 from study.predict.safety import check_digests, file_digests, refuse_pickles
+from study.registry import SAVABLE
 
 META_FILE = "study_model.json"
 CARD_FILE = "README.md"
 FORMAT = "study-model/1"
-SAVABLE = ("tfidf_logreg", "embed_logreg", "transformer")
 # Types a skops file may hold: scikit-learn estimators and the numeric types inside them.
 SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 

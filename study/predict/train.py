@@ -22,6 +22,7 @@ from study.errors import StudyError
 from study.fileio import file_hash, replace_folder, short_hash
 from study.predict import card, persist
 from study.project import Project
+from study.registry import SAVABLE
 
 # The code whose change changes a saved model: the model classes and this package's savers.
 _CODE = ("predict/train.py", "predict/persist.py", "predict/predictors.py", "predict/onnx_int8.py")
@@ -56,8 +57,8 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
     display = project.rel(config_path)
     cfg = load_config(config_path, display)
     name = Path(config_path).stem
-    if cfg.model.name not in persist.SAVABLE:
-        raise StudyError(f"{display}: model.name {cfg.model.name!r} has nothing to save; `study train` takes {', '.join(persist.SAVABLE)}")
+    if cfg.model.name not in SAVABLE:
+        raise StudyError(f"{display}: model.name {cfg.model.name!r} has nothing to save; `study train` takes {', '.join(SAVABLE)}")
     if cfg.dataset.path is not None:
         raise StudyError(f"{display}: dataset.path is set; `study train` fits on the study's gold labels only (leave dataset.path empty)")
     data = gold_training_data(project, cfg.task)

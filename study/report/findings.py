@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from study.codebook import TASKS
-from study.evaluate.summary import SLOTS, comparison_cell
+from study.evaluate.comparisons import ENCODER_REFERENCE, comparison_cell, pair, read_comparisons
 from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
 from study.outlets.inputs import read_csv_rows, resolve_run_dir
@@ -19,6 +19,7 @@ from study.formatting.blocks import Block
 from study.report.curves import curve_findings
 from study.formatting.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
 from study.formatting.tables import Table
+from study.registry import display, names
 
 ALPHA = 0.05
 # Measured outside this pipeline (issue 12): an independent coder with a different written
@@ -26,8 +27,7 @@ ALPHA = 0.05
 INDEPENDENT_CODER = {"n": 113, "stance": 0.84, "frame": 0.60, "sentiment": 0.78}
 
 NUMERIC = ("macro_f1_mean", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "article_ci_low", "article_ci_high",
-           "accuracy_mean", "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "delta", "p", "p_holm", "delta_2", "p_2",
-           "p_holm_2", "delta_3", "p_3", "p_holm_3")
+           "accuracy_mean", "accuracy_sd", "f_avg_mean", "macro_f1_ceiling")
 
 
 def parsed_summary(summary: list[dict[str, str]]) -> list[dict]:
@@ -44,26 +44,23 @@ def parsed_summary(summary: list[dict[str, str]]) -> list[dict]:
     return out
 
 
-def _survives(row: dict, model: str) -> str:
-    for key in SLOTS:
-        if str(row.get(f"reference{key}", "")).startswith(f"{row['task']}_{model}"):
-            p = row.get(f"p_holm{key}")
-            if isinstance(p, float) and math.isfinite(p):
-                return "survives Holm correction" if p < ALPHA else "does not survive Holm correction"
+def _survives(pairs: list[dict], row: dict, model: str) -> str:
+    found = pair(pairs, row["config"], model)
+    if found is not None and math.isfinite(found["p_holm"]):
+        return "survives Holm correction" if found["p_holm"] < ALPHA else "does not survive Holm correction"
     return ""
 
 
-def _verdict(row: dict, model: str) -> str:
+def _verdict(pairs: list[dict], row: dict, model: str) -> str:
     """'is significantly better than' / 'worse than' (Holm-adjusted p < ALPHA) or 'does not differ significantly from'."""
-    for key in SLOTS:
-        if str(row.get(f"reference{key}", "")).startswith(f"{row['task']}_{model}"):
-            delta, p = row.get(f"delta{key}"), row.get(f"p_holm{key}")
-            if isinstance(delta, float) and isinstance(p, float) and p < ALPHA:
-                return "is significantly better than" if delta > 0 else "is significantly worse than"
+    found = pair(pairs, row["config"], model)
+    if found is not None and found["p_holm"] < ALPHA:
+        return "is significantly better than" if found["delta"] > 0 else "is significantly worse than"
     return "does not differ significantly from"
 
 
-def model_findings(rows: list[dict]) -> list[str]:
+def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
+    ref = display(ENCODER_REFERENCE)
     items = []
     for task in TASKS:
         for split in ("stratified_kfold", "leave_one_outlet_out"):
@@ -72,12 +69,14 @@ def model_findings(rows: list[dict]) -> list[str]:
                 continue
             best = max(group, key=lambda r: r["macro_f1_mean"])
             line = f"{task}, {split}: best {best['config']} {fmt_score(best['macro_f1_mean'])} {fmt_ci(best['macro_f1_ci_low'], best['macro_f1_ci_high'])}."
-            for family, label in (("transformer", "The transformer"), ("setfit", "SetFit")):
-                own = next((r for r in group if r["config"] in (f"{task}_{family}", f"{task}_{family}_by_outlet")), None)
+            for model in reversed(names("transformer")):  # the largest first
+                own = next((r for r in group if r["model"] == model and r["context"] == "none"), None)
                 if own is None:
                     continue
-                cell = comparison_cell(own, "tfidf_logreg")
-                line += f" {label} ({fmt_score(own['macro_f1_mean'])}) {_verdict(own, 'tfidf_logreg')} tf-idf: Δ {cell or 'not compared'}."
+                label = display(model)[0].upper() + display(model)[1:]
+                cell = comparison_cell(pairs, own["config"], ENCODER_REFERENCE)
+                line += (f" {label} ({fmt_score(own['macro_f1_mean'])}) {_verdict(pairs, own, ENCODER_REFERENCE)} {ref}: "
+                         f"Δ {cell or 'not compared'}.")
             items.append(line)
     return items
 
@@ -136,12 +135,12 @@ def tuned_layers(project: Project, rows: list[dict], model: str) -> tuple[str, b
     return f"training the layers above the lowest {frozen}", True
 
 
-def transformer_note(rows: list[dict], layers: tuple[str, bool] = ("training the top layers", True)) -> str:
+def transformer_note(rows: list[dict], pairs: list[dict], layers: tuple[str, bool] = ("training the top layers", True)) -> str:
     """Why the transformer is where it is: its settings, fixed a priori, and what that costs."""
     tf = [r for r in rows if r["model"] == "transformer"]
     if not tf:
         return ""
-    better = [r["config"] for r in tf if _verdict(r, "tfidf_logreg").endswith("better than")]
+    better = [r["config"] for r in tf if _verdict(pairs, r, ENCODER_REFERENCE).endswith("better than")]
     lead = (f"The fine-tuned transformer is significantly better than tf-idf only in {', '.join(better)}."
             if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
     return (f"{lead} Its settings are fixed a "
@@ -151,17 +150,17 @@ def transformer_note(rows: list[dict], layers: tuple[str, bool] = ("training the
             "keeps the test folds out, so it is not reported; selecting the learning rate on inner splits is the open fix.")
 
 
-def context_note(rows: list[dict]) -> str:
+def context_note(rows: list[dict], pairs: list[dict]) -> str:
     """Context variants against the same model without context (paired, Holm-corrected): the range of
     Δ and which survive; each comparison is listed in results/summary.md."""
-    pairs = [r for r in rows if "_context_" in r["config"] and comparison_cell(r, r["model"]) not in ("", "not compared")]
-    if not pairs:
+    found = [(r, pair(pairs, r["config"], r["model"])) for r in rows if r["context"] != "none"]
+    found = [(r, c) for r, c in found if c is not None and math.isfinite(c["p"])]
+    if not found:
         return ""
-    deltas = [r[f"delta{key}"] for r in pairs for key in SLOTS
-              if str(r.get(f"reference{key}", "")).startswith(f"{r['task']}_{r['model']}")]
-    survive = [r["config"] for r in pairs if _survives(r, r["model"]).startswith("survives")]
+    deltas = [c["delta"] for _, c in found]
+    survive = [r["config"] for r, _ in found if _survives(pairs, r, r["model"]).startswith("survives")]
     return (f"Context (the previous sentence, or it and the headline) against the same model without it: Δ from "
-            f"{fmt_delta(min(deltas))} to {fmt_delta(max(deltas))} over {len(pairs)} paired comparisons "
+            f"{fmt_delta(min(deltas))} to {fmt_delta(max(deltas))} over {len(found)} paired comparisons "
             "(each in results/summary.md); " + (f"surviving Holm: {', '.join(survive)}." if survive else "none survives Holm correction."))
 
 
@@ -182,12 +181,12 @@ def label_findings(agreement: list[dict[str, str]]) -> list[str]:
 
 
 def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: list[dict[str, str]]) -> list[Block]:
-    rows = parsed_summary(summary)
-    headline = model_findings(rows)
+    rows, pairs = parsed_summary(summary), read_comparisons(project)
+    headline = model_findings(rows, pairs)
     return [
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds, Holm-corrected per task):"),
-        Block("ul", headline + [note for note in (transformer_note(rows, tuned_layers(project, rows, "transformer")), context_note(rows)) if note] + curve_findings(project)),
+        Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note] + curve_findings(project)),
         Block("p", "Per-outlet differences in the gold labels (5 outlets, one article each; n sentences):"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),

@@ -27,10 +27,11 @@ from study.outlets.inputs import (
 from study.project import Project
 from study.formatting.blocks import Block, figure_block
 from study.report.curves import curve_blocks
-from study.evaluate.summary import comparison_cell
+from study.evaluate.comparisons import ENCODER_REFERENCE, REFERENCE, comparison_cell, read_comparisons
 from study.report.findings import parsed_summary, tuned_layers
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
 from study.formatting.tables import Table
+from study.registry import names
 
 # --- inputs ------------------------------------------------------------------------------
 
@@ -134,13 +135,13 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
     return blocks
 
 
-def _model_table(task: str, rows: list[dict], first: bool = True) -> Table:
+def _model_table(task: str, rows: list[dict], pairs: list[dict], first: bool = True) -> Table:
     body = []
     for r in rows:
         body.append([r["config"],
                      f"{fmt_score(r['macro_f1_mean'])} ± {fmt_score(r['macro_f1_sd'])}",
                      fmt_ci(r["macro_f1_ci_low"], r["macro_f1_ci_high"]), fmt_ci(r["article_ci_low"], r["article_ci_high"]),
-                     fmt_score(r["macro_f1_ceiling"]), comparison_cell(r, "transformer"), comparison_cell(r, "tfidf_logreg")])
+                     fmt_score(r["macro_f1_ceiling"]), comparison_cell(pairs, r["config"], REFERENCE), comparison_cell(pairs, r["config"], ENCODER_REFERENCE)])
     n = rows[0]["n_sentences"] if rows else 0
     b = rows[0]["resamples"] if rows else 1000
     return Table(name=f"models_{task}", section="models", title=f"Classifiers for {task}",
@@ -158,7 +159,7 @@ def _per_outlet_table(project: Project, task: str, rows: list[dict], first: bool
     """Leave-one-outlet-out: each held-out outlet is one test fold, scored on its own."""
     per = []
     for r in rows:
-        if r["split"] != "leave_one_outlet_out" or r["model"] in ("majority", "stratified_random"):
+        if r["split"] != "leave_one_outlet_out" or r["model"] in names("floor"):
             continue
         metrics = json.loads(read_text_utf8(resolve_run_dir(project, r["run_dir"]) / "metrics.json"))
         if "per_group" in metrics:
@@ -175,7 +176,7 @@ def _per_outlet_table(project: Project, task: str, rows: list[dict], first: bool
 
 
 def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[str, dict]) -> list[Block]:
-    rows = parsed_summary(summary)
+    rows, pairs = parsed_summary(summary), read_comparisons(project)
     (tf_layers, tf_budget), (sf_layers, _) = tuned_layers(project, rows, "transformer"), tuned_layers(project, rows, "setfit")
     blocks = [Block("p", "How settings were chosen, never on outer test folds: logistic regression's C by cross-validation "
                          "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
@@ -189,7 +190,7 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
             continue
-        blocks.append(Block("table", _model_table(task, task_rows, first=not any(b.kind == "table" for b in blocks))))
+        blocks.append(Block("table", _model_table(task, task_rows, pairs, first=not any(b.kind == "table" for b in blocks))))
         per_outlet = _per_outlet_table(project, task, task_rows, first=not any(b.content.name.endswith("_per_outlet")
                                                                                  for b in blocks if b.kind == "table"))
         if per_outlet is not None:
