@@ -199,7 +199,7 @@ def git_commit() -> str:
 
 
 def versions() -> dict[str, str]:
-    from study.evaluate.provenance import package_versions
+    from study.provenance import package_versions
 
     return package_versions(VERSION_PACKAGES)
 

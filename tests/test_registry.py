@@ -13,7 +13,7 @@ from study import registry
 from study.config import ModelConfig, parse_config
 from study.errors import StudyError
 from study.evaluate.comparisons import references
-from study.evaluate.provenance import code_hash, run_modules
+from study.provenance import code_hash, run_modules
 
 PACKAGE = Path(__file__).resolve().parent.parent / "study"
 

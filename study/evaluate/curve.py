@@ -23,7 +23,7 @@ import numpy as np
 from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
-from study.evaluate.provenance import code_hash
+from study.provenance import code_hash
 from study.evaluate.items import load_items
 from study.evaluate.pool import Fit, FitPool
 from study.fileio import atomic_write_text
@@ -97,6 +97,7 @@ def _fit_line(rows: list[dict]) -> tuple[float, float]:
 
 def crossing_note(rows: list[dict]) -> list[str]:
     """Where the transformer family meets tf-idf, observed and extrapolated at the observed slopes."""
+    from study.evaluate.comparisons import ENCODER_REFERENCE
     from study.formatting.numbers import fmt_delta
 
     by_model = defaultdict(list)
@@ -106,7 +107,7 @@ def crossing_note(rows: list[dict]) -> list[str]:
     for (model, family, split), curve in sorted(by_model.items()):
         if family != "transformer family":
             continue
-        ref = next((c for (m, fam, sp), c in by_model.items() if m == "tfidf_logreg" and sp == split), None)
+        ref = next((c for (m, fam, sp), c in by_model.items() if m == ENCODER_REFERENCE and sp == split), None)
         if ref is None:
             continue
         ref_at = {r["size"]: r["macro_f1"] for r in ref}

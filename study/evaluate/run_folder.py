@@ -18,7 +18,7 @@ import yaml
 
 from study.config import ExperimentConfig
 from study.evaluate.items import Items
-from study.evaluate.provenance import code_hash, package_versions
+from study.provenance import code_hash, package_versions
 from study.errors import StudyError
 from study.fileio import atomic_write_bytes, atomic_write_text, replace_folder, write_json
 

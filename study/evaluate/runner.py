@@ -18,7 +18,7 @@ from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
 from study.evaluate.pool import Fit, FitPool, FoldResult
-from study.evaluate.provenance import code_hash
+from study.provenance import code_hash
 from study.evaluate.run_folder import RunResult, is_complete, remove_stale_temporaries, write_run
 from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary

@@ -22,18 +22,12 @@ from study.errors import StudyError
 from study.fileio import file_hash, replace_folder, short_hash
 from study.predict import card, persist
 from study.project import Project
+from study import provenance
 from study.registry import SAVABLE
 
-# The code whose change changes a saved model: the model classes and this package's savers.
-_CODE = ("predict/train.py", "predict/persist.py", "predict/predictors.py", "predict/onnx_int8.py")
-
-
 def code_hash() -> str:
-    here = Path(__file__).resolve().parent.parent
-    models = here / "models"
-    files = sorted(models.glob("*.py")) if models.is_dir() else [here / "models.py"]
-    files += [here / name for name in _CODE]
-    return short_hash("".join(p.read_text(encoding="utf-8") for p in files))
+    """The hash of the code a saved model depends on (study.provenance.TRAIN_ENTRIES and what they import)."""
+    return provenance.code_hash(entries=provenance.TRAIN_ENTRIES)
 
 
 def gold_training_data(project: Project, task: str) -> dict:

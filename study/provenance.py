@@ -28,6 +28,8 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 # module they import (read statically), they are the code whose change re-runs every experiment.
 RUN_ENTRIES = ("study.evaluate.items", "study.evaluate.folds", "study.evaluate.scores", "study.evaluate.resample",
                "study.evaluate.pool")
+# The code whose change changes a saved model (`study train`): its savers, with the same model classes.
+TRAIN_ENTRIES = ("study.predict.train", "study.predict.persist", "study.predict.predictors", "study.predict.onnx_int8")
 
 
 def _path(root: Path, module: str) -> Path | None:
@@ -61,10 +63,11 @@ def _imported(root: Path, module: str, path: Path) -> set[str]:
     return {name for name in out if _path(root, name) is not None}
 
 
-def run_modules(root: Path | None = None) -> list[Path]:
-    """Every file of the closure of study modules a run imports, in sorted path order."""
-    root = root or Path(__file__).resolve().parent.parent
-    todo = list(RUN_ENTRIES) + [m.module for m in registry.MODELS]
+def run_modules(root: Path | None = None, entries: tuple[str, ...] = RUN_ENTRIES) -> list[Path]:
+    """Every file of the closure of study modules that `entries` and the registry's model classes
+    import, in sorted path order."""
+    root = root or Path(__file__).resolve().parent
+    todo = list(entries) + [m.module for m in registry.MODELS]
     seen: dict[str, Path] = {}
     while todo:
         module = todo.pop()
@@ -77,6 +80,7 @@ def run_modules(root: Path | None = None) -> list[Path]:
     return sorted(set(seen.values()), key=lambda p: p.relative_to(root).as_posix())
 
 
-def code_hash(root: Path | None = None) -> str:
-    """Hash of the code that decides a run's numbers; root: the study package folder (default: this one)."""
-    return short_hash("".join(read_text_utf8(path) for path in run_modules(root)))
+def code_hash(root: Path | None = None, entries: tuple[str, ...] = RUN_ENTRIES) -> str:
+    """Hash of the code that decides a run's numbers (or, with TRAIN_ENTRIES, a saved model's);
+    root: the study package folder (default: this one)."""
+    return short_hash("".join(read_text_utf8(path) for path in run_modules(root, entries)))
