@@ -15,6 +15,7 @@ import pandas as pd
 from study.codebook import LABEL_FIELDS
 from study.errors import StudyError
 from study.fileio import read_jsonl, strip_line
+from study.metrics import accuracy, macro_f1
 
 N_BOOT = 2000
 
@@ -36,9 +37,7 @@ def joined(gold_path: Path, predictions: pd.DataFrame, field: str, display: str)
 
 
 def _scores(gold: np.ndarray, pred: np.ndarray, labels: list[str]) -> tuple[float, float]:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), float(np.mean(gold == pred))
+    return macro_f1(gold, pred, labels), accuracy(gold, pred)
 
 
 def domain_accuracy(df: pd.DataFrame, field: str, n_boot: int = N_BOOT, seed: int = 0) -> dict:

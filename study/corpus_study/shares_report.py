@@ -9,7 +9,6 @@ particular report are its caller's. The page is offline: no scripts, figures as 
 from __future__ import annotations
 
 import csv
-import math
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 from study.errors import StudyError
 from study.fileio import atomic_write_text
 from study.formatting.blocks import Block, figure_block, render_html, render_markdown
+from study.formatting.numbers import fmt_pct, fmt_pct_ci
 from study.formatting.tables import Table
 from study.project import Project
 
@@ -27,14 +27,11 @@ AGREEMENT_HEADER = ["field", "n", "Krippendorff's alpha [95% CI]", "Cohen's kapp
 SHARES_HEADER = ["label", "naive % [95% CI]", "labelled only % [95% CI]", "PPI % [95% CI]"]
 
 
-def pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
-
 
 def cell(row: pd.Series, kind: str) -> str:
     # † as in `study estimate`: no (or only) labelled sentences of this label in the group
     mark = " †" if kind == "ppi" and str(row.get("ppi_degenerate", False)) == "True" else ""
-    return f"{pct(row[f'{kind}_share'])} [{pct(row[f'{kind}_low'])}, {pct(row[f'{kind}_high'])}]{mark}"
+    return f"{fmt_pct(row[f'{kind}_share'], 1, sign=False)} {fmt_pct_ci(row[f'{kind}_low'], row[f'{kind}_high'], 1)}{mark}"
 
 
 def load_estimates(results: Path, field: str, by: str) -> pd.DataFrame:
@@ -109,7 +106,7 @@ def accuracy_row(s: dict) -> list[str]:
 
 
 def counts_rows(counts: list[dict]) -> list[list[str]]:
-    return [[r["label"], str(r["gold"]), str(r["predicted"]), pct(r["recall"])] for r in counts]
+    return [[r["label"], str(r["gold"]), str(r["predicted"]), fmt_pct(r["recall"], 1, sign=False)] for r in counts]
 
 
 def read_agreement(results: Path) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from study.corpus_study.shares_report import pct
+from study.formatting.numbers import fmt_pct, fmt_pct_ci
 
 TITLE = "Immigration coverage across outlets (AllSides corpus): frame shares with prediction-powered inference"
 
@@ -70,7 +70,7 @@ LIMITS = [
 
 
 def _ci(row: pd.Series, kind: str) -> str:
-    return f"{pct(row[f'{kind}_share'])}% [{pct(row[f'{kind}_low'])}, {pct(row[f'{kind}_high'])}]"
+    return f"{fmt_pct(row[f'{kind}_share'], 1)} {fmt_pct_ci(row[f'{kind}_low'], row[f'{kind}_high'], 1)}"
 
 
 def _row(df: pd.DataFrame, group: str, label: str) -> pd.Series:
