@@ -328,3 +328,14 @@ def test_embed_logreg_with_the_packaged_encoder_matches_the_study_model(setup, t
     texts = data["all_texts"][:20]
     _, predictor = load_predictor(folder, folder.name)
     assert np.allclose(predictor.predict_proba(texts), ref.predict_proba(texts), atol=1e-5)
+
+
+def test_the_model_card_prints_the_int8_agreement_as_a_percentage():
+    from study.predict.card import render_card
+
+    meta = {"model": "transformer", "task": "stance", "classes": ["a", "b"], "codebook_version": 1, "config_name": "c",
+            "name": "m", "training": {"n_sentences": 10, "n_excluded": 0, "data_hash": "h"},
+            "int8": {"agreement": 0.98765, "n_sentences": 10, "n_disagree": 1, "max_abs_proba_diff": 0.01,
+                     "min_agreement": 0.99, "passed": False}}
+    card = render_card(meta, {"run": None, "note": "none"})
+    assert "label agreement with fp32 98.77% on 10 gold sentences" in card and "threshold 99%; refused" in card

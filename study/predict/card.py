@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from study.formatting.numbers import fmt_pct
 from study.project import Project
 
 LIMITS = (
@@ -90,9 +91,9 @@ def render_card(meta: dict, cv: dict) -> str:
         lines.append("No int8 path (not a transformer, or trained with `--no-int8`).")
     else:
         verdict = "kept: `study predict --precision int8` may use it" if int8["passed"] else "refused: only fp32 is used"
-        lines.append(f"Dynamic int8 ONNX graph: label agreement with fp32 {int8['agreement']:.2%} on {int8['n_sentences']} gold sentences "
+        lines.append(f"Dynamic int8 ONNX graph: label agreement with fp32 {fmt_pct(int8['agreement'], 2)} on {int8['n_sentences']} gold sentences "
                      f"({int8['n_disagree']} disagree; largest probability difference {int8['max_abs_proba_diff']:.4f}); "
-                     f"threshold {int8['min_agreement']:.0%}; {verdict}.")
+                     f"threshold {fmt_pct(int8['min_agreement'])}; {verdict}.")
     lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limits", ""] + [f"- {x}" for x in LIMITS]
     lines += ["", "## Files", "", "Safe formats only (safetensors, skops, ONNX, JSON); `study predict` refuses any pickle-based file "
               "and any file whose sha256 differs from `study_model.json`.", ""]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
 from study.errors import StudyError
+from study.formatting.numbers import fmt_pct
 from study.predict.safety import check_digests, file_digests, refuse_pickles
 from study.registry import SAVABLE
 
@@ -103,7 +104,7 @@ def load_predictor(folder: Path, display: str, precision: str = "fp32", batch_si
         if kind != "transformer":
             raise StudyError(f"--precision int8: only transformer models have an int8 path; {display} is {kind}")
         if not int8.get("passed"):
-            why = (f"its label agreement with fp32 was {int8['agreement']:.1%} < {int8['min_agreement']:.0%} on "
+            why = (f"its label agreement with fp32 was {fmt_pct(int8['agreement'], 1)} < {fmt_pct(int8['min_agreement'])} on "
                    f"{int8['n_sentences']} gold sentences" if "agreement" in int8 else "no int8 check was run (trained with --no-int8)")
             raise StudyError(f"--precision int8 refused for {display}: {why}; use --precision fp32")
         from study.predict.onnx_int8 import OnnxPredictor

@@ -29,7 +29,7 @@ from study.formatting.blocks import Block, figure_block
 from study.report.curves import curve_blocks
 from study.evaluate.comparisons import ENCODER_REFERENCE, REFERENCE, comparison_cell, read_comparisons
 from study.report.findings import parsed_summary, tuned_layers
-from study.formatting.numbers import fmt_ci, fmt_pct, fmt_score, parse_float
+from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import names
 
@@ -121,7 +121,7 @@ def agreement_blocks(agreement: list[dict[str, str]], figures: dict[str, dict]) 
         rows.append([r.get("field", ""), r.get("n_items", ""),
                      f"{fmt_score(parse_float(r.get('krippendorff_alpha')))} {fmt_ci(parse_float(r.get('alpha_ci_low')), parse_float(r.get('alpha_ci_high')))}",
                      f"{fmt_pct(parse_float(r.get('percent_agreement')), 1)} "
-                     f"{fmt_ci(100 * parse_float(r.get('pa_ci_low')), 100 * parse_float(r.get('pa_ci_high')), 1)}"])
+                     f"{fmt_pct_ci(parse_float(r.get('pa_ci_low')), parse_float(r.get('pa_ci_high')), 1)}"])
     table = Table(name="agreement", section="agreement", title="Agreement between the blind annotation passes",
                   caption=("Krippendorff's α (nominal) and % agreement between the blind passes (Cohen's κ: results/agreement.md), 95% bootstrap "
                            "intervals; n = sentences coded by every pass. All passes are instances of one language model: "
