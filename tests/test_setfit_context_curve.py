@@ -253,6 +253,23 @@ def test_setfit_cached_path_is_deterministic_and_uses_the_seed(tmp_path):
     assert np.array_equal(probs[0], probs[1]) and not np.array_equal(probs[0], probs[2])
 
 
+def test_curve_per_seed_and_bootstrap_macro_f1_agree_when_predictions_miss_labels():
+    """The curve scores each seed with metrics.macro_f1 (labels) and its bootstrap with
+    metrics.macro_f1_codes (codes): one definition, every class counted even if never predicted."""
+    from study.metrics import macro_f1, macro_f1_codes
+
+    classes = ["against", "neutral", "pro", "unclear"]
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        g = rng.integers(0, 4, 25)
+        p = np.where(rng.random(25) < 0.6, g, rng.integers(0, 2, 25))
+        p[p == 3] = 0  # "unclear" is never predicted
+        gold, pred = [classes[i] for i in g], [classes[i] for i in p]
+        by_code = float(macro_f1_codes(g, p, range(len(classes)), len(classes)))
+        assert macro_f1(gold, pred, classes) == pytest.approx(by_code, abs=1e-12)
+    assert macro_f1(["pro", "against"], ["pro", "pro"], classes) == pytest.approx((2 / 3 + 0 + 0 + 0) / 4)
+
+
 def test_crossing_note_names_where_the_curves_cross_and_when_they_never_meet():
     from study.evaluate.curve import crossing_note
 
