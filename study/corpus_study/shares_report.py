@@ -17,7 +17,7 @@ import pandas as pd
 from study.errors import StudyError
 from study.fileio import atomic_write_text
 from study.formatting.blocks import Block, figure_block, render_html, render_markdown
-from study.formatting.numbers import fmt_pct, fmt_pct_ci
+from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score
 from study.formatting.tables import Table
 from study.project import Project
 
@@ -118,10 +118,9 @@ def read_agreement(results: Path) -> list[dict]:
 
 
 def agreement_row(r: dict) -> list[str]:
-    def f(key: str) -> str:
-        return f"{float(r[key]):.3f}"
-    return [r["field"], r["n_items"], f"{f('krippendorff_alpha')} [{f('alpha_ci_low')}, {f('alpha_ci_high')}]",
-            f("cohen_kappa"), f"{100 * float(r['percent_agreement']):.1f}%", r["n_disagreements"]]
+    x = {key: float(r[key]) for key in ("krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "cohen_kappa", "percent_agreement")}
+    return [r["field"], r["n_items"], f"{fmt_score(x['krippendorff_alpha'])} {fmt_ci(x['alpha_ci_low'], x['alpha_ci_high'])}",
+            fmt_score(x["cohen_kappa"]), fmt_pct(x["percent_agreement"], 1), r["n_disagreements"]]
 
 
 def ppi_figure(df: pd.DataFrame, groups: list[str], labels: list[str], results: Path, name: str, title: str,
