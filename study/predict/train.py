@@ -67,7 +67,7 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
     models_dir = models_dir or project.root / "models"
     final = models_dir / f"{name}-{digest}"
     if final.exists() and not force:
-        persist.read_meta(final, project.rel(final))  # still sound?
+        persist.read_meta(final)  # still sound?
         return final, False
     tmp = models_dir / f".{final.name}.tmp-{os.getpid()}"
     if models_dir.exists() and not models_dir.is_dir():
