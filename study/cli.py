@@ -235,7 +235,7 @@ def run_step(func, args, project: Project) -> int:
         print(f"error: {exc.render(project.root)}", file=sys.stderr)
         return 1
     except OSError as exc:  # last resort for a file system refusal no step turned into a StudyError
-        where = shown_path(exc.filename, project.root) if exc.filename else "a file"
+        where = shown_path(Path(exc.filename), project.root) if exc.filename else "a file"
         print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

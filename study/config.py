@@ -175,7 +175,8 @@ def parse_config(data: object, path: Path | str = "<config>") -> ExperimentConfi
 def load_config(path: Path) -> ExperimentConfig:
     from study.yamlfile import load_yaml  # duplicate keys refused; errors give line:column
 
-    data = load_yaml(Path(path))
+    path = Path(path)
+    data = load_yaml(path)
     if data is None:  # an empty file would silently run every default
         raise StudyError("the config is empty; give at least task and model (see configs/ for examples)", path)
     return parse_config(data, path)

@@ -56,7 +56,7 @@ class Sentence:
 
 def load_manifest(project: Project) -> list[Article]:
     """Read corpus/articles.csv; raise StudyError naming any bad row or column."""
-    text = read_text_utf8(project.manifest, project.rel(project.manifest))
+    text = read_text_utf8(project.manifest)
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -93,7 +93,7 @@ def read_article(project: Project, article: Article) -> str:
     """The article's text; a control character (NUL, escape, ...) is refused with its line,
     since it would end up invisible inside a sentence."""
     path = article_path(project, article)
-    text = read_text_utf8(path, project.rel(path))
+    text = read_text_utf8(path)
     bad = _CONTROL.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
@@ -277,14 +277,14 @@ def assign_ids(article: Article, segments: list[tuple[int, int, int, int, str]],
 
 
 def load_sentences(project: Project) -> list[dict]:
-    return read_jsonl(project.sentences, project.rel(project.sentences))
+    return read_jsonl(project.sentences)
 
 
 def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentChanges]]:
     """Segment every article in the manifest, keeping ids from corpus/sentences.jsonl."""
     articles = load_manifest(project)
     rel = project.rel(project.sentences)
-    previous_rows = read_jsonl(project.sentences, rel) if project.sentences.exists() else []
+    previous_rows = read_jsonl(project.sentences) if project.sentences.exists() else []
     for row in previous_rows:  # ids are kept from this file, so it must be sound
         if not all(isinstance(row.get(k), str) for k in ("id", "article_id", "text")):
             raise StudyError(f"{rel}:{row['_line']}: id, article_id and text must be strings; fix the line, "

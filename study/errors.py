@@ -11,7 +11,10 @@ from pathlib import Path
 
 
 def shown_path(path, root: Path | None = None) -> str:
-    """`path` relative to `root` (or the current folder) when inside it, else as given."""
+    """`path` relative to `root` (or the current folder) when inside it, else as given; a
+    str is a name as the user gave it (e.g. a config value) and is shown as it is."""
+    if isinstance(path, str):
+        return path
     path = Path(path)
     for base in (root, Path.cwd()):
         if base is None:

@@ -151,6 +151,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def read_jsonl_lenient(path: Path) -> tuple[list[dict[str, Any]], list[StudyError]]:
     """Parse what can be parsed; return (rows, one problem per bad line, naming file and line)."""
+    path = Path(path)
     text = read_text_utf8(path)
     rows: list[dict[str, Any]] = []
     problems: list[StudyError] = []

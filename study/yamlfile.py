@@ -54,4 +54,4 @@ def parse_yaml(text: str, path: Path) -> Any:
 
 
 def load_yaml(path: Path) -> Any:
-    return parse_yaml(read_text_utf8(Path(path)), path)
+    return parse_yaml(read_text_utf8(Path(path)), Path(path))

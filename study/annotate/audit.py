@@ -47,16 +47,16 @@ def run_issues(project: Project, run_dir: Path) -> list[dict]:
     import pandas as pd
     from cleanlab.filter import find_label_issues
 
-    display = project.rel(run_dir / "predictions.csv")
-    table = pd.read_csv(run_dir / "predictions.csv", dtype={"id": str})
+    path = run_dir / "predictions.csv"
+    table = pd.read_csv(path, dtype={"id": str})
     task = _metrics(run_dir).get("task")
     classes = [c[len("prob_"):] for c in table.columns if c.startswith("prob_")]
     missing = [c for c in ("id", "gold") if c not in table.columns]
     if missing or not classes:
-        raise StudyError(f"{display}: needs columns id, gold and prob_<class>; missing: {', '.join(missing) or 'prob_ columns'}")
+        raise StudyError(f"needs columns id, gold and prob_<class>; missing: {', '.join(missing) or 'prob_ columns'}", path)
     unknown = sorted(set(table["gold"]) - set(classes))
     if unknown:
-        raise StudyError(f"{display}: gold label(s) {', '.join(unknown)} have no prob_ column")
+        raise StudyError(f"gold label(s) {', '.join(unknown)} have no prob_ column", path)
     # one row per sentence: probabilities averaged over seeds (each seed's are out-of-fold)
     mean = table.groupby("id", sort=False).agg({"gold": "first", **{f"prob_{c}": "mean" for c in classes}})
     probs = mean[[f"prob_{c}" for c in classes]].to_numpy(dtype=float)

@@ -45,7 +45,7 @@ def labelled_ids(project: Project) -> set[str]:
     ids: set[str] = set()
     for path in [project.gold, *annotation_files(project)]:
         if path.exists():
-            rows, _ = read_jsonl_lenient(path, project.rel(path))
+            rows, _ = read_jsonl_lenient(path)
             ids |= {r.get("id") for r in rows}
     return ids
 
@@ -83,8 +83,7 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
     items, marker = load_items(project)
     universe = list(items)
     if opts.input is not None:
-        display = project.rel(opts.input)
-        universe = add_predictions(items, read_table(opts.input, display), opts.task, display)
+        universe = add_predictions(items, read_table(opts.input), opts.task, opts.input)
     elif opts.show_prediction:
         raise StudyError("--show-prediction needs --input with a predictions table")
     picked, extra = choose(project, items, universe, opts)

@@ -49,7 +49,7 @@ def f2_recoding(project: Project, inputs) -> dict[str, str]:
     path = project.root / F2_FILE
     if not path.exists():
         return {}
-    rows = read_jsonl(path, F2_FILE)
+    rows = read_jsonl(path)
     hashes = {s["id"]: s["hash"] for s in inputs.included}
     bad = [r.get("id") for r in rows if r.get("id") not in hashes or r.get("hash") != hashes[r.get("id")]]
     if bad:
