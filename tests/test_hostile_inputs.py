@@ -455,15 +455,13 @@ def test_read_only_results_folder_for_real(project_copy, run_cli):
 
 def test_write_into_a_folder_that_is_a_file(tmp_path):
     (tmp_path / "tables").write_text("x")
-    fileio.set_display_root(tmp_path)
-    try:
-        with pytest.raises(StudyError, match=r"^tables/a\.md: cannot write, tables is a file, not a folder$"):
-            fileio.atomic_write_text(tmp_path / "tables/a.md", "x")
-        (tmp_path / "out.md").mkdir()
-        with pytest.raises(StudyError, match=r"^out\.md: is a folder; give a file path$"):
-            fileio.atomic_write_text(tmp_path / "out.md", "x")
-    finally:
-        fileio.set_display_root(None)
+    with pytest.raises(StudyError) as info:  # the CLI names files relative to --root
+        fileio.atomic_write_text(tmp_path / "tables/a.md", "x")
+    assert info.value.render(tmp_path) == "tables/a.md: cannot write, tables is a file, not a folder"
+    (tmp_path / "out.md").mkdir()
+    with pytest.raises(StudyError) as info:
+        fileio.atomic_write_text(tmp_path / "out.md", "x")
+    assert info.value.render(tmp_path) == "out.md: is a folder; give a file path"
     assert not [p for p in tmp_path.rglob("*.tmp")]
 
 
@@ -506,22 +504,24 @@ def test_run_config_path_checked_before_running(project_copy, run_cli, setup, ex
     ("task: [stance\nmodel: x\n", "c.yaml:2:6: not valid YAML ("),
     ("task: !!python/object/apply:os.system [ls]\n", "c.yaml:1:7: not valid YAML ("),
 ])
-def test_bad_config_values_are_one_line(tmp_path, text, expected):
+def test_bad_config_values_are_one_line(tmp_path, monkeypatch, text, expected):
+    monkeypatch.chdir(tmp_path)  # messages name the file relative to the current folder
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(StudyError) as info:
-        load_config(path, "c.yaml")
+        load_config(path)
     assert expected in str(info.value), str(info.value)
     assert str(tmp_path) not in str(info.value)
 
 
-def test_config_with_bom_and_merge_keys_loads(tmp_path):
+def test_config_with_bom_and_merge_keys_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "c.yaml"
     path.write_bytes(b"\xef\xbb\xbfdefaults: &m {name: majority}\ntask: frame\nmodel: {<<: *m}\n")
     with pytest.raises(StudyError, match="unknown key 'defaults'"):  # the BOM and the merge key were read fine
-        load_config(path, "c.yaml")
+        load_config(path)
     path.write_bytes(b"\xef\xbb\xbftask: frame\nmodel: {name: majority}\n")
-    assert load_config(path, "c.yaml").task == "frame"
+    assert load_config(path).task == "frame"
 
 
 def test_read_errors_name_relative_paths(tmp_path, monkeypatch):
