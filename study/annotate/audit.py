@@ -38,7 +38,7 @@ def best_runs(project: Project) -> list[Path]:
         if m["task"] not in best or score > best[m["task"]][0]:
             best[m["task"]] = (score, run_dir)
     if not best:
-        raise StudyError(f"{project.rel(project.runs_dir)}: no run with predictions.csv other than baselines; run `study run --all` first")
+        raise StudyError("no run with predictions.csv other than baselines; run `study run --all` first", project.runs_dir)
     return [best[t][1] for t in sorted(best)]
 
 
@@ -76,7 +76,7 @@ def audit(project: Project, runs: list[Path] | None = None) -> tuple[list[dict],
     """(flagged rows, the runs audited): the given run folders, or the best run per task."""
     for run in runs or []:
         if not (run / "predictions.csv").exists():
-            raise StudyError(f"{project.rel(run)}: no predictions.csv; give run folders under results/runs/")
+            raise StudyError("no predictions.csv; give run folders under results/runs/", run)
     runs = runs or best_runs(project)
     return [row for run_dir in runs for row in run_issues(project, run_dir)], runs
 

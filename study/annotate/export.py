@@ -96,7 +96,7 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
             "ids": picked, **extra}
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():
-        raise StudyError(f"{project.rel(out)}: is a file; --out names a folder")
+        raise StudyError("is a file; --out names a folder", out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the task folder is meant to be shared

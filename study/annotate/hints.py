@@ -58,5 +58,5 @@ def load_hints(project: Project) -> dict[str, dict[str, str]]:
     missing = [f"{field}={value}" for field, values in field_choices().items()
                for value in values if value not in hints.get(field, {})]
     if missing:
-        raise StudyError(f"{project.rel(path)}: no table row explains {', '.join(missing)}; add a `| `value` | hint | example |` row for each")
+        raise StudyError(f"no table row explains {', '.join(missing)}; add a `| `value` | hint | example |` row for each", path)
     return hints

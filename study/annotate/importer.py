@@ -137,7 +137,7 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
     kind = declared_kind(project, annotator, kind)
     out = project.annotations_dir / f"{annotator}.jsonl"
     if out.exists() and not force:
-        raise StudyError(f"{project.rel(out)}: exists; pass --force to replace it")
+        raise StudyError("exists; pass --force to replace it", out)
     sentences = load_sentences(project)
     by_id = {s["id"]: s for s in sentences}
     marker = project_marker(sentences)
