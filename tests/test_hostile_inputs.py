@@ -533,6 +533,20 @@ def test_read_errors_name_relative_paths(tmp_path, monkeypatch):
         read_jsonl_lenient(tmp_path / "nope.jsonl")
 
 
+def test_an_error_keeps_the_real_path_and_is_made_relative_when_shown(tmp_path, monkeypatch):
+    """The CLI shows a path relative to --root, str() relative to the current folder; a str is
+    a name as the user gave it; other files named in the text are made relative the same way."""
+    monkeypatch.chdir(tmp_path / "..")
+    exc = StudyError("bad value", tmp_path / "data" / "x.csv", line=3)
+    assert exc.path == tmp_path / "data" / "x.csv"
+    assert exc.render(tmp_path) == "data/x.csv:3: bad value"
+    assert str(exc) == f"{tmp_path.name}/data/x.csv:3: bad value"
+    assert StudyError("gone", "../x.csv").render(tmp_path) == "../x.csv: gone"
+    two = StudyError("no row in {other}", tmp_path / "a.jsonl", also={"other": tmp_path / "p.csv"}, template="--in {path}: {text}")
+    assert two.render(tmp_path) == "--in a.jsonl: no row in p.csv"
+    assert StudyError("one\ntwo", tmp_path / "c.yaml").render(tmp_path) == "c.yaml: one\nc.yaml: two"
+
+
 def test_no_temp_files_left_after_refused_write(tmp_path, monkeypatch):
     path = tmp_path / "out.txt"
 
