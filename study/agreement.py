@@ -257,7 +257,7 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,
         pair_rows = rows if len(used) == 2 else agreement_rows([passes[i], passes[j]], n_boot=n_boot, seed=seed)
         pairwise += [{"pass_a": a, "pass_b": b, **r} for r in pair_rows]
     notes_path = project.root / "labels" / NOTES_FILE
-    notes = read_text_utf8(notes_path, project.rel(notes_path)) if notes_path.exists() else ""
+    notes = read_text_utf8(notes_path) if notes_path.exists() else ""
     out = {
         project.results / "agreement.md": render_markdown(rows, confusions, declared, used, notes, n_boot, pairwise),
         project.results / "agreement.csv": rows_csv(rows, CSV_COLUMNS),

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from study.errors import ProblemList, StudyError
+from study.errors import ProblemList, StudyError, render, shown_path
 from study.fileio import tracked_writes
 from study.project import Project
 
@@ -27,7 +27,7 @@ def _validate(args, project: Project) -> int:
 
     problems = validate(project)
     for line in problems:
-        print(line, file=sys.stderr)
+        print(render(line, project.root), file=sys.stderr)
     if problems:
         print(f"validate: {len(problems)} problem(s)", file=sys.stderr)
         return 1
@@ -79,7 +79,7 @@ def _check_writable(project: Project, summary: str) -> None:
     comparisons = project.results / f"{summary.replace('summary', 'comparisons')}.csv"
     for path in (project.results, project.results / f"{summary}.md", project.results / f"{summary}.csv", comparisons):
         if path.exists() and not os.access(path, os.W_OK):
-            raise StudyError(f"{project.rel(path)}: not writable; nothing was run (make it writable, or use --root on a copy)")
+            raise StudyError("not writable; nothing was run (make it writable, or use --root on a copy)", path)
 
 
 def _run(args, project: Project) -> int:
@@ -225,22 +225,19 @@ def main(argv: list[str] | None = None) -> int:
 def run_step(func, args, project: Project) -> int:
     """Run one step as `study` does (also for a dataset's own scripts): paths in messages relative
     to the root, a StudyError as one line on stderr and exit code 1."""
-    from study.fileio import set_display_root
-
-    set_display_root(project.root)  # file errors name paths relative to --root
     try:
         if not project.root.is_dir():
             raise StudyError(f"--root {args.root!r}: not a folder")
         return func(args, project)
     except ProblemList as exc:
-        for line in exc.problems:
+        for line in exc.lines(project.root):
             print(f"error: {line}", file=sys.stderr)
         return 1
-    except StudyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except StudyError as exc:  # the one place a path in a message is made relative (to --root)
+        print(f"error: {exc.render(project.root)}", file=sys.stderr)
         return 1
     except OSError as exc:  # last resort for a file system refusal no step turned into a StudyError
-        where = project.rel(Path(exc.filename)) if exc.filename else "a file"
+        where = shown_path(Path(exc.filename), project.root) if exc.filename else "a file"
         print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -127,20 +127,20 @@ def _allowed(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def _explain(path: str, exc: ValidationError) -> str:
+def _explain(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
         key = ".".join(loc) or "(top level)"
         if err["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown key '{key}'; allowed keys here: {', '.join(_allowed(ExperimentConfig, loc))}")
+            lines.append(f"unknown key '{key}'; allowed keys here: {', '.join(_allowed(ExperimentConfig, loc))}")
         elif err["type"] == "literal_error":
-            lines.append(f"{path}: {key}: {err['input']!r} is not allowed; allowed values: {err['ctx']['expected']}")
+            lines.append(f"{key}: {err['input']!r} is not allowed; allowed values: {err['ctx']['expected']}")
         elif err["type"] == "value_error":
-            lines.append(f"{path}: {err['msg'].removeprefix('Value error, ')}")
+            lines.append(f"{err['msg'].removeprefix('Value error, ')}")
         else:
             field_desc = _description(loc)
-            lines.append(f"{path}: {key}: {err['msg']} (got {err['input']!r})" + (f"; {key} is {field_desc}" if field_desc else ""))
+            lines.append(f"{key}: {err['msg']} (got {err['input']!r})" + (f"; {key} is {field_desc}" if field_desc else ""))
     return "\n".join(lines)
 
 
@@ -159,22 +159,22 @@ def _description(loc: tuple) -> str:
     return ""
 
 
-def parse_config(data: object, path: str = "<config>") -> ExperimentConfig:
+def parse_config(data: object, path: Path | str = "<config>") -> ExperimentConfig:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise StudyError(f"{path}: a config must be a mapping of keys to values, got {type(data).__name__}")
+        raise StudyError(f"a config must be a mapping of keys to values, got {type(data).__name__}", path)
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        raise StudyError(_explain(path, exc)) from None
+        raise StudyError(_explain(exc), path) from None
 
 
-def load_config(path: Path, display: str | None = None) -> ExperimentConfig:
+def load_config(path: Path) -> ExperimentConfig:
     from study.yamlfile import load_yaml  # duplicate keys refused; errors give line:column
 
-    display = display or Path(path).as_posix()
-    data = load_yaml(Path(path), display)
+    path = Path(path)
+    data = load_yaml(path)
     if data is None:  # an empty file would silently run every default
-        raise StudyError(f"{display}: the config is empty; give at least task and model (see configs/ for examples)")
-    return parse_config(data, display)
+        raise StudyError("the config is empty; give at least task and model (see configs/ for examples)", path)
+    return parse_config(data, path)

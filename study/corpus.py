@@ -56,36 +56,36 @@ class Sentence:
 
 def load_manifest(project: Project) -> list[Article]:
     """Read corpus/articles.csv; raise StudyError naming any bad row or column."""
-    text = read_text_utf8(project.manifest, project.rel(project.manifest))
+    text = read_text_utf8(project.manifest)
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise StudyError(f"{project.rel(project.manifest)}: missing column(s) {', '.join(missing)}; expected {', '.join(MANIFEST_COLUMNS)}")
+        raise StudyError(f"missing column(s) {', '.join(missing)}; expected {', '.join(MANIFEST_COLUMNS)}", project.manifest)
     articles, seen = [], set()
     for row in reader:
         lineno = reader.line_num
         if None in row or any(row[c] is None for c in reader.fieldnames):  # DictReader pads or piles up silently
             n = len(reader.fieldnames) + len(row.get(None) or []) - sum(row[c] is None for c in reader.fieldnames)
-            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: {n} field(s) where the header has {len(reader.fieldnames)}; quote a value that holds a comma")
+            raise StudyError(f"{n} field(s) where the header has {len(reader.fieldnames)}; quote a value that holds a comma", project.manifest, line=lineno)
         art = Article(**{c: (row.get(c) or "").strip() for c in MANIFEST_COLUMNS})
         if not re.fullmatch(r"[a-z0-9_]+", art.article_id):
-            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: article_id {art.article_id!r} must be lowercase letters, digits or _")
+            raise StudyError(f"article_id {art.article_id!r} must be lowercase letters, digits or _", project.manifest, line=lineno)
         if art.article_id in seen:
-            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: duplicate article_id {art.article_id!r}")
+            raise StudyError(f"duplicate article_id {art.article_id!r}", project.manifest, line=lineno)
         if art.attribution not in ATTRIBUTIONS:
-            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: attribution {art.attribution!r} not one of {', '.join(ATTRIBUTIONS)}")
+            raise StudyError(f"attribution {art.attribution!r} not one of {', '.join(ATTRIBUTIONS)}", project.manifest, line=lineno)
         if not art.file:
-            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: file is empty; give the article's path relative to corpus/, e.g. articles/{art.article_id}.txt")
+            raise StudyError(f"file is empty; give the article's path relative to corpus/, e.g. articles/{art.article_id}.txt", project.manifest, line=lineno)
         try:  # a manifest must not pull in files from elsewhere (../../etc/hostname)
             project.resolve_inside(art.file, f"{project.rel(project.manifest)}:{lineno}: file", base=project.root / "corpus")
         except StudyError as exc:
             raise StudyError(f"{exc}; articles live in {project.rel(project.articles_dir)}/") from None
         if art.attribution == "stated_in_text" and not art.evidence:
-            raise StudyError(f"{project.rel(project.manifest)}:{lineno}: outlet {art.outlet!r} is stated_in_text but no evidence is quoted")
+            raise StudyError(f"outlet {art.outlet!r} is stated_in_text but no evidence is quoted", project.manifest, line=lineno)
         seen.add(art.article_id)
         articles.append(art)
     if not articles:  # segmenting nothing would drop every sentence id
-        raise StudyError(f"{project.rel(project.manifest)}: lists no articles; add one row per article under the header")
+        raise StudyError("lists no articles; add one row per article under the header", project.manifest)
     return articles
 
 
@@ -93,11 +93,11 @@ def read_article(project: Project, article: Article) -> str:
     """The article's text; a control character (NUL, escape, ...) is refused with its line,
     since it would end up invisible inside a sentence."""
     path = article_path(project, article)
-    text = read_text_utf8(path, project.rel(path))
+    text = read_text_utf8(path)
     bad = _CONTROL.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise StudyError(f"{project.rel(path)}:{line}: control character U+{ord(bad.group()):04X}; articles are plain text (tabs and line breaks only)")
+        raise StudyError(f"control character U+{ord(bad.group()):04X}; articles are plain text (tabs and line breaks only)", path, line=line)
     return text
 
 
@@ -277,14 +277,14 @@ def assign_ids(article: Article, segments: list[tuple[int, int, int, int, str]],
 
 
 def load_sentences(project: Project) -> list[dict]:
-    return read_jsonl(project.sentences, project.rel(project.sentences))
+    return read_jsonl(project.sentences)
 
 
 def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentChanges]]:
     """Segment every article in the manifest, keeping ids from corpus/sentences.jsonl."""
     articles = load_manifest(project)
     rel = project.rel(project.sentences)
-    previous_rows = read_jsonl(project.sentences, rel) if project.sentences.exists() else []
+    previous_rows = read_jsonl(project.sentences) if project.sentences.exists() else []
     for row in previous_rows:  # ids are kept from this file, so it must be sound
         if not all(isinstance(row.get(k), str) for k in ("id", "article_id", "text")):
             raise StudyError(f"{rel}:{row['_line']}: id, article_id and text must be strings; fix the line, "

@@ -19,27 +19,6 @@ BOM = "\ufeff"
 class FileWriteError(StudyError, OSError):
     """A file system refusal while writing, as one line naming the file; still an OSError
     for callers that catch those."""
-# Messages name files relative to this folder (the CLI sets it to --root), never absolutely.
-_display_root: Path | None = None
-
-
-def set_display_root(root: Path | None) -> None:
-    """Make error messages from this module name files relative to `root` (the project)."""
-    global _display_root
-    _display_root = Path(root).resolve() if root is not None else None
-
-
-def display_path(path: Path) -> str:
-    """`path` relative to the display root (or the current folder) when inside it, else as given."""
-    path = Path(path)
-    for base in (_display_root, Path.cwd()):
-        if base is None:
-            continue
-        try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
-        except (ValueError, OSError):
-            continue
-    return path.as_posix()
 
 
 def short_hash(text: str, n: int = 12) -> str:
@@ -69,10 +48,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
     folder, a folder where the file should be, a full disk) is one StudyError line."""
     path = Path(path)
     if path.is_dir():
-        raise FileWriteError(f"{display_path(path)}: is a folder; give a file path")
+        raise FileWriteError("is a folder; give a file path", path)
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise FileWriteError(f"{display_path(path)}: cannot write, {display_path(parent)} is a file, not a folder")
+            raise FileWriteError("cannot write, {parent} is a file, not a folder", path, also={"parent": parent})
     try:
         if path.exists() and path.read_bytes() == data:
             _record(path, False)
@@ -80,7 +59,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise FileWriteError(f"{display_path(path)}: cannot write ({exc.strerror or exc}); check the folder exists, is a folder and is writable") from None
+        raise FileWriteError(f"cannot write ({exc.strerror or exc}); check the folder exists, is a folder and is writable", path) from None
     try:
         # mkstemp creates 0600; give the file the mode it had, or the usual umask-based one
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
@@ -91,7 +70,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> bool:
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise FileWriteError(f"{display_path(path)}: cannot write ({exc.strerror or exc}); nothing was changed") from None
+            raise FileWriteError(f"cannot write ({exc.strerror or exc}); nothing was changed", path) from None
         raise
     _record(path, True)
     return True
@@ -150,33 +129,32 @@ def write_json(path: Path, obj: Any) -> bool:
     return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def read_text_utf8(path: Path, display: str | None = None) -> str:
+def read_text_utf8(path: Path) -> str:
     """Read a file as strict UTF-8 without a leading byte-order mark (editors on Windows
-    add one; it is not part of the text); a clear StudyError names the file (as `display`,
-    e.g. a project-relative path) and the byte offset otherwise."""
+    add one; it is not part of the text); a clear StudyError names the file and the byte
+    offset otherwise."""
     path = Path(path)
-    name = display or display_path(path)
     if not path.exists():
-        raise StudyError(f"{name}: file not found")
+        raise StudyError("file not found", path)
     if path.is_dir():
-        raise StudyError(f"{name}: is a folder, not a file")
+        raise StudyError("is a folder, not a file", path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise StudyError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+        raise StudyError(f"cannot be read ({exc.strerror or exc})", path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         hint = "; it looks like UTF-16, save it as UTF-8" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-        raise StudyError(f"{name}: not valid UTF-8 (byte {exc.start}){hint}") from None
+        raise StudyError(f"not valid UTF-8 (byte {exc.start}){hint}", path) from None
     return text[1:] if text.startswith(BOM) else text
 
 
-def read_jsonl(path: Path, display: str | None = None) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Parse a JSONL file; a malformed line raises StudyError with its line number."""
-    rows, problems = read_jsonl_lenient(path, display)
+    rows, problems = read_jsonl_lenient(path)
     if problems:
-        raise StudyError(problems[0])
+        raise problems[0]
     return rows
 
 
@@ -194,12 +172,12 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def read_jsonl_lenient(path: Path, display: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Parse what can be parsed; return (rows, one problem line per bad line)."""
-    text = read_text_utf8(path, display)
-    path = display or display_path(Path(path))
+def read_jsonl_lenient(path: Path) -> tuple[list[dict[str, Any]], list[StudyError]]:
+    """Parse what can be parsed; return (rows, one problem per bad line, naming file and line)."""
+    path = Path(path)
+    text = read_text_utf8(path)
     rows: list[dict[str, Any]] = []
-    problems: list[str] = []
+    problems: list[StudyError] = []
     # split on "\n" only: str.splitlines() would also cut at U+2028, U+0085 or form feeds,
     # which json.dumps(ensure_ascii=False) writes raw inside a string value
     for lineno, line in enumerate(text.split("\n"), start=1):
@@ -208,16 +186,16 @@ def read_jsonl_lenient(path: Path, display: str | None = None) -> tuple[list[dic
         try:
             obj = json.loads(line, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{lineno}: malformed JSON line ({exc.msg})")
+            problems.append(StudyError(f"malformed JSON line ({exc.msg})", path, line=lineno))
             continue
         except RecursionError:
-            problems.append(f"{path}:{lineno}: JSON nested too deeply; expected one flat object per line")
+            problems.append(StudyError("JSON nested too deeply; expected one flat object per line", path, line=lineno))
             continue
         except _DuplicateKey as exc:
-            problems.append(f"{path}:{lineno}: key {exc.args[0]!r} appears twice in one line; give each key once")
+            problems.append(StudyError(f"key {exc.args[0]!r} appears twice in one line; give each key once", path, line=lineno))
             continue
         if not isinstance(obj, dict):
-            problems.append(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            problems.append(StudyError(f"expected a JSON object, got {type(obj).__name__}", path, line=lineno))
             continue
         obj["_line"] = lineno
         rows.append(obj)

@@ -68,14 +68,14 @@ def check_label_row(row: dict[str, Any], where: str, gold: bool = False, known: 
 
 
 def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Project,
-                     gold: bool = False) -> tuple[list[dict], list[str]]:
+                     gold: bool = False) -> tuple[list[dict], list]:
     """Rows and problems of one label file: bad lines, bad values, duplicates, unknown or
     stale sentence ids (stale = the text hash no longer matches the sentence)."""
     rel = project.rel(path)
     try:
-        rows, problems = read_jsonl_lenient(path, rel)
+        rows, problems = read_jsonl_lenient(path)
     except StudyError as exc:
-        return [], [str(exc)]
+        return [], [exc]
     seen: dict[str, int] = {}
     good = []
     known = known_annotators(project)

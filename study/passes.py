@@ -66,7 +66,7 @@ def load_passes(project: Project) -> list[Pass]:
     if not project.passes_file.exists():
         raise StudyError(f"{rel}: file not found; declare each annotation pass there (id, kind: person|model, "
                          f"blind: true|false, codebook_version, description)")
-    data = load_yaml(project.passes_file, rel)
+    data = load_yaml(project.passes_file)
     if not isinstance(data, dict) or set(data) != {"passes"} or not isinstance(data["passes"], list) or not data["passes"]:
         raise StudyError(f"{rel}: expected one key, passes, holding a non-empty list of passes")
     passes, problems, seen = [], [], set()

@@ -12,27 +12,28 @@ from study.project import Project
 SENTENCE_KEYS = ("id", "article_id", "outlet_id", "paragraph", "index", "start", "end", "text", "hash")
 
 
-def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
-    """Problems in the manifest, article files and sentences.jsonl; and the sentences by id."""
-    problems: list[str] = []
+def validate_corpus(project: Project) -> tuple[list, dict[str, dict]]:
+    """Problems in the manifest, article files and sentences.jsonl (each a line, or a StudyError
+    naming its file); and the sentences by id."""
+    problems: list = []
     try:
         articles = {a.article_id: a for a in load_manifest(project)}
     except StudyError as exc:
-        return [str(exc)], {}
+        return [exc], {}
     texts: dict[str, str] = {}
     for art in articles.values():
         try:
             texts[art.article_id] = read_article(project, art)
         except StudyError as exc:
-            problems.append(str(exc))
+            problems.append(exc)
     listed = {(project.root / "corpus" / a.file).resolve() for a in articles.values()}
     for path in sorted(project.articles_dir.glob("*.txt")):
         if path.resolve() not in listed:
             problems.append(f"{project.rel(path)}: article file is missing from the manifest {project.rel(project.manifest)}")
     try:
-        rows, bad_lines = read_jsonl_lenient(project.sentences, project.rel(project.sentences))
+        rows, bad_lines = read_jsonl_lenient(project.sentences)
     except StudyError as exc:
-        return problems + [f"{exc}; run `study segment` to create it"], {}
+        return problems + [exc.extended("; run `study segment` to create it")], {}
     problems += bad_lines
     by_id: dict[str, dict] = {}
     rel = project.rel(project.sentences)
@@ -66,15 +67,15 @@ def validate_corpus(project: Project) -> tuple[list[str], dict[str, dict]]:
     return problems, by_id
 
 
-def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list[str]:
+def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list:
     """Every problem in the passes file, the annotation files and the gold labels, all at once."""
-    problems: list[str] = []
+    problems: list = []
     try:
         problems += pass_file_problems(project, load_passes(project))
     except ProblemList as exc:
         problems += exc.problems
     except StudyError as exc:
-        problems.append(str(exc))
+        problems.append(exc)
     for path in annotation_files(project):
         if path.is_file():  # False for a folder or a looping symlink, reported by pass_file_problems  # a folder named x.jsonl is reported by pass_file_problems
             problems += check_label_file(path, sentences_by_id, project)[1]
@@ -85,7 +86,7 @@ def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list[
     problems += gold_problems
     # a sentence whose gold line has a problem is reported there; here only sentences with no line at all
     try:
-        parsed, _ = read_jsonl_lenient(project.gold, project.rel(project.gold))
+        parsed, _ = read_jsonl_lenient(project.gold)
     except StudyError:  # the file itself cannot be read: reported above
         return problems
     have = {r.get("id") for r in parsed if isinstance(r.get("id"), str)} | {r["id"] for r in rows}
@@ -95,7 +96,7 @@ def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list[
     return problems
 
 
-def validate(project: Project) -> list[str]:
+def validate(project: Project) -> list:
     problems, by_id = validate_corpus(project)
     # a project with no labels/ folder at all is a corpus being prepared: its labels are not checked
     if by_id and labels_present(project):

@@ -39,19 +39,19 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def parse_yaml(text: str, display: str) -> Any:
-    """Parse YAML text; any error is one StudyError line `display:LINE:COLUMN: what is wrong`."""
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML text read from `path`; any error is one StudyError line `path:LINE:COLUMN: what is wrong`."""
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
+        line = f"{mark.line + 1}:{mark.column + 1}" if mark else None
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise StudyError(f"{where}: not valid YAML ({what})") from None
+        raise StudyError(f"not valid YAML ({what})", path, line=line) from None
     except (yaml.YAMLError, RecursionError) as exc:  # deeply nested input, other reader errors
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StudyError(f"{display}: not valid YAML ({first})") from None
+        raise StudyError(f"not valid YAML ({first})", path) from None
 
 
-def load_yaml(path: Path, display: str) -> Any:
-    return parse_yaml(read_text_utf8(Path(path), display), display)
+def load_yaml(path: Path) -> Any:
+    return parse_yaml(read_text_utf8(Path(path)), Path(path))

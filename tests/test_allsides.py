@@ -49,7 +49,7 @@ def test_import_from_folder_and_git_dir_agree(tmp_path):
     expected = [d for d in DOCS if d["topic"] == "immigration"]
     assert stats["articles"] == len(expected) and stats["corpus_articles"] == len(DOCS)
     assert stats["by_leaning"] == {k: sum(d["bias_text"] == k for d in expected) for k in ("left", "center", "right")}
-    rows = read_gzip_jsonl(tmp_path / "out1" / "articles.jsonl.gz", "articles")
+    rows = read_gzip_jsonl(tmp_path / "out1" / "articles.jsonl.gz")
     assert [r["article_id"] for r in rows] == sorted(d["ID"] for d in expected)
     first = next(d for d in expected if d["ID"] == rows[0]["article_id"])
     assert rows[0]["text"] == first["content_original"] and rows[0]["outlet"] == first["source"]
@@ -119,7 +119,7 @@ def test_sentence_table_formats_hold_the_same_rows(tmp_path):
 
 
 def test_committed_immigration_subset_matches_the_issue_counts():
-    rows = read_gzip_jsonl(EXT / "data" / "articles.jsonl.gz", "articles")
+    rows = read_gzip_jsonl(EXT / "data" / "articles.jsonl.gz")
     outlets = Counter(r["outlet"] for r in rows)
     assert len(rows) == 1547 and len(outlets) == 96
     assert sum(n >= 20 for n in outlets.values()) == 20

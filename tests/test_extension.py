@@ -110,7 +110,7 @@ def test_raw_passes_go_through_the_label_studio_format_exactly(run_cli, ext_root
     rows = read_rows(root / "labels/annotations/ext_a.jsonl")
     rows[1]["frame"] = "morality"  # an import that changed a label is caught
     write_rows(root / "labels/annotations/ext_a.jsonl", rows)
-    assert any("frame" in p for p in round_trip_problems(Project(root), "ext_a"))
+    assert any("frame" in str(p) for p in round_trip_problems(Project(root), "ext_a"))
 
 
 def test_raw_pass_with_a_wrong_hash_or_missing_sentence_is_refused(run_cli, ext_root):

@@ -455,15 +455,13 @@ def test_read_only_results_folder_for_real(project_copy, run_cli):
 
 def test_write_into_a_folder_that_is_a_file(tmp_path):
     (tmp_path / "tables").write_text("x")
-    fileio.set_display_root(tmp_path)
-    try:
-        with pytest.raises(StudyError, match=r"^tables/a\.md: cannot write, tables is a file, not a folder$"):
-            fileio.atomic_write_text(tmp_path / "tables/a.md", "x")
-        (tmp_path / "out.md").mkdir()
-        with pytest.raises(StudyError, match=r"^out\.md: is a folder; give a file path$"):
-            fileio.atomic_write_text(tmp_path / "out.md", "x")
-    finally:
-        fileio.set_display_root(None)
+    with pytest.raises(StudyError) as info:  # the CLI names files relative to --root
+        fileio.atomic_write_text(tmp_path / "tables/a.md", "x")
+    assert info.value.render(tmp_path) == "tables/a.md: cannot write, tables is a file, not a folder"
+    (tmp_path / "out.md").mkdir()
+    with pytest.raises(StudyError) as info:
+        fileio.atomic_write_text(tmp_path / "out.md", "x")
+    assert info.value.render(tmp_path) == "out.md: is a folder; give a file path"
     assert not [p for p in tmp_path.rglob("*.tmp")]
 
 
@@ -506,22 +504,24 @@ def test_run_config_path_checked_before_running(project_copy, run_cli, setup, ex
     ("task: [stance\nmodel: x\n", "c.yaml:2:6: not valid YAML ("),
     ("task: !!python/object/apply:os.system [ls]\n", "c.yaml:1:7: not valid YAML ("),
 ])
-def test_bad_config_values_are_one_line(tmp_path, text, expected):
+def test_bad_config_values_are_one_line(tmp_path, monkeypatch, text, expected):
+    monkeypatch.chdir(tmp_path)  # messages name the file relative to the current folder
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(StudyError) as info:
-        load_config(path, "c.yaml")
+        load_config(path)
     assert expected in str(info.value), str(info.value)
     assert str(tmp_path) not in str(info.value)
 
 
-def test_config_with_bom_and_merge_keys_loads(tmp_path):
+def test_config_with_bom_and_merge_keys_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "c.yaml"
     path.write_bytes(b"\xef\xbb\xbfdefaults: &m {name: majority}\ntask: frame\nmodel: {<<: *m}\n")
     with pytest.raises(StudyError, match="unknown key 'defaults'"):  # the BOM and the merge key were read fine
-        load_config(path, "c.yaml")
+        load_config(path)
     path.write_bytes(b"\xef\xbb\xbftask: frame\nmodel: {name: majority}\n")
-    assert load_config(path, "c.yaml").task == "frame"
+    assert load_config(path).task == "frame"
 
 
 def test_read_errors_name_relative_paths(tmp_path, monkeypatch):
@@ -531,6 +531,20 @@ def test_read_errors_name_relative_paths(tmp_path, monkeypatch):
         fileio.read_text_utf8(tmp_path / "sub")
     with pytest.raises(StudyError, match=r"^nope\.jsonl: file not found$"):
         read_jsonl_lenient(tmp_path / "nope.jsonl")
+
+
+def test_an_error_keeps_the_real_path_and_is_made_relative_when_shown(tmp_path, monkeypatch):
+    """The CLI shows a path relative to --root, str() relative to the current folder; a str is
+    a name as the user gave it; other files named in the text are made relative the same way."""
+    monkeypatch.chdir(tmp_path / "..")
+    exc = StudyError("bad value", tmp_path / "data" / "x.csv", line=3)
+    assert exc.path == tmp_path / "data" / "x.csv"
+    assert exc.render(tmp_path) == "data/x.csv:3: bad value"
+    assert str(exc) == f"{tmp_path.name}/data/x.csv:3: bad value"
+    assert StudyError("gone", "../x.csv").render(tmp_path) == "../x.csv: gone"
+    two = StudyError("no row in {other}", tmp_path / "a.jsonl", also={"other": tmp_path / "p.csv"}, template="--in {path}: {text}")
+    assert two.render(tmp_path) == "--in a.jsonl: no row in p.csv"
+    assert StudyError("one\ntwo", tmp_path / "c.yaml").render(tmp_path) == "c.yaml: one\nc.yaml: two"
 
 
 def test_no_temp_files_left_after_refused_write(tmp_path, monkeypatch):

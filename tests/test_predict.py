@@ -326,7 +326,7 @@ def test_embed_logreg_with_the_packaged_encoder_matches_the_study_model(setup, t
     data = gold_training_data(project, "stance")
     ref = make_model(cfg.model, list(LABEL_FIELDS["stance"]), cfg.seeds[0]).fit(data["texts"], data["labels"])
     texts = data["all_texts"][:20]
-    _, predictor = load_predictor(folder, folder.name)
+    _, predictor = load_predictor(folder)
     assert np.allclose(predictor.predict_proba(texts), ref.predict_proba(texts), atol=1e-5)
 
 

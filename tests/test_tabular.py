@@ -29,6 +29,12 @@ def write_delimited(path, sep, rows=ROWS, bom=False, newline="\n"):
     return path
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Messages name a file relative to the current folder (the CLI: to --root)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def as_records(df: pd.DataFrame) -> list[dict]:
     return df.to_dict(orient="records")
 
@@ -38,7 +44,7 @@ def as_records(df: pd.DataFrame) -> list[dict]:
                                        ("d.txt", ";"), ("d.dat", "|")])
 def test_delimited_text_by_suffix_or_sniffing(tmp_path, name, sep):
     path = write_delimited(tmp_path / name, sep)
-    df = read_table(path, name)
+    df = read_table(path)
     assert list(df.columns) == ["id", "text", "label"]
     assert as_records(df) == ROWS  # ids stay text ("007"), separators inside quoted values kept
 
@@ -46,37 +52,37 @@ def test_delimited_text_by_suffix_or_sniffing(tmp_path, name, sep):
 @pytest.mark.parametrize("sep, given", [(";", ";"), ("\t", "\t"), ("\t", "\\t"), ("\t", "tab"), ("|", "|")])
 def test_explicit_separator(tmp_path, sep, given):
     path = write_delimited(tmp_path / "d.data", sep)
-    assert as_records(read_table(path, "d.data", sep=given)) == ROWS
+    assert as_records(read_table(path, sep=given)) == ROWS
 
 
 @pytest.mark.parametrize("bad", ["", ";;", "a", '"', "\n"])
 def test_bad_separator_is_one_line(tmp_path, bad):
     path = write_delimited(tmp_path / "d.csv", ",")
     with pytest.raises(StudyError, match=r"^d\.csv: separator .* is not allowed"):
-        read_table(path, "d.csv", sep=bad)
+        read_table(path, sep=bad)
 
 
 def test_separator_on_jsonl_is_refused(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
     with pytest.raises(StudyError, match="applies to delimited text only"):
-        read_table(path, "d.jsonl", sep=";")
+        read_table(path, sep=";")
 
 
 def test_bom_is_dropped_from_csv_header(tmp_path):
     path = write_delimited(tmp_path / "d.csv", ",", bom=True)
-    assert list(read_table(path, "d.csv").columns) == ["id", "text", "label"]
+    assert list(read_table(path).columns) == ["id", "text", "label"]
 
 
 def test_crlf_line_endings(tmp_path):
     path = write_delimited(tmp_path / "d.csv", ";", newline="\r\n")
-    assert as_records(read_table(path, "d.csv")) == ROWS
+    assert as_records(read_table(path)) == ROWS
 
 
 def test_empty_cell_is_none_but_na_words_stay_text(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("id,text,label\n1,,NA\n2,null,None\n", encoding="utf-8")
-    assert as_records(read_table(path, "d.csv")) == [{"id": "1", "text": None, "label": "NA"},
+    assert as_records(read_table(path)) == [{"id": "1", "text": None, "label": "NA"},
                                                       {"id": "2", "text": "null", "label": "None"}]
 
 
@@ -84,22 +90,22 @@ def test_blank_lines_are_skipped_and_line_numbers_kept(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("\n\nid,text\n1,a\n\n2,b,c\n", encoding="utf-8")
     with pytest.raises(StudyError, match=r"^d\.csv:6: 3 field\(s\) where the header has 2"):
-        read_table(path, "d.csv")
+        read_table(path)
     path.write_text("\n\nid,text\n1,a\n\n2,b\n", encoding="utf-8")
-    assert as_records(read_table(path, "d.csv")) == [{"id": "1", "text": "a"}, {"id": "2", "text": "b"}]
+    assert as_records(read_table(path)) == [{"id": "1", "text": "a"}, {"id": "2", "text": "b"}]
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".ndjson", ""])
 def test_json_lines(tmp_path, suffix):
     path = tmp_path / f"d{suffix}"
     path.write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
-    assert as_records(read_table(path, path.name)) == ROWS
+    assert as_records(read_table(path)) == ROWS
 
 
 def test_json_array_and_null_values(tmp_path):
     path = tmp_path / "d.json"
     path.write_text(json.dumps([{"id": 1, "text": "a", "label": None}, {"id": 2, "text": "b"}]), encoding="utf-8")
-    records = as_records(read_table(path, "d.json"))
+    records = as_records(read_table(path))
     assert records[0]["label"] is None and records[1]["label"] is None  # null and a missing key alike
     assert records[0]["id"] == 1  # JSON values keep their type
 
@@ -107,16 +113,16 @@ def test_json_array_and_null_values(tmp_path):
 def test_jsonl_with_bom(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(ROWS[0]) + "\n").encode())
-    assert as_records(read_table(path, "d.jsonl")) == [ROWS[0]]
+    assert as_records(read_table(path)) == [ROWS[0]]
 
 
 def test_parquet_by_suffix_and_by_magic(tmp_path):
     df = pd.DataFrame(ROWS + [{"id": "009", "text": None, "label": "pos"}])
     df.to_parquet(tmp_path / "d.parquet")
-    got = read_table(tmp_path / "d.parquet", "d.parquet")
+    got = read_table(tmp_path / "d.parquet")
     assert as_records(got) == as_records(df.astype(object).where(df.notna(), None))
     os.replace(tmp_path / "d.parquet", tmp_path / "d")  # no suffix: recognised by its magic bytes
-    assert as_records(read_table(tmp_path / "d", "d")) == as_records(got)
+    assert as_records(read_table(tmp_path / "d")) == as_records(got)
 
 
 # --- one clear line for every bad file ------------------------------------------------------------
@@ -155,16 +161,16 @@ def test_bad_file_is_one_line(tmp_path, name, content, expected):
     else:
         path.write_bytes(content)
     with pytest.raises(StudyError, match=expected) as info:
-        read_table(path, name)
+        read_table(path)
     assert "\n" not in str(info.value) and str(tmp_path) not in str(info.value)
 
 
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(StudyError, match=r"^data/x\.csv: file not found$"):
-        read_table(tmp_path / "x.csv", "data/x.csv")
-    (tmp_path / "d.csv").mkdir()
+        read_table(tmp_path / "data" / "x.csv")
+    (tmp_path / "data" / "d.csv").mkdir(parents=True)
     with pytest.raises(StudyError, match=r"^data/d\.csv: is a folder, not a file"):
-        read_table(tmp_path / "d.csv", "data/d.csv")
+        read_table(tmp_path / "data" / "d.csv")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -173,7 +179,7 @@ def test_unreadable_file(tmp_path):
     path.chmod(0)
     try:
         with pytest.raises(StudyError, match=r"^d\.csv: cannot be read"):
-            read_table(path, "d.csv")
+            read_table(path)
     finally:
         path.chmod(0o644)
 
@@ -190,11 +196,11 @@ def test_unreadable_file_simulated(tmp_path, monkeypatch):
 
     monkeypatch.setattr("builtins.open", refusing_open)
     with pytest.raises(StudyError, match=r"^d\.csv: cannot be read \(Permission denied\)"):
-        read_table(path, "d.csv")
+        read_table(path)
 
 
 def test_large_file_reads_every_row(tmp_path):
     rows = [{"id": str(i), "text": f"sentence {i}; with, separators", "label": "ab"[i % 2]} for i in range(5000)]
     path = write_delimited(tmp_path / "big", ";", rows=rows)
-    df = read_table(path, "big")
+    df = read_table(path)
     assert len(df) == 5000 and df["text"].iloc[4999] == "sentence 4999; with, separators"

@@ -39,7 +39,7 @@ def best_runs(project: Project) -> list[Path]:
         if m["task"] not in best or score > best[m["task"]][0]:
             best[m["task"]] = (score, run_dir)
     if not best:
-        raise StudyError(f"{project.rel(project.runs_dir)}: no run with predictions.csv other than baselines; run `study run --all` first")
+        raise StudyError("no run with predictions.csv other than baselines; run `study run --all` first", project.runs_dir)
     return [best[t][1] for t in sorted(best)]
 
 
@@ -48,16 +48,16 @@ def run_issues(project: Project, run_dir: Path) -> list[dict]:
     import pandas as pd
     from cleanlab.filter import find_label_issues
 
-    display = project.rel(run_dir / "predictions.csv")
-    table = pd.read_csv(run_dir / "predictions.csv", dtype={"id": str})
+    path = run_dir / "predictions.csv"
+    table = pd.read_csv(path, dtype={"id": str})
     task = _metrics(run_dir).get("task")
     classes = [c[len("prob_"):] for c in table.columns if c.startswith("prob_")]
     missing = [c for c in ("id", "gold") if c not in table.columns]
     if missing or not classes:
-        raise StudyError(f"{display}: needs columns id, gold and prob_<class>; missing: {', '.join(missing) or 'prob_ columns'}")
+        raise StudyError(f"needs columns id, gold and prob_<class>; missing: {', '.join(missing) or 'prob_ columns'}", path)
     unknown = sorted(set(table["gold"]) - set(classes))
     if unknown:
-        raise StudyError(f"{display}: gold label(s) {', '.join(unknown)} have no prob_ column")
+        raise StudyError(f"gold label(s) {', '.join(unknown)} have no prob_ column", path)
     # one row per sentence: probabilities averaged over seeds (each seed's are out-of-fold)
     mean = table.groupby("id", sort=False).agg({"gold": "first", **{f"prob_{c}": "mean" for c in classes}})
     probs = mean[[f"prob_{c}" for c in classes]].to_numpy(dtype=float)
@@ -77,7 +77,7 @@ def audit(project: Project, runs: list[Path] | None = None) -> tuple[list[dict],
     """(flagged rows, the runs audited): the given run folders, or the best run per task."""
     for run in runs or []:
         if not (run / "predictions.csv").exists():
-            raise StudyError(f"{project.rel(run)}: no predictions.csv; give run folders under results/runs/")
+            raise StudyError("no predictions.csv; give run folders under results/runs/", run)
     runs = runs or best_runs(project)
     return [row for run_dir in runs for row in run_issues(project, run_dir)], runs
 

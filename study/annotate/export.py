@@ -45,7 +45,7 @@ def labelled_ids(project: Project) -> set[str]:
     ids: set[str] = set()
     for path in [project.gold, *annotation_files(project)]:
         if path.exists():
-            rows, _ = read_jsonl_lenient(path, project.rel(path))
+            rows, _ = read_jsonl_lenient(path)
             ids |= {r.get("id") for r in rows}
     return ids
 
@@ -83,8 +83,7 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
     items, marker = load_items(project)
     universe = list(items)
     if opts.input is not None:
-        display = project.rel(opts.input)
-        universe = add_predictions(items, read_table(opts.input, display), opts.task, display)
+        universe = add_predictions(items, read_table(opts.input), opts.task, opts.input)
     elif opts.show_prediction:
         raise StudyError("--show-prediction needs --input with a predictions table")
     picked, extra = choose(project, items, universe, opts)
@@ -97,7 +96,7 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
             "ids": picked, **extra}
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():
-        raise StudyError(f"{project.rel(out)}: is a file; --out names a folder")
+        raise StudyError("is a file; --out names a folder", out)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the task folder is meant to be shared

@@ -54,9 +54,9 @@ def load_hints(project: Project) -> dict[str, dict[str, str]]:
     """Hints for every choice of every field; a choice the codebook does not explain is an error
     (the coder would see a bare value)."""
     path = codebook_path(project)
-    hints = parse_hints(read_text_utf8(path, project.rel(path)))
+    hints = parse_hints(read_text_utf8(path))
     missing = [f"{field}={value}" for field, values in field_choices().items()
                for value in values if value not in hints.get(field, {})]
     if missing:
-        raise StudyError(f"{project.rel(path)}: no table row explains {', '.join(missing)}; add a `| `value` | hint | example |` row for each")
+        raise StudyError(f"no table row explains {', '.join(missing)}; add a `| `value` | hint | example |` row for each", path)
     return hints

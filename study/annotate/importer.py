@@ -29,13 +29,13 @@ REQUIRED_FIELDS = (*LABEL_FIELDS, "exclude")
 CHOICES = {**field_choices(), "exclude": tuple(EXCLUDE_CHOICES), "frames_secondary": FRAME}
 
 
-def read_export(path: Path, display: str) -> list[dict]:
+def read_export(path: Path) -> list[dict]:
     try:
-        tasks = json.loads(read_text_utf8(path, display))
+        tasks = json.loads(read_text_utf8(path))
     except json.JSONDecodeError as exc:
-        raise StudyError(f"{display}: not JSON ({exc.msg}, line {exc.lineno}); give Label Studio's JSON export") from None
+        raise StudyError(f"not JSON ({exc.msg}, line {exc.lineno}); give Label Studio's JSON export", path) from None
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
-        raise StudyError(f"{display}: expected a JSON list of tasks (Label Studio's JSON export, not JSON_MIN or CSV)")
+        raise StudyError("expected a JSON list of tasks (Label Studio's JSON export, not JSON_MIN or CSV)", path)
     return tasks
 
 
@@ -134,22 +134,21 @@ def declared_kind(project: Project, annotator: str, kind: str | None) -> str:
 def import_export(project: Project, path: Path, annotator: str, kind: str | None = None, force: bool = False,
                   completed_by: str | None = None) -> tuple[Path, int, int]:
     """Write labels/annotations/<annotator>.jsonl; return (path, rows written, tasks left uncoded)."""
-    display = project.rel(path)
     kind = declared_kind(project, annotator, kind)
     out = project.annotations_dir / f"{annotator}.jsonl"
     if out.exists() and not force:
-        raise StudyError(f"{project.rel(out)}: exists; pass --force to replace it")
+        raise StudyError("exists; pass --force to replace it", out)
     sentences = load_sentences(project)
     by_id = {s["id"]: s for s in sentences}
     marker = project_marker(sentences)
     rows: dict[str, dict] = {}
     seen: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[str] = []  # each about the export file `path`
     uncoded = 0
-    for n, task in enumerate(read_export(path, display), start=1):
+    for n, task in enumerate(read_export(path), start=1):
         data = task.get("data") or {}
         sid = data.get("sentence_id")
-        where = f"{display}: task {task.get('id', f'#{n}')}" + (f" ({sid})" if sid else "")
+        where = f"task {task.get('id', f'#{n}')}" + (f" ({sid})" if sid else "")
         if not sid or "project_marker" not in data:
             problems.append(f"{where}: not a task of `study annotate export` (no sentence_id/project_marker)")
             continue
@@ -182,8 +181,8 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
             problems += check_label_row(row, where, known=known_annotators(project))  # the checks `study validate` makes
             rows[sid] = row
     if not rows and not problems:
-        problems.append(f"{display}: no submitted annotation in the export")
+        problems.append("no submitted annotation in the export")
     if problems:
-        raise ProblemList(problems)
+        raise ProblemList([StudyError(p, path) for p in problems])
     write_jsonl(out, [rows[s["id"]] for s in sentences if s["id"] in rows])
     return out, len(rows), uncoded

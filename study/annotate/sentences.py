@@ -64,24 +64,24 @@ def corpus_items(project: Project, sentences: list[dict]) -> dict[str, Item]:
     return items
 
 
-def read_table(path: Path, display: str):
+def read_table(path: Path):
     """A predictions table (Parquet, JSONL or CSV) as a DataFrame."""
     import pandas as pd
 
     if not path.exists():
-        raise StudyError(f"{display}: file not found")
+        raise StudyError("file not found", path)
     readers = {".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True, dtype={"id": str}),
                ".csv": lambda p: pd.read_csv(p, dtype={"id": str})}
     reader = readers.get(path.suffix.lower())
     if reader is None:
-        raise StudyError(f"{display}: unknown table format {path.suffix!r}; allowed: .parquet, .jsonl, .csv")
+        raise StudyError(f"unknown table format {path.suffix!r}; allowed: .parquet, .jsonl, .csv", path)
     try:
         return reader(path)
     except (OSError, ValueError, ImportError) as exc:  # pandas/pyarrow errors for a broken file are ValueErrors
-        raise StudyError(f"{display}: cannot read the table ({exc})") from None
+        raise StudyError(f"cannot read the table ({exc})", path) from None
 
 
-def prob_columns(columns: list[str], task: str | None, display: str) -> list[str]:
+def prob_columns(columns: list[str], task: str | None, path: Path) -> list[str]:
     """The prob_ columns of one task: prob_<task>_<class> when the table holds several tasks,
     else every prob_<class> column."""
     probs = [c for c in columns if c.startswith(PROB_PREFIX)]
@@ -90,30 +90,30 @@ def prob_columns(columns: list[str], task: str | None, display: str) -> list[str
     if task is not None and by_task.get(task):
         return by_task[task]
     if task is None and len(present) > 1:
-        raise StudyError(f"{display}: probabilities for several tasks ({', '.join(present)}); choose one with --task")
+        raise StudyError(f"probabilities for several tasks ({', '.join(present)}); choose one with --task", path)
     return probs
 
 
-def add_predictions(items: dict[str, Item], table, task: str | None, display: str) -> list[str]:
+def add_predictions(items: dict[str, Item], table, task: str | None, path: Path) -> list[str]:
     """Attach the table's probabilities (averaged over repeated rows, e.g. seeds) and predicted
     label to the corpus items; return the table's sentence ids in corpus order. A row whose id
     or text is not the corpus's is an error: the predictions are of another corpus version."""
     if "id" not in table.columns:
-        raise StudyError(f"{display}: no `id` column; a predictions table needs id (and text, article_id, prob_* columns)")
+        raise StudyError("no `id` column; a predictions table needs id (and text, article_id, prob_* columns)", path)
     table = table.assign(id=table["id"].astype(str))
-    problems = [f"{display}: sentence id {sid!r} is not in corpus/sentences.jsonl"
+    problems = [f"sentence id {sid!r} is not in corpus/sentences.jsonl"
                 for sid in dict.fromkeys(table["id"]) if sid not in items]
     if "text" in table.columns:
-        problems += [f"{display}: the text of {sid} differs from corpus/sentences.jsonl; predict again"
+        problems += [f"the text of {sid} differs from corpus/sentences.jsonl; predict again"
                      for sid, text in zip(table["id"], table["text"]) if sid in items and short_hash(str(text)) != items[sid].hash]
     if "hash" in table.columns:
-        problems += [f"{display}: the text hash of {sid} ({h}) differs from corpus/sentences.jsonl ({items[sid].hash}); predict again"
+        problems += [f"the text hash of {sid} ({h}) differs from corpus/sentences.jsonl ({items[sid].hash}); predict again"
                      for sid, h in zip(table["id"], table["hash"]) if sid in items and str(h) != items[sid].hash]
     if problems:
         from study.errors import ProblemList
 
-        raise ProblemList(sorted(set(problems)))
-    cols = prob_columns(list(table.columns), task, display)
+        raise ProblemList([StudyError(text, path) for text in sorted(set(problems))])
+    cols = prob_columns(list(table.columns), task, path)
     prefix = next((f"{PROB_PREFIX}{t}_" for t in TASKS if cols and all(c.startswith(f"{PROB_PREFIX}{t}_") for c in cols)), PROB_PREFIX)
     candidates = ([f"pred_{task}", f"predicted_{task}"] if task else []) + ["pred", "predicted", "predicted_label"]
     pred_col = next((c for c in candidates if c in table.columns), None)

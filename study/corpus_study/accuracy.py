@@ -20,17 +20,17 @@ from study.metrics import accuracy, macro_f1
 N_BOOT = 2000
 
 
-def joined(gold_path: Path, predictions: pd.DataFrame, field: str, display: str) -> tuple[pd.DataFrame, int]:
+def joined(gold_path: Path, predictions: pd.DataFrame, field: str) -> tuple[pd.DataFrame, int]:
     """(gold label and prediction per non-excluded labelled sentence, number excluded)."""
-    gold = [strip_line(r) for r in read_jsonl(gold_path, display)]
+    gold = [strip_line(r) for r in read_jsonl(gold_path)]
     kept = [r for r in gold if not r["exclude"]]
     preds = predictions.set_index("sentence_id")
     missing = [r["id"] for r in kept if r["id"] not in preds.index]
     if missing:
-        raise StudyError(f"{display}: {len(missing)} labelled sentence(s) have no {field} prediction, e.g. {missing[0]}")
+        raise StudyError(f"{len(missing)} labelled sentence(s) have no {field} prediction, e.g. {missing[0]}", gold_path)
     changed = [r["id"] for r in kept if "text_hash" in preds.columns and preds.at[r["id"], "text_hash"] != r["hash"]]
     if changed:
-        raise StudyError(f"{display}: {len(changed)} labelled sentence(s) have another text hash than the predictions, e.g. {changed[0]}")
+        raise StudyError(f"{len(changed)} labelled sentence(s) have another text hash than the predictions, e.g. {changed[0]}", gold_path)
     df = pd.DataFrame({"id": [r["id"] for r in kept], "gold": [r[field] for r in kept],
                        "pred": [preds.at[r["id"], "label"] for r in kept]})
     return df, len(gold) - len(kept)

@@ -27,13 +27,13 @@ def load_passes_for_agreement(project: Project) -> tuple[list, dict[str, dict[st
     declared = load_passes(project)
     used = [p for p in declared if p.blind]
     if len(used) < 2:
-        raise StudyError(f"{project.rel(project.passes_file)}: agreement needs at least two passes declared blind: true")
+        raise StudyError("agreement needs at least two passes declared blind: true", project.passes_file)
     sentences = {s["id"]: s for s in load_sentences(project)}
     loaded = load_annotations(project, sentences, names=[p.id for p in used])
     for p in used:
         missing = [sid for sid in sentences if sid not in loaded[p.id]]
         if missing:
-            raise StudyError(f"{project.rel(p.file(project))}: {len(missing)} sentence(s) not coded, e.g. {missing[0]}")
+            raise StudyError(f"{len(missing)} sentence(s) not coded, e.g. {missing[0]}", p.file(project))
     return declared, {p.id: loaded[p.id] for p in used}
 
 

@@ -10,8 +10,9 @@ from study.project import Project
 def _sample(args, project: Project) -> int:
     from study.corpus_study.sentences import sample_sentences
 
-    paths, record = sample_sentences(Path(args.articles), Path(args.sentences), Path(args.out), args.n, args.seed,
-                                     display=project.rel)
+    articles = Path(args.articles)
+    paths, record = sample_sentences(articles, Path(args.sentences), Path(args.out), args.n, args.seed,
+                                     articles_name=project.rel(articles))
     for path, changed in paths:
         print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}")
     print(f"{record['population_sentences']} sentences from {record['population_articles']} articles; "

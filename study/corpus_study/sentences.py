@@ -37,14 +37,14 @@ def gzip_jsonl(rows: list[dict]) -> bytes:
     return buf.getvalue()
 
 
-def read_gzip_jsonl(path: Path, display: str) -> list[dict]:
+def read_gzip_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
-        raise StudyError(f"{display}: file not found")
+        raise StudyError("file not found", path)
     try:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StudyError(f"{display}: not a gzipped JSON Lines file ({exc})") from None
+        raise StudyError(f"not a gzipped JSON Lines file ({exc})", path) from None
 
 
 def _article(row: dict) -> Article:
@@ -106,10 +106,10 @@ def write_sentence_table(path: Path, sentences: list[dict]) -> bool:
 
 
 def sample_sentences(articles_path: Path, sentences_path: Path, sample_path: Path, n: int, seed: int,
-                     display=str) -> tuple[list[tuple[Path, bool]], dict]:
-    """Segment articles_path into sentences_path (see write_sentence_table), write the sample (JSONL) and its record;
-    returns ((path, changed), ...) and the record."""
-    articles = read_gzip_jsonl(articles_path, display(articles_path))
+                     articles_name: str | None = None) -> tuple[list[tuple[Path, bool]], dict]:
+    """Segment articles_path into sentences_path (see write_sentence_table), write the sample (JSONL) and its record
+    (which names the articles file `articles_name`, e.g. relative to the project); returns ((path, changed), ...) and the record."""
+    articles = read_gzip_jsonl(articles_path)
     sentences = segment_rows(articles)
     sample = draw_sample(sentences, n, seed)
     written = [(sentences_path, write_sentence_table(sentences_path, sentences)),
@@ -118,7 +118,7 @@ def sample_sentences(articles_path: Path, sentences_path: Path, sample_path: Pat
         "design": "simple random sample of sentences without replacement (not stratified)",
         "method": "sentences ordered by sha256('<seed>:<sentence id>'), first n taken",
         "seed": seed, "n": n, "population_sentences": len(sentences), "population_articles": len(articles),
-        "articles": display(articles_path), "articles_sha256_12": file_hash(articles_path),
+        "articles": articles_name or articles_path.as_posix(), "articles_sha256_12": file_hash(articles_path),
         # the population by content, whatever format it was written in
         "population_sha256_12": short_hash("".join(f"{x['id']}\t{x['hash']}\n" for x in sentences)),
         "sample_by_leaning": {k: sum(s["leaning"] == k for s in sample) for k in sorted({s["leaning"] for s in sample})},

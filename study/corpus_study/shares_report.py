@@ -94,7 +94,7 @@ def accuracy_rows(project: Project, results: Path, fields: tuple[str, ...]) -> t
         if not path.is_file():
             notes.append(f"{field}: {path.name} not found, accuracy not computed (run `study predict` first)")
             continue
-        df, n_excl = joined(project.gold, pd.read_parquet(path, columns=["sentence_id", "text_hash", "label"]), field, project.rel(project.gold))
+        df, n_excl = joined(project.gold, pd.read_parquet(path, columns=["sentence_id", "text_hash", "label"]), field)
         scores.append({**domain_accuracy(df, field), "excluded": n_excl, "model": (made_by(path) or ["?"])[0]})
         counts.append(class_counts(df, field))
     return scores, counts, notes

@@ -17,10 +17,9 @@ def run_estimate(project: Project, predictions: Path, labelled: Path, field_name
                  power_tuning: bool = False) -> list[Path]:
     if field_name not in LABEL_FIELDS:
         raise StudyError(f"--field {field_name!r}: allowed: {', '.join(LABEL_FIELDS)}")
-    inputs = load_inputs(predictions, labelled, field_name, by, meta=meta, cols=cols or Columns(), excluded=excluded,
-                         display=project.rel)
+    inputs = load_inputs(predictions, labelled, field_name, by, meta=meta, cols=cols or Columns(), excluded=excluded)
     if inputs.labelled.empty:
-        raise StudyError(f"{project.rel(labelled)}: no labelled sentences to estimate from")
+        raise StudyError("no labelled sentences to estimate from", labelled)
     df = estimate_shares(inputs.unlabelled, inputs.labelled, by, "gold", "pred", LABEL_FIELDS[field_name],
                          power_tuning=power_tuning)
     sources = [project.rel(p) for p in (predictions, labelled, meta) if p is not None]

@@ -34,11 +34,11 @@ class EstimateInputs:
     notes: list[str] = field(default_factory=list)
 
 
-def read_table(path: Path, display: str) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     """CSV/TSV, Parquet or JSON Lines (optionally .gz), chosen by the file name."""
     path = Path(path)
     if not path.exists():
-        raise StudyError(f"{display}: file not found")
+        raise StudyError("file not found", path)
     name = path.name.lower()
     try:
         if name.endswith(".parquet"):
@@ -50,18 +50,18 @@ def read_table(path: Path, display: str) -> pd.DataFrame:
         if name.endswith((".jsonl", ".jsonl.gz")):
             return pd.read_json(path, lines=True, dtype=False)
     except (ValueError, OSError, json.JSONDecodeError) as exc:
-        raise StudyError(f"{display}: cannot read ({exc})") from None
-    raise StudyError(f"{display}: unknown table format; use .csv, .tsv, .parquet or .jsonl (optionally .gz)")
+        raise StudyError(f"cannot read ({exc})", path) from None
+    raise StudyError("unknown table format; use .csv, .tsv, .parquet or .jsonl (optionally .gz)", path)
 
 
-def _require(df: pd.DataFrame, cols: list[str], display: str, hint: str) -> None:
+def _require(df: pd.DataFrame, cols: list[str], path: Path, hint: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise StudyError(f"{display}: missing column(s) {', '.join(missing)}; {hint}")
+        raise StudyError(f"missing column(s) {', '.join(missing)}; {hint}", path)
 
 
 def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, meta: Path | None = None,
-                cols: Columns = Columns(), excluded: str = "category", display=str) -> EstimateInputs:
+                cols: Columns = Columns(), excluded: str = "category") -> EstimateInputs:
     """Join the labelled sample to the predictions by sentence id and attach the group column.
 
     Every labelled sentence must have a prediction with the same text hash (when both carry
@@ -71,38 +71,49 @@ def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, 
     """
     if excluded not in EXCLUDED_MODES:
         raise StudyError(f"--excluded {excluded!r}: allowed: {', '.join(EXCLUDED_MODES)}")
-    pred_name, lab_name = display(predictions), display(labelled)
-    preds = read_table(predictions, pred_name)
-    _require(preds, [cols.sentence_id, cols.pred], pred_name, "set the column names with --id-col/--pred-col")
+    preds = _read_predictions(predictions, by, meta, cols)
+    rows = read_jsonl(labelled)
+    gold, hashes, n_dropped = _read_gold(rows, labelled, field_name, excluded)
+    _check_match(preds, predictions, labelled, gold, hashes, cols)
+    return _split(preds, rows, gold, n_dropped, by, cols)
+
+
+def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Columns) -> pd.DataFrame:
+    """The predictions, one per sentence, with the group column (from --meta if need be)."""
+    preds = read_table(predictions)
+    _require(preds, [cols.sentence_id, cols.pred], predictions, "set the column names with --id-col/--pred-col")
     if preds[cols.sentence_id].duplicated().any():
         dup = preds[cols.sentence_id][preds[cols.sentence_id].duplicated()].iloc[0]
-        raise StudyError(f"{pred_name}: sentence id {dup!r} appears more than once; one prediction per sentence")
-    notes: list[str] = []
-    if by not in preds.columns:
-        if meta is None:
-            raise StudyError(f"{pred_name}: no column {by!r} to group by; give --meta with an article table that has it")
-        meta_name = display(meta)
-        table = read_table(meta, meta_name)
-        _require(table, [cols.meta_key, by], meta_name, f"it must map {cols.meta_key} to {by}")
-        _require(preds, [cols.article_id], pred_name, "needed to look up the group in --meta")
-        lookup = table.drop_duplicates(cols.meta_key).set_index(cols.meta_key)[by]
-        preds = preds.assign(**{by: preds[cols.article_id].map(lookup)})
-        if preds[by].isna().any():
-            missing = preds.loc[preds[by].isna(), cols.article_id].iloc[0]
-            raise StudyError(f"{meta_name}: article {missing!r} of {pred_name} has no {by}")
-    rows = read_jsonl(labelled, lab_name)
+        raise StudyError(f"sentence id {dup!r} appears more than once; one prediction per sentence", predictions)
+    if by in preds.columns:
+        return preds
+    if meta is None:
+        raise StudyError(f"no column {by!r} to group by; give --meta with an article table that has it", predictions)
+    table = read_table(meta)
+    _require(table, [cols.meta_key, by], meta, f"it must map {cols.meta_key} to {by}")
+    _require(preds, [cols.article_id], predictions, "needed to look up the group in --meta")
+    lookup = table.drop_duplicates(cols.meta_key).set_index(cols.meta_key)[by]
+    preds = preds.assign(**{by: preds[cols.article_id].map(lookup)})
+    if preds[by].isna().any():
+        missing = preds.loc[preds[by].isna(), cols.article_id].iloc[0]
+        raise StudyError(f"article {missing!r} of {{predictions}} has no {by}", meta, also={"predictions": predictions})
+    return preds
+
+
+def _read_gold(rows: list[dict], labelled: Path, field_name: str, excluded: str) -> tuple[dict, dict, int]:
+    """(gold label by sentence id, text hash by sentence id, excluded sentences dropped)."""
     problems = []
     gold: dict[str, object] = {}
     hashes: dict[str, str] = {}
     n_dropped = 0
     for row in rows:
-        where = f"{lab_name}:{row['_line']}"
         sid = row.get("id")
         if not isinstance(sid, str):
-            problems.append(f"{where}: no sentence id (key 'id')")
+            problems.append(StudyError("no sentence id (key 'id')", labelled, line=row["_line"]))
             continue
         if sid in gold:
-            problems.append(f"{where}: sentence {sid} labelled twice; give one label per sentence (e.g. the adjudicated gold)")
+            problems.append(StudyError(f"sentence {sid} labelled twice; give one label per sentence (e.g. the adjudicated gold)",
+                                       labelled, line=row["_line"]))
             continue
         if row.get("exclude") is True:
             if excluded == "drop":
@@ -110,22 +121,34 @@ def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, 
                 continue
             gold[sid] = EXCLUDED
         elif not isinstance(row.get(field_name), str):
-            problems.append(f"{where}: sentence {sid} has no {field_name!r} label")
+            problems.append(StudyError(f"sentence {sid} has no {field_name!r} label", labelled, line=row["_line"]))
             continue
         else:
             gold[sid] = row[field_name]
         if isinstance(row.get("hash"), str):
             hashes[sid] = row["hash"]
     if problems:
-        raise StudyError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        raise problems[0].extended(f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    return gold, hashes, n_dropped
+
+
+def _check_match(preds: pd.DataFrame, predictions: Path, labelled: Path, gold: dict, hashes: dict, cols: Columns) -> None:
+    """Every labelled sentence has a prediction, of the same text (hash)."""
     known = preds.set_index(cols.sentence_id)
     missing = [sid for sid in gold if sid not in known.index]
     if missing:
-        raise StudyError(f"{lab_name}: {len(missing)} labelled sentence(s) have no prediction in {pred_name}, e.g. {missing[0]}")
+        raise StudyError(f"{len(missing)} labelled sentence(s) have no prediction in {{predictions}}, e.g. {missing[0]}",
+                         labelled, also={"predictions": predictions})
     if cols.text_hash in preds.columns:
         changed = [sid for sid, h in hashes.items() if str(known.at[sid, cols.text_hash]) != h]
         if changed:
-            raise StudyError(f"{lab_name}: {len(changed)} labelled sentence(s) have another text hash than in {pred_name}, e.g. {changed[0]}; relabel or re-predict")
+            raise StudyError(f"{len(changed)} labelled sentence(s) have another text hash than in {{predictions}}, e.g. {changed[0]}; "
+                             "relabel or re-predict", labelled, also={"predictions": predictions})
+
+
+def _split(preds: pd.DataFrame, rows: list[dict], gold: dict, n_dropped: int, by: str, cols: Columns) -> EstimateInputs:
+    """The labelled rows (with their gold label) and the unlabelled ones, and notes on exclusions."""
+    notes: list[str] = []
     is_lab = preds[cols.sentence_id].isin(list(gold))
     lab = preds[is_lab].copy()
     lab["gold"] = lab[cols.sentence_id].map(gold)

@@ -202,7 +202,7 @@ def run_curves(project: Project, config_paths: list[Path], sizes: list[str], see
     with FitPool(jobs) as pool:
         for path in config_paths:
             rel = project.rel(path) if path.is_absolute() else path.as_posix()
-            cfg = load_config(path, rel)
+            cfg = load_config(path)
             t0 = time.perf_counter()
             rows += [dict(r, config_path=rel) for r in curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem, pool)]
             print(f"curve {path.stem}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)

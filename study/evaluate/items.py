@@ -79,7 +79,10 @@ def load_external(project: Project, cfg: ExperimentConfig) -> Items:
     path = project.resolve_inside(ds.path, f"{key} {ds.path!r}", allow_outside=ds.allow_outside)
     if not path.exists():
         raise StudyError(f"{key} {ds.path!r} not found (paths are relative to the project root)")
-    frame = read_table(path, ds.path, sep=ds.sep)
+    try:
+        frame = read_table(path, sep=ds.sep)
+    except StudyError as exc:  # the file named as the config gives it, also outside the project
+        raise StudyError(exc.text, ds.path, line=exc.line) from None
     label_column = ds.label_column or cfg.task
     needed = {"dataset.text_column": ds.text_column, "dataset.label_column": label_column}
     if cfg.split.kind == "leave_one_outlet_out":

@@ -78,7 +78,7 @@ class Pending:
 def prepare(project: Project, config_path: Path, quick: bool = False, force: bool = False) -> Path | Pending:
     """The run folder if it is current (skipped), else the config's fits, one per seed x fold."""
     name = config_path.stem
-    cfg = load_config(config_path, project.rel(config_path))
+    cfg = load_config(config_path)
     if quick:
         cfg = cfg.quick()
     if cfg.model.name in ENCODER_MODELS:  # a missing encoder is a user error, found before any work
@@ -175,7 +175,7 @@ def config_paths(project: Project) -> list[Path]:
 def run_all(project: Project, quick: bool = False, force: bool = False, jobs: int = 1) -> list[Path]:
     paths = config_paths(project)
     for p in paths:
-        load_config(p, project.rel(p))  # every config valid before anything runs
+        load_config(p)  # every config valid before anything runs
     jobs_ = [prepare(project, p, quick=quick, force=force) for p in paths]
     pending = [j for j in jobs_ if isinstance(j, Pending)]
     queue = sorted(pending, key=lambda j: -_cost(j))  # longest first, so the short ones fill the last gaps

@@ -132,7 +132,7 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
         try:
             manifest = json.loads(read_text_utf8(folder / "manifest.json"))
         except json.JSONDecodeError as exc:
-            raise StudyError(f"{project.rel(folder / 'manifest.json')}: malformed JSON ({exc.msg}): run `study run --all --force`") from None
+            raise StudyError(f"malformed JSON ({exc.msg}): run `study run --all --force`", folder / "manifest.json") from None
         if not _on_gold_labels(manifest):
             other_runs.append(project.rel(folder))
             continue
@@ -148,11 +148,11 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
         columns, predictions = read_csv_rows(folder / "predictions.csv")
         missing = [c for c in PREDICTION_COLUMNS if c not in columns]
         if missing:
-            raise StudyError(f"{project.rel(folder / 'predictions.csv')}: missing column(s) {', '.join(missing)}")
+            raise StudyError(f"missing column(s) {', '.join(missing)}", folder / "predictions.csv")
         allowed = LABEL_FIELDS[task]
         bad = sorted({p["pred"] for p in predictions if p["pred"] not in allowed})
         if bad:
-            raise StudyError(f"{project.rel(folder / 'predictions.csv')}: predicted label(s) {', '.join(bad)} not in the codebook's {task} labels")
+            raise StudyError(f"predicted label(s) {', '.join(bad)} not in the codebook's {task} labels", folder / "predictions.csv")
         # A run made before the gold labels last changed would compare against the wrong gold.
         stale = sorted({p["id"] for p in predictions
                         if p["id"] not in included_ids or p["gold"] != gold[p["id"]][task]})

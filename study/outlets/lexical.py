@@ -159,7 +159,7 @@ def lexical_counts(project: Project, inputs: StudyInputs, terms: Sequence[Term])
         spans = []
         for s in included_by_article.get(art.article_id, []):
             if text[s["start"]:s["end"]] != s["text"]:
-                raise StudyError(f"{project.rel(project.sentences)}: {s['id']} no longer matches {art.file}: run `study segment` first")
+                raise StudyError(f"{s['id']} no longer matches {art.file}: run `study segment` first", project.sentences)
             spans.append((s["start"], s["end"]))
         out[art.outlet_id].add(count_terms(text, terms, spans))
     return out

@@ -50,7 +50,7 @@ def f2_recoding(project: Project, inputs) -> dict[str, str]:
     path = project.root / F2_FILE
     if not path.exists():
         return {}
-    rows = read_jsonl(path, F2_FILE)
+    rows = read_jsonl(path)
     hashes = {s["id"]: s["hash"] for s in inputs.included}
     bad = [r.get("id") for r in rows if r.get("id") not in hashes or r.get("hash") != hashes[r.get("id")]]
     if bad:
@@ -65,7 +65,7 @@ def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot:
     """Write every table and figure; returns the paths written (or confirmed unchanged)."""
     for folder in (project.results / "tables", project.results / "figures"):  # fail before writing anything
         if folder.exists() and not folder.is_dir():
-            raise StudyError(f"{project.rel(folder)}: is a file; it must be a folder (remove or rename it)")
+            raise StudyError("is a file; it must be a folder (remove or rename it)", folder)
     inputs = load_inputs(project)
     terms = load_terms()
     field_results = compare_outlets(inputs, n_permutations, n_boot, seed)

@@ -33,9 +33,9 @@ def _predict(args, project: Project) -> int:
         batch_size=args.batch_size, chunk_size=args.chunk_size, with_text=args.with_text, sentences=args.sentences,
         columns=Columns(id=args.id_column, article=args.article_column, outlet=args.outlet_column, text=args.text_column,
                         date=args.date_column, title=args.title_column))
-    summary = predict_corpus(model, project.rel(model), inp, project.rel(inp), output, project.rel(output), opts)
+    summary = predict_corpus(model, inp, output, opts, note=lambda note: print(note.render(project.root), file=sys.stderr))
     resumed = f", {summary['resumed_chunks']} chunk(s) resumed from an earlier run" if summary["resumed_chunks"] else ""
-    print(f"wrote {summary['output']}: {summary['units']} {summary['unit']}s in {summary['chunks']} chunk(s){resumed}", file=sys.stdout)
+    print(f"wrote {project.rel(summary['output'])}: {summary['units']} {summary['unit']}s in {summary['chunks']} chunk(s){resumed}", file=sys.stdout)
     return 0
 
 
@@ -43,7 +43,7 @@ def _predicted_tables(args, project: Project) -> int:
     from study.predict.outlet_shares import write_predicted_tables
 
     path = Path(args.predictions)
-    for out in write_predicted_tables(path, project.rel(path), Path(args.out)):
+    for out in write_predicted_tables(path, project.rel(path), Path(args.out)):  # the table records its source
         print(f"wrote {project.rel(out)}")
     return 0
 

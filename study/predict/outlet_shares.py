@@ -18,34 +18,34 @@ WARNING = ("These are PREDICTED labels, not gold labels. Shares estimated from p
            "classifier's errors (which differ by class) unless corrected with a labelled sample of the same coverage.")
 
 
-def _read(path: Path, display: str) -> tuple[list[str], list[str], list[str], str]:
+def _read(path: Path) -> tuple[list[str], list[str], list[str], str]:
     """(outlets, labels, label set in model order, model id) of a `study predict` output."""
     import pyarrow.parquet as pq
 
     if not path.is_file():
-        raise StudyError(f"{display}: not found; give a file written by `study predict`")
+        raise StudyError("not found; give a file written by `study predict`", path)
     if path.suffix == ".parquet":
         table = pq.read_table(path)
         names, rows = table.column_names, None
     elif path.suffix == ".jsonl":
         from study.predict.table_stream import iter_rows
 
-        rows = [r for _, r in iter_rows(path, display)]
+        rows = [r for _, r in iter_rows(path)]
         names = list(rows[0]) if rows else []
     else:
-        raise StudyError(f"{display}: must be a .parquet or .jsonl file written by `study predict`")
+        raise StudyError("must be a .parquet or .jsonl file written by `study predict`", path)
     missing = [c for c in ("outlet", "label") if c not in names]
     if missing:
-        raise StudyError(f"{display}: missing column(s) {', '.join(missing)}; is it a `study predict` output?")
+        raise StudyError(f"missing column(s) {', '.join(missing)}; is it a `study predict` output?", path)
     classes = [c[2:] for c in names if c.startswith("p_")]
     get = (lambda c: table.column(c).to_pylist()) if rows is None else (lambda c: [r.get(c) for r in rows])
     model = sorted(set(get("annotator_id"))) if "annotator_id" in names else []
     return get("outlet"), get("label"), classes, ", ".join(model)
 
 
-def predicted_share_table(predictions_path: Path, display: str | None = None) -> list[dict]:
+def predicted_share_table(predictions_path: Path) -> list[dict]:
     """One dict per outlet (then 'all outlets'): outlet, n, and per label its count and share."""
-    outlets, labels, classes, _ = _read(Path(predictions_path), display or Path(predictions_path).as_posix())
+    outlets, labels, classes, _ = _read(Path(predictions_path))
     groups: dict[str, Counter] = {}
     for o, lab in zip(outlets, labels):
         groups.setdefault(o or "(no outlet)", Counter())[lab] += 1
@@ -60,15 +60,16 @@ def predicted_share_table(predictions_path: Path, display: str | None = None) ->
     return out
 
 
-def write_predicted_tables(predictions_path: Path, display: str, out_dir: Path) -> list[Path]:
-    """predicted_shares.md/.csv and a stacked-bar figure (predicted_shares.png/.svg) in out_dir."""
+def write_predicted_tables(predictions_path: Path, source: str, out_dir: Path) -> list[Path]:
+    """predicted_shares.md/.csv and a stacked-bar figure (predicted_shares.png/.svg) in out_dir;
+    `source` is the predictions file as the table records it."""
     from study.formatting.numbers import fmt_pct
 
-    rows = predicted_share_table(predictions_path, display)
-    _, _, classes, model = _read(predictions_path, display)
+    rows = predicted_share_table(predictions_path)
+    _, _, classes, model = _read(predictions_path)
     used = [c for c in classes if rows[-1][f"count_{c}"] > 0]
     md = ["# Per-outlet shares of predicted labels", "", f"> **Warning.** {WARNING}", "",
-          f"Source: `{display}` (model {model or 'unknown'}); one row per outlet; share of its sentences with each "
+          f"Source: `{source}` (model {model or 'unknown'}); one row per outlet; share of its sentences with each "
           "predicted label (count in brackets); labels never predicted are omitted.", "",
           "| outlet | n | " + " | ".join(f"predicted {c}" for c in used) + " |",
           "|---|---:|" + "---:|" * len(used)]

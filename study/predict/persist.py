@@ -52,61 +52,61 @@ def seal(folder: Path, meta: dict) -> None:
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def read_meta(folder: Path, display: str) -> dict:
+def read_meta(folder: Path) -> dict:
     """study_model.json of a model folder, after the safety checks."""
     if not folder.is_dir():
-        raise StudyError(f"{display}: no such model folder; train one with `study train configs/<name>.yaml` "
-                         "(models are saved under models/)")
+        raise StudyError("no such model folder; train one with `study train configs/<name>.yaml` "
+                         "(models are saved under models/)", folder)
     meta_path = folder / META_FILE
     if not meta_path.is_file():
-        raise StudyError(f"{display}: not a saved study model (no {META_FILE}); give a folder written by `study train`")
-    refuse_pickles(folder, display)
+        raise StudyError(f"not a saved study model (no {META_FILE}); give a folder written by `study train`", folder)
+    refuse_pickles(folder)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StudyError(f"{display}/{META_FILE}: not valid JSON ({exc})") from None
+        raise StudyError(f"not valid JSON ({exc})", meta_path) from None
     if meta.get("format") != FORMAT:
-        raise StudyError(f"{display}/{META_FILE}: format {meta.get('format')!r} is not {FORMAT!r}; retrain with this version of study")
-    check_digests(folder, meta.get("files", {}), display)
-    check_label_set(meta, display)
+        raise StudyError(f"format {meta.get('format')!r} is not {FORMAT!r}; retrain with this version of study", meta_path)
+    check_digests(folder, meta.get("files", {}))
+    check_label_set(meta, folder)
     return meta
 
 
-def check_label_set(meta: dict, display: str) -> None:
+def check_label_set(meta: dict, folder: Path) -> None:
     """The model's labels must be the label set of the codebook in use."""
     task = meta.get("task")
     if task not in LABEL_FIELDS:
-        raise StudyError(f"{display}/{META_FILE}: task {task!r} unknown; allowed: {', '.join(LABEL_FIELDS)}")
+        raise StudyError(f"task {task!r} unknown; allowed: {', '.join(LABEL_FIELDS)}", folder / META_FILE)
     expected = list(LABEL_FIELDS[task])
     if meta.get("codebook_version") != CODEBOOK_VERSION or meta.get("classes") != expected:
-        raise StudyError(f"{display}: trained on codebook {meta.get('codebook_version')} with {task} labels "
-                         f"{meta.get('classes')}, but codebook {CODEBOOK_VERSION} in use has {expected}; retrain with `study train`")
+        raise StudyError(f"trained on codebook {meta.get('codebook_version')} with {task} labels "
+                         f"{meta.get('classes')}, but codebook {CODEBOOK_VERSION} in use has {expected}; retrain with `study train`", folder)
 
 
-def _load_skops(path: Path, display: str):
+def _load_skops(path: Path):
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
     bad = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
     if bad:
-        raise StudyError(f"{display}: holds types outside scikit-learn/numpy/scipy ({', '.join(bad[:3])}); refused")
+        raise StudyError(f"holds types outside scikit-learn/numpy/scipy ({', '.join(bad[:3])}); refused", path)
     return sio.load(path, trusted=untrusted)
 
 
-def load_predictor(folder: Path, display: str, precision: str = "fp32", batch_size: int = 64):
+def load_predictor(folder: Path, precision: str = "fp32", batch_size: int = 64):
     """(meta, predictor) for a saved model; precision 'int8' needs a passed int8 check."""
     from study.predict import predictors
 
-    meta = read_meta(folder, display)
+    meta = read_meta(folder)
     kind, classes, max_length = meta["model"], meta["classes"], meta["max_length"]
     if precision == "int8":
         int8 = meta.get("int8") or {}
         if kind != "transformer":
-            raise StudyError(f"--precision int8: only transformer models have an int8 path; {display} is {kind}")
+            raise StudyError(f"--precision int8: only transformer models have an int8 path; {{model}} is {kind}", also={"model": folder})
         if not int8.get("passed"):
             why = (f"its label agreement with fp32 was {fmt_pct(int8['agreement'], 1)} < {fmt_pct(int8['min_agreement'])} on "
                    f"{int8['n_sentences']} gold sentences" if "agreement" in int8 else "no int8 check was run (trained with --no-int8)")
-            raise StudyError(f"--precision int8 refused for {display}: {why}; use --precision fp32")
+            raise StudyError(f"--precision int8 refused for {{model}}: {why}; use --precision fp32", also={"model": folder})
         from study.predict.onnx_int8 import OnnxPredictor
 
         return meta, OnnxPredictor(folder / int8["file"], folder / "hf", classes, max_length, batch_size)
@@ -115,8 +115,8 @@ def load_predictor(folder: Path, display: str, precision: str = "fp32", batch_si
     if kind == "transformer":
         return meta, predictors.TorchPredictor(folder / "hf", classes, max_length, batch_size)
     if kind == "tfidf_logreg":
-        return meta, predictors.SklearnPredictor(_load_skops(folder / "pipeline.skops", f"{display}/pipeline.skops"), classes)
+        return meta, predictors.SklearnPredictor(_load_skops(folder / "pipeline.skops"), classes)
     if kind == "embed_logreg":
-        head = _load_skops(folder / "head.skops", f"{display}/head.skops")
+        head = _load_skops(folder / "head.skops")
         return meta, predictors.EmbedPredictor(head, classes, meta["pretrained"], max_length, batch_size)
-    raise StudyError(f"{display}/{META_FILE}: model {kind!r} cannot be loaded; saved kinds: {', '.join(SAVABLE)}")
+    raise StudyError(f"model {kind!r} cannot be loaded; saved kinds: {', '.join(SAVABLE)}", folder / META_FILE)

@@ -51,7 +51,7 @@ class _ModelActor:
             path = self.dir / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        _, self.predictor = persist.load_predictor(self.dir, name, precision, batch_size)
+        _, self.predictor = persist.load_predictor(self.dir, precision, batch_size)
 
     def __call__(self, batch: dict) -> dict:
         proba = self.predictor.predict_proba([str(t) for t in batch["text"]])
@@ -62,7 +62,7 @@ class _ModelActor:
 
 
 class RayEngine:
-    def __init__(self, model_dir: Path, display: str, opts):
+    def __init__(self, model_dir: Path, opts):
         self.ray = _ray()
         self.started = False
         logging.getLogger("ray").setLevel(logging.WARNING)

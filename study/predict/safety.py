@@ -27,15 +27,14 @@ def _is_pickle_bytes(path: Path) -> bool:
     return False
 
 
-def refuse_pickles(folder: Path, display: str) -> None:
+def refuse_pickles(folder: Path) -> None:
     """StudyError naming the first pickle-like file under `folder`."""
     for path in sorted(folder.rglob("*")):
         if not path.is_file():
             continue
-        rel = path.relative_to(folder).as_posix()
         if path.suffix.lower() in PICKLE_SUFFIXES or (path.suffix.lower() == ".bin" and _is_pickle_bytes(path)):
-            raise StudyError(f"{display}/{rel}: a pickle-based file; saved models must use safetensors, skops or ONNX "
-                             "(pickle can run code when loaded), so this folder is refused")
+            raise StudyError("a pickle-based file; saved models must use safetensors, skops or ONNX "
+                             "(pickle can run code when loaded), so this folder is refused", path)
 
 
 def file_digests(folder: Path, skip: tuple[str, ...]) -> dict[str, str]:
@@ -44,11 +43,11 @@ def file_digests(folder: Path, skip: tuple[str, ...]) -> dict[str, str]:
             if p.is_file() and p.relative_to(folder).as_posix() not in skip}
 
 
-def check_digests(folder: Path, expected: dict[str, str], display: str) -> None:
+def check_digests(folder: Path, expected: dict[str, str]) -> None:
     """Every recorded file present and unchanged, and no unrecorded model file added."""
     for rel, digest in expected.items():
         path = folder / rel
         if not path.is_file():
-            raise StudyError(f"{display}/{rel}: missing; the saved model is incomplete, run `study train` again")
+            raise StudyError("missing; the saved model is incomplete, run `study train` again", path)
         if file_hash(path, None) != digest:
-            raise StudyError(f"{display}/{rel}: changed since `study train` saved it (sha256 differs); retrain or restore it")
+            raise StudyError("changed since `study train` saved it (sha256 differs); retrain or restore it", path)

@@ -39,7 +39,6 @@ class Columns:
 @dataclass
 class InputSource:
     path: Path
-    display: str
     sentences: bool = False  # a table of sentences rather than articles
     columns: Columns = field(default_factory=Columns)
     present: list[str] = field(default_factory=list)  # configured columns found in the table
@@ -65,18 +64,16 @@ class InputSource:
         if self.path.is_dir():
             for p in self._files():
                 rel = p.relative_to(self.path)
-                display = f"{self.display}/{rel.as_posix()}"
                 try:
                     text = p.read_bytes().decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    raise StudyError(f"{display}: not valid UTF-8 (byte {exc.start}); save the article as UTF-8") from None
+                    raise StudyError(f"not valid UTF-8 (byte {exc.start}); save the article as UTF-8", p) from None
                 yield {"id": rel.with_suffix("").as_posix(), "outlet": rel.parts[0] if len(rel.parts) > 1 else "",
-                       "text": text, "_where": display}
+                       "text": text, "_where": (p, None)}
             return
         c = self.columns
-        for n, row in iter_rows(self.path, self.display, self.present if self.path.suffix.lower() != ".jsonl" else None):
-            where = f"{self.display}:{n}"
-            rec = {"text": row.get(c.text), "_where": where,
+        for n, row in iter_rows(self.path, self.present if self.path.suffix.lower() != ".jsonl" else None):
+            rec = {"text": row.get(c.text), "_where": (self.path, n),
                    "outlet": _str(row.get(c.outlet)), "date": _str(row.get(c.date)), "title": _str(row.get(c.title))}
             if self.sentences:
                 rec["id"] = _str(row.get(c.id)) or f"row{n}"
@@ -90,20 +87,20 @@ class InputSource:
         seen: set[str] = set()
         n = 0
         for rec in self.records():
-            text = rec["text"]
+            text, (path, line) = rec["text"], rec["_where"]
             if not isinstance(text, str):
-                raise StudyError(f"{rec['_where']}: text ({self.columns.text!r}) is {'missing' if text is None else type(text).__name__}; "
-                                 "every row needs its text as a string")
+                raise StudyError(f"text ({self.columns.text!r}) is {'missing' if text is None else type(text).__name__}; "
+                                 "every row needs its text as a string", path, line=line)
             if is_blank(text):
-                raise StudyError(f"{rec['_where']}: empty {self.unit} (no visible text); remove it or give its text")
+                raise StudyError(f"empty {self.unit} (no visible text); remove it or give its text", path, line=line)
             if not rec["id"]:
-                raise StudyError(f"{rec['_where']}: empty id (column {self.columns.id!r}); every {self.unit} needs one")
+                raise StudyError(f"empty id (column {self.columns.id!r}); every {self.unit} needs one", path, line=line)
             if rec["id"] in seen:
-                raise StudyError(f"{rec['_where']}: duplicate {self.unit} id {rec['id']!r}; ids must be unique")
+                raise StudyError(f"duplicate {self.unit} id {rec['id']!r}; ids must be unique", path, line=line)
             seen.add(rec["id"])
             n += 1
         if n == 0:
-            raise StudyError(f"{self.display}: no {self.unit}s found" + (" (no .txt files)" if self.path.is_dir() else ""))
+            raise StudyError(f"no {self.unit}s found" + (" (no .txt files)" if self.path.is_dir() else ""), self.path)
         return n
 
     def chunks(self, size: int) -> Iterator[list[dict]]:
@@ -121,25 +118,25 @@ def _str(value) -> str:
     return "" if value is None else str(value)
 
 
-def open_input(path: Path, display: str, sentences: bool = False, columns: Columns | None = None) -> InputSource:
+def open_input(path: Path, sentences: bool = False, columns: Columns | None = None) -> InputSource:
     """An InputSource after the cheap structural checks (exists, type, text column)."""
     columns = columns or Columns()
     if not path.exists():
-        raise StudyError(f"{display}: not found; give a folder of .txt articles or a {', '.join(TABLE_SUFFIXES)} table")
+        raise StudyError(f"not found; give a folder of .txt articles or a {', '.join(TABLE_SUFFIXES)} table", path)
     if path.is_dir():
         if sentences:
-            raise StudyError(f"{display}: --sentences needs a table of sentences, not a folder")
-        return InputSource(path, display, False, columns)
+            raise StudyError("--sentences needs a table of sentences, not a folder", path)
+        return InputSource(path, False, columns)
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise StudyError(f"{display}: unknown input type {path.suffix!r}; allowed: a folder of .txt files or {', '.join(TABLE_SUFFIXES)}")
-    names = table_columns(path, display)
+        raise StudyError(f"unknown input type {path.suffix!r}; allowed: a folder of .txt files or {', '.join(TABLE_SUFFIXES)}", path)
+    names = table_columns(path)
     if columns.text not in names:
-        raise StudyError(f"{display}: no text column {columns.text!r} (--text-column); columns present: {', '.join(map(str, names)) or 'none'}")
+        raise StudyError(f"no text column {columns.text!r} (--text-column); columns present: {', '.join(map(str, names)) or 'none'}", path)
     if not sentences and columns.id not in names:
-        raise StudyError(f"{display}: no article id column {columns.id!r} (--id-column); columns present: {', '.join(map(str, names))}")
+        raise StudyError(f"no article id column {columns.id!r} (--id-column); columns present: {', '.join(map(str, names))}", path)
     wanted = [columns.id, columns.article, columns.outlet, columns.text, columns.date, columns.title]
     present = [c for c in dict.fromkeys(wanted) if c in names]
-    return InputSource(path, display, sentences, columns, present)
+    return InputSource(path, sentences, columns, present)
 
 
 def sentence_rows(source: InputSource, records: list[dict]) -> list[dict]:

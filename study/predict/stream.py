@@ -104,31 +104,64 @@ def _combine(parts: list[Path], output: Path, sch) -> None:
         raise
 
 
-def _engine(model_dir: Path, display: str, opts: PredictOptions):
+def _engine(model_dir: Path, opts: PredictOptions):
     if opts.engine == "ray":
         from study.predict.ray_engine import RayEngine
 
-        return persist.read_meta(model_dir, display), RayEngine(model_dir, display, opts)
+        return persist.read_meta(model_dir), RayEngine(model_dir, opts)
     if opts.engine != "local":
         raise StudyError(f"--engine {opts.engine!r}: allowed: local, ray")
-    return persist.load_predictor(model_dir, display, opts.precision, opts.batch_size)
+    return persist.load_predictor(model_dir, opts.precision, opts.batch_size)
 
 
-def predict_corpus(model_dir: Path, model_display: str, input_path: Path, input_display: str,
-                   output: Path, output_display: str, opts: PredictOptions, stream=None) -> dict:
-    """Predict every sentence of the input into `output`; returns a small summary."""
+def _say(stream):
+    """How a note naming a file reaches the user: the CLI passes its own, else stderr."""
+    return lambda note: print(note, file=stream or sys.stderr)
+
+
+def predict_corpus(model_dir: Path, input_path: Path, output: Path, opts: PredictOptions, stream=None,
+                   note=None) -> dict:
+    """Predict every sentence of the input into `output`; returns a small summary. `note`
+    receives each note for the user (a StudyError naming a file; default: printed)."""
+    note = note or _say(stream)
     if output.suffix not in (".parquet", ".jsonl"):
-        raise StudyError(f"--output {output_display}: must end in .parquet or .jsonl")
+        raise StudyError("must end in .parquet or .jsonl", output, template="--output {path}: {text}")
     if output.is_dir():
-        raise StudyError(f"--output {output_display}: is a folder; give a file path ending in .parquet or .jsonl")
-    source = open_input(input_path, input_display, opts.sentences, opts.columns)
-    meta, engine = _engine(model_dir, model_display, opts)
+        raise StudyError("is a folder; give a file path ending in .parquet or .jsonl", output, template="--output {path}: {text}")
+    source = open_input(input_path, opts.sentences, opts.columns)
+    meta, engine = _engine(model_dir, opts)
     total = source.check()  # bad input stops here, before anything is written
     size = opts.chunk_size or DEFAULT_CHUNK[source.unit]
     parts_dir = output.with_name(output.name + ".parts")
     state = {"model": meta["name"], "model_files": short_hash(json.dumps(meta["files"], sort_keys=True)),
              "input": source.fingerprint(), "chunk_size": size, "precision": opts.precision, "with_text": opts.with_text,
              "columns": asdict(opts.columns), "sentences": opts.sentences}
+    _start_parts(parts_dir, state, output, note)
+    sch = schema(meta["classes"], source, opts.with_text)
+    n_chunks = -(-total // size)
+    progress = Progress(total, source.unit, stream)
+    parts: list[Path] = []
+    try:
+        n_sentences, resumed = _predict_chunks(source, size, parts_dir, parts, engine, meta, sch, progress, n_chunks)
+        _combine(parts, output, sch)
+    except StudyError:
+        shutil.rmtree(parts_dir, ignore_errors=True)  # bad input: no partial output left behind
+        raise
+    except KeyboardInterrupt:
+        note(StudyError(f"interrupted: {sum(p.exists() for p in parts)} of {n_chunks} chunks are saved in {{parts}}/; "
+                        "run the same command again to continue", also={"parts": parts_dir}))
+        raise
+    finally:
+        progress.close()
+        if hasattr(engine, "close"):
+            engine.close()
+    shutil.rmtree(parts_dir)
+    return {"output": output, "units": total, "unit": source.unit, "chunks": n_chunks,
+            "resumed_chunks": resumed, "sentences_predicted_now": n_sentences, "model": meta["name"]}
+
+
+def _start_parts(parts_dir: Path, state: dict, output: Path, note) -> None:
+    """The parts folder, kept from an interrupted run with the same `state`, else new."""
     state_file = parts_dir / "state.json"
     if parts_dir.exists():
         try:
@@ -136,15 +169,18 @@ def predict_corpus(model_dir: Path, model_display: str, input_path: Path, input_
         except (OSError, ValueError):
             same = False
         if not same:
-            print(f"{output_display}.parts: left by a run with another model, input or options; starting over", file=stream or sys.stderr)
+            note(StudyError("left by a run with another model, input or options; starting over", parts_dir))
             shutil.rmtree(parts_dir)
     output.parent.mkdir(parents=True, exist_ok=True)
     parts_dir.mkdir(exist_ok=True)
     state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    sch = schema(meta["classes"], source, opts.with_text)
-    n_chunks = -(-total // size)
-    progress = Progress(total, source.unit, stream)
-    parts, n_sentences, resumed = [], 0, 0
+
+
+def _predict_chunks(source: InputSource, size: int, parts_dir: Path, parts: list[Path], engine, meta: dict, sch,
+                    progress: Progress, n_chunks: int) -> tuple[int, int]:
+    """Write each chunk not already written as a part (appended to `parts`); returns
+    (sentences predicted now, chunks resumed)."""
+    n_sentences, resumed = 0, 0
     pending: list[tuple[int, int, list[dict]]] = []  # (chunk no, input records, sentence rows)
     # An engine with a costly start per call (Ray starts its actor pool per dataset) gets
     # several chunks at once; each chunk is still written (and resumable) on its own.
@@ -161,31 +197,16 @@ def predict_corpus(model_dir: Path, model_display: str, input_path: Path, input_
             progress.update(n_records, len(rows), k + 1, n_chunks)
         pending.clear()
 
-    try:
-        for k, records in enumerate(source.chunks(size)):
-            part = parts_dir / f"part-{k:06d}.parquet"
-            parts.append(part)
-            if part.exists():
-                resumed += 1
-                progress.skip(len(records), 0)
-                continue
-            pending.append((k, len(records), sentence_rows(source, records)))
-            if sum(len(rows) for _, _, rows in pending) >= window:
-                flush()
-        if pending:
+    for k, records in enumerate(source.chunks(size)):
+        part = parts_dir / f"part-{k:06d}.parquet"
+        parts.append(part)
+        if part.exists():
+            resumed += 1
+            progress.skip(len(records), 0)
+            continue
+        pending.append((k, len(records), sentence_rows(source, records)))
+        if sum(len(rows) for _, _, rows in pending) >= window:
             flush()
-        _combine(parts, output, sch)
-    except StudyError:
-        shutil.rmtree(parts_dir, ignore_errors=True)  # bad input: no partial output left behind
-        raise
-    except KeyboardInterrupt:
-        print(f"interrupted: {sum(p.exists() for p in parts)} of {n_chunks} chunks are saved in {output_display}.parts/; "
-              "run the same command again to continue", file=stream or sys.stderr)
-        raise
-    finally:
-        progress.close()
-        if hasattr(engine, "close"):
-            engine.close()
-    shutil.rmtree(parts_dir)
-    return {"output": output_display, "units": total, "unit": source.unit, "chunks": n_chunks,
-            "resumed_chunks": resumed, "sentences_predicted_now": n_sentences, "model": meta["name"]}
+    if pending:
+        flush()
+    return n_sentences, resumed

@@ -48,20 +48,19 @@ def gold_training_data(project: Project, task: str) -> dict:
 def train(project: Project, config_path: Path, force: bool = False, int8: bool = True,
           min_agreement: float | None = None, models_dir: Path | None = None) -> tuple[Path, bool]:
     """(model folder, True if trained now / False if an identical one existed)."""
-    display = project.rel(config_path)
-    cfg = load_config(config_path, display)
+    cfg = load_config(config_path)
     name = Path(config_path).stem
     if cfg.model.name not in SAVABLE:
-        raise StudyError(f"{display}: model.name {cfg.model.name!r} has nothing to save; `study train` takes {', '.join(SAVABLE)}")
+        raise StudyError(f"model.name {cfg.model.name!r} has nothing to save; `study train` takes {', '.join(SAVABLE)}", config_path)
     if cfg.dataset.path is not None:
-        raise StudyError(f"{display}: dataset.path is set; `study train` fits on the study's gold labels only (leave dataset.path empty)")
+        raise StudyError("dataset.path is set; `study train` fits on the study's gold labels only (leave dataset.path empty)", config_path)
     data = gold_training_data(project, cfg.task)
     digest = short_hash(json.dumps({"config": cfg.decisive(), "data": data["data_hash"], "code": code_hash(),
                                     "int8": int8, "min_agreement": min_agreement}, sort_keys=True), n=8)
     models_dir = models_dir or project.root / "models"
     final = models_dir / f"{name}-{digest}"
     if final.exists() and not force:
-        persist.read_meta(final, project.rel(final))  # still sound?
+        persist.read_meta(final)  # still sound?
         return final, False
     tmp = _temporary_folder(project, models_dir, final)
     try:

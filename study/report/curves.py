@@ -20,7 +20,7 @@ def read_curve(project: Project, task: str) -> list[dict]:
     path = project.results / "curves" / f"{task}.csv"
     if not path.exists():
         return []
-    rows = read_table(path, project.rel(path)).to_dict("records")
+    rows = read_table(path).to_dict("records")
     for r in rows:
         r["size"] = str(r["size"])
         r["macro_f1"], r["lo"], r["hi"], r["n_train_mean"] = (float(r[k]) for k in ("macro_f1", "lo", "hi", "n_train_mean"))

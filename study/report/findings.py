@@ -116,7 +116,7 @@ def tuned_layers(project: Project, rows: list[dict], model: str) -> tuple[str, b
             continue
         path = resolve_run_dir(project, r["run_dir"]) / "config.yaml"
         try:
-            cfg = load_yaml(path, project.rel(path))
+            cfg = load_yaml(path)
         except StudyError:
             return "training the layers each config sets", True
         if (cfg.get("dataset") or {}).get("path"):  # an external dataset's run: not the study's setting

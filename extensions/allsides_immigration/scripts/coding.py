@@ -72,7 +72,7 @@ def agreement_wording(text: str) -> str:
 def _corpus(args, project: Project) -> int:
     source = project.root / args.codebook
     out = project.root / "labels" / "CODEBOOK.md"
-    changed = atomic_write_text(out, codebook_with_addendum(read_text_utf8(source, args.codebook)))
+    changed = atomic_write_text(out, codebook_with_addendum(read_text_utf8(source)))
     print(f"{'wrote' if changed else 'unchanged'} {project.rel(out)} (codebook 1.1 + addendum A1)")
     path, changed, n = write_sample_corpus(project)
     print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}: {n} sampled sentences")

@@ -33,7 +33,7 @@ COMPARED = ("stance", "frame", "frames_secondary", "sentiment", "source", "exclu
 
 
 def load_sample(project: Project) -> list[dict]:
-    return [strip_line(r) for r in read_jsonl(project.root / SAMPLE, SAMPLE)]
+    return [strip_line(r) for r in read_jsonl(project.root / SAMPLE)]
 
 
 def sample_corpus(project: Project) -> list[dict]:
@@ -41,7 +41,7 @@ def sample_corpus(project: Project) -> list[dict]:
     the committed articles, so offsets and hashes are checked against the sample file."""
     sample = load_sample(project)
     wanted = {s["article_id"] for s in sample}
-    articles = [a for a in read_gzip_jsonl(project.root / ARTICLES, ARTICLES) if a["article_id"] in wanted]
+    articles = [a for a in read_gzip_jsonl(project.root / ARTICLES) if a["article_id"] in wanted]
     segmented = {r["id"]: r for r in segment_rows(articles)}
     rows, problems = [], []
     for s in sample:
@@ -62,29 +62,28 @@ def write_sample_corpus(project: Project) -> tuple[Path, bool, int]:
     return project.sentences, write_jsonl(project.sentences, rows), len(rows)
 
 
-def load_raw_pass(path: Path, display: str, sample: list[dict]) -> dict[str, dict]:
+def load_raw_pass(path: Path, sample: list[dict]) -> dict[str, dict]:
     """{id: raw row} of one blind pass, checked for shape: every sampled sentence once, with
     its hash and exactly the brief's keys. Label values are checked by `study annotate import`."""
     hashes = {s["id"]: s["hash"] for s in sample}
-    rows, problems, out = read_jsonl(path, display), [], {}
+    rows, problems, out = read_jsonl(path), [], {}
     for row in rows:
-        where = f"{display}:{row['_line']}"
-        row = strip_line(row)
+        line, row = row["_line"], strip_line(row)
         if set(row) != set(RAW_KEYS):
-            problems.append(f"{where}: keys must be exactly {', '.join(RAW_KEYS)}")
+            problems.append(StudyError(f"keys must be exactly {', '.join(RAW_KEYS)}", path, line=line))
         elif row["id"] not in hashes:
-            problems.append(f"{where}: id {row['id']!r} is not in {SAMPLE}")
+            problems.append(StudyError(f"id {row['id']!r} is not in {SAMPLE}", path, line=line))
         elif row["id"] in out:
-            problems.append(f"{where}: id {row['id']} coded twice")
+            problems.append(StudyError(f"id {row['id']} coded twice", path, line=line))
         elif row["hash"] != hashes[row["id"]]:
-            problems.append(f"{where}: hash {row['hash']!r} is not the sample's ({hashes[row['id']]})")
+            problems.append(StudyError(f"hash {row['hash']!r} is not the sample's ({hashes[row['id']]})", path, line=line))
         elif not isinstance(row["exclude"], bool) or not isinstance(row["frames_secondary"], list):
-            problems.append(f"{where}: exclude must be true/false and frames_secondary a list")
+            problems.append(StudyError("exclude must be true/false and frames_secondary a list", path, line=line))
         else:
             out[row["id"]] = row
     missing = [sid for sid in hashes if sid not in out]
     if missing and not problems:
-        problems.append(f"{display}: {len(missing)} sampled sentence(s) not coded, e.g. {missing[0]}")
+        problems.append(StudyError(f"{len(missing)} sampled sentence(s) not coded, e.g. {missing[0]}", path))
     if problems:
         raise ProblemList(problems)
     return out
@@ -112,26 +111,25 @@ def write_ls_export(project: Project, pass_id: str, user_id: int) -> tuple[Path,
     if not tasks_path.is_file():
         raise StudyError(f"{TASKS}: not found; run `study --root {project.root.as_posix()} annotate export --sample all "
                          f"--input {SAMPLE} --out {LS_DIR}/tasks` first")
-    raw_rel = f"{RAW_DIR}/{pass_id}.jsonl"
-    raw = load_raw_pass(project.root / raw_rel, raw_rel, load_sample(project))
+    raw = load_raw_pass(project.root / RAW_DIR / f"{pass_id}.jsonl", load_sample(project))
     tasks = json.loads(tasks_path.read_text(encoding="utf-8"))
     out = project.root / LS_DIR / f"{pass_id}.json"
     atomic_write_text(out, json.dumps(ls_export(tasks, raw, user_id), indent=1, ensure_ascii=False) + "\n")
     return out, len(tasks)
 
 
-def round_trip_problems(project: Project, pass_id: str) -> list[str]:
+def round_trip_problems(project: Project, pass_id: str) -> list[StudyError]:
     """Differences between labels/raw/<pass>.jsonl and what `study annotate import` wrote."""
     raw_rel, ann = f"{RAW_DIR}/{pass_id}.jsonl", project.annotations_dir / f"{pass_id}.jsonl"
-    raw = {r["id"]: strip_line(r) for r in read_jsonl(project.root / raw_rel, raw_rel)}
-    imported = {r["id"]: strip_line(r) for r in read_jsonl(ann, project.rel(ann))}
-    problems = [f"{project.rel(ann)}: {sid} missing after import" for sid in raw if sid not in imported]
+    raw = {r["id"]: strip_line(r) for r in read_jsonl(project.root / raw_rel)}
+    imported = {r["id"]: strip_line(r) for r in read_jsonl(ann)}
+    problems = [StudyError(f"{sid} missing after import", ann) for sid in raw if sid not in imported]
     for sid, row in imported.items():
         want = {**raw[sid], "note": (raw[sid].get("note") or "").strip()}
         want["exclude_reason"] = want["exclude_reason"] if want["exclude"] else None
         diff = [k for k in COMPARED if row.get(k) != want.get(k)]
         if diff:
-            problems.append(f"{project.rel(ann)}: {sid}: {', '.join(diff)} differ from {raw_rel}")
+            problems.append(StudyError(f"{sid}: {', '.join(diff)} differ from {raw_rel}", ann))
     return problems
 
 
@@ -146,7 +144,7 @@ def check_gold(project: Project, passes: dict[str, dict[str, dict]]) -> list[str
     problems, seen = [], set()
     fields = ("stance", "frame", "sentiment", "source", "exclude", "exclude_reason")
     first, *others = passes.values()
-    for row in read_jsonl(project.gold, rel):
+    for row in read_jsonl(project.gold):
         where = f"{rel}:{row['_line']}"
         row = strip_line(row)
         problems += check_label_row(row, where, gold=True, known=known)
