@@ -161,7 +161,7 @@ def main() -> int:
              "Input: the corpus sentences repeated to each size, as a Parquet sentence table (`--sentences`). Each row is one "
              "`study predict` child process: wall time from process start to exit (model load, Ray start-up, reading, "
              "writing Parquet included), its peak RSS (VmHWM of the driver process; Ray's actor processes are not included), label agreement "
-             f"with the first engine's fp32 labels, and the ratio to `sentence-transformers` `encode` (batch 64, 2 torch threads, "
+             "with the first engine's fp32 labels, and the ratio to `sentence-transformers` `encode` (batch 64, 2 torch threads, "
              "encode time only) on the same sentences in the same run.", "",
              f"Goals: {GOALS}.", "",
              "| sentences | engine | precision | wall s | sentences/s | vs ST encode | peak RSS MB | label agreement |",

@@ -596,7 +596,7 @@ def targets_section(tp: dict, full: dict | None) -> list[str]:
     elif full["interrupted"]:
         cut = next((s for s in full["steps"] if s.interrupted), None)
         L.append(f"| whole `make study` wall time | interrupted ({full['interrupted']}) after {fmt_s(full['total_s'])}"
-                 + (f", during `{cut.name}`" if cut else "") + f": at least that long | < 10 min on 2 cores | "
+                 + (f", during `{cut.name}`" if cut else "") + ": at least that long | < 10 min on 2 cores | "
                  + ("**not met** (already over)" if full["total_s"] >= TARGET_WALL_S else "unknown (interrupted)") + " |")
     elif full["failed"]:
         L.append(f"| whole `make study` wall time | step `{full['failed'].name}` FAILED (exit {full['failed'].rc}) after "

@@ -20,7 +20,6 @@ the machine is shared, so a high load inflates every number here.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import shutil

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from study.config import load_config, parse_config
 from study.errors import StudyError
 from study.evaluate.runner import run_config
 from study.metrics import f_avg, macro_f1, per_class_prf
-from study.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
 def _cli(root: Path, *args: str, capsys) -> tuple[int, str, str]:

@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, read_rows, run_cli
+from conftest import read_rows, run_cli
 from predict_helpers import make_tiny_bert, project_with_runs, tiny_transformer_config
 
 

@@ -42,7 +42,7 @@ def run_context(run: dict) -> str:
     if not path.is_file():
         return "none"
     try:
-        cfg = load_yaml(path, path.name) or {}
+        cfg = load_yaml(path) or {}
     except StudyError:
         return "none"
     return str((cfg.get("model") or {}).get("context", "none"))

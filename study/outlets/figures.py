@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from study.codebook import LABEL_FIELDS, TASKS
-from study.outlets.gold import FieldComparison, test_sentence
+from study.outlets.gold import FieldComparison
 from study.outlets.inputs import StudyInputs
 from study.outlets.predicted import RunComparison
 from study.project import Project
