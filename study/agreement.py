@@ -230,13 +230,13 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,
     declared = load_passes(project)
     used = [p for p in declared if p.blind]
     if len(used) < 2:
-        raise StudyError(f"{project.rel(project.passes_file)}: agreement needs at least two passes declared blind: true, "
-                         f"found {len(used)} ({', '.join(p.id for p in used) or 'none'})")
+        raise StudyError("agreement needs at least two passes declared blind: true, "
+                         f"found {len(used)} ({', '.join(p.id for p in used) or 'none'})", project.passes_file)
     file_notes = pass_file_problems(project, declared)
     missing_files = [p for p in used if not p.file(project).is_file()]
     if missing_files:
-        raise StudyError(f"{project.rel(missing_files[0].file(project))}: file not found, but the blind pass "
-                         f"{missing_files[0].id!r} is declared in {project.rel(project.passes_file)}")
+        raise StudyError(f"file not found, but the blind pass {missing_files[0].id!r} is declared in {{passes}}",
+                         missing_files[0].file(project), also={"passes": project.passes_file})
     problems, sentences = validate_corpus(project)
     if problems:
         raise StudyError(f"the corpus has {len(problems)} problem(s); run `study validate` first")
@@ -270,7 +270,7 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,
     if changed is not None:
         written.append((card, changed))
     elif card.exists():
-        file_notes.append(f"{project.rel(card)}: no agreement block ({CARD_START} ... {CARD_END}); the card was not updated")
+        file_notes.append(StudyError(f"no agreement block ({CARD_START} ... {CARD_END}); the card was not updated", card))
     if notes_out is not None:
         notes_out += file_notes
         notes_out.append(f"agreement over {len(used)} blind passes: {', '.join(describe(p) for p in used)}")

@@ -40,10 +40,10 @@ def _validate(args, project: Project) -> int:
 def _agree(args, project: Project) -> int:
     from study.agreement import write_agreement
 
-    notes: list[str] = []
+    notes: list = []
     written = write_agreement(project, n_boot=args.n_boot, seed=args.seed, notes_out=notes)
     for line in notes:
-        print(f"note: {line}", file=sys.stderr)
+        print(f"note: {render(line, project.root)}", file=sys.stderr)
     for path, changed in written:
         print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}")
     return 0

@@ -77,9 +77,10 @@ def load_manifest(project: Project) -> list[Article]:
         if not art.file:
             raise StudyError(f"file is empty; give the article's path relative to corpus/, e.g. articles/{art.article_id}.txt", project.manifest, line=lineno)
         try:  # a manifest must not pull in files from elsewhere (../../etc/hostname)
-            project.resolve_inside(art.file, f"{project.rel(project.manifest)}:{lineno}: file", base=project.root / "corpus")
+            project.resolve_inside(art.file, "file", base=project.root / "corpus")
         except StudyError as exc:
-            raise StudyError(f"{exc}; articles live in {project.rel(project.articles_dir)}/") from None
+            raise StudyError(exc.text + "; articles live in {articles}/", project.manifest, line=lineno,
+                             also={"articles": project.articles_dir}) from None
         if art.attribution == "stated_in_text" and not art.evidence:
             raise StudyError(f"outlet {art.outlet!r} is stated_in_text but no evidence is quoted", project.manifest, line=lineno)
         seen.add(art.article_id)
@@ -283,12 +284,12 @@ def load_sentences(project: Project) -> list[dict]:
 def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentChanges]]:
     """Segment every article in the manifest, keeping ids from corpus/sentences.jsonl."""
     articles = load_manifest(project)
-    rel = project.rel(project.sentences)
     previous_rows = read_jsonl(project.sentences) if project.sentences.exists() else []
     for row in previous_rows:  # ids are kept from this file, so it must be sound
         if not all(isinstance(row.get(k), str) for k in ("id", "article_id", "text")):
-            raise StudyError(f"{rel}:{row['_line']}: id, article_id and text must be strings; fix the line, "
-                             f"or delete {rel} to segment from scratch (ids are then reassigned)")
+            raise StudyError("id, article_id and text must be strings; fix the line, "
+                             "or delete {sentences} to segment from scratch (ids are then reassigned)",
+                             project.sentences, line=row["_line"], also={"sentences": project.sentences})
     by_article: dict[str, list[dict]] = {}
     duplicates: dict[str, list[str]] = {}
     seen_ids: set[str] = set()
@@ -304,8 +305,8 @@ def segment_corpus(project: Project) -> tuple[list[Sentence], dict[str, SegmentC
         text = read_article(project, article)
         segments = segment_article(article, text)
         if not segments:  # an emptied file would silently remove all of its sentence ids
-            raise StudyError(f"{project.rel(article_path(project, article))}: no sentences (the file is empty or blank); "
-                             f"restore the text, or remove its row from {project.rel(project.manifest)}")
+            raise StudyError("no sentences (the file is empty or blank); restore the text, or remove its row from {manifest}",
+                             article_path(project, article), also={"manifest": project.manifest})
         sentences, change = assign_ids(article, segments, by_article.get(article.article_id, []))
         all_sentences.extend(sentences)
         change.duplicates = duplicates.get(article.article_id, [])

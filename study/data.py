@@ -39,7 +39,7 @@ def dataset_rows(project: Project, include_excluded: bool = True) -> list[dict]:
     for sid, s in sentences.items():
         g = gold.get(sid)
         if g is None:
-            raise StudyError(f"{sid} has no gold label in {project.rel(project.gold)}; run `study validate`")
+            raise StudyError(f"{sid} has no gold label in {{gold}}; run `study validate`", also={"gold": project.gold})
         if g["exclude"] and not include_excluded:
             continue
         art = outlets[s["article_id"]]
@@ -79,7 +79,7 @@ def export_path(project: Project, fmt: str, out: Path | str | None) -> Path:
         raise StudyError(f"--out {str(out)!r}: is a folder; give a file path, e.g. {Path(str(out).rstrip('/')) / f'{RELEASE_STEM}.{fmt}'}")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise StudyError(f"--out {str(out)!r}: {project.rel(parent)} is a file, not a folder")
+            raise StudyError(f"--out {str(out)!r}: {{parent}} is a file, not a folder", also={"parent": parent})
     return path
 
 

@@ -7,6 +7,7 @@ shown: by the CLI to the project root, by str() to the current folder.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -21,8 +22,11 @@ def shown_path(path, root: Path | None = None) -> str:
             continue
         try:
             return path.resolve().relative_to(Path(base).resolve()).as_posix()
-        except (ValueError, OSError):
-            continue
+        except (ValueError, OSError, RuntimeError):  # outside, or a symlink loop: compare without resolving
+            try:
+                return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
+            except ValueError:
+                continue
     return path.as_posix()
 
 

@@ -34,36 +34,36 @@ def known_annotators(project: Project | None) -> set[str]:
     return known
 
 
-def check_label_row(row: dict[str, Any], where: str, gold: bool = False, known: set[str] | None = None) -> list[str]:
+def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | None = None) -> list[str]:
     """Problems with one label line, one message each (empty when the line is valid)."""
     problems = []
     missing = [k for k in REQUIRED_KEYS if k not in row]
     if missing:
-        problems.append(f"{where}: missing field(s) {', '.join(missing)}")
+        problems.append(f"missing field(s) {', '.join(missing)}")
     unknown = sorted(set(row) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS) - {"_line"})
     if unknown:
-        problems.append(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}")
+        problems.append(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}")
     for field, allowed in LABEL_FIELDS.items():
         if field in row and row[field] not in allowed:
-            problems.append(f"{where}: {field}={row[field]!r} is not in the codebook; allowed: {', '.join(allowed)}")
+            problems.append(f"{field}={row[field]!r} is not in the codebook; allowed: {', '.join(allowed)}")
     secondary = row.get("frames_secondary", [])
     if not isinstance(secondary, list) or any(f not in FRAME for f in secondary):
-        problems.append(f"{where}: frames_secondary must be a list of frames from: {', '.join(FRAME)}")
+        problems.append(f"frames_secondary must be a list of frames from: {', '.join(FRAME)}")
     if "exclude" in row and not isinstance(row["exclude"], bool):
-        problems.append(f"{where}: exclude must be true or false, got {row['exclude']!r}")
+        problems.append(f"exclude must be true or false, got {row['exclude']!r}")
     if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:
-        problems.append(f"{where}: an excluded sentence needs exclude_reason, one of: {', '.join(EXCLUDE_REASONS)}")
+        problems.append(f"an excluded sentence needs exclude_reason, one of: {', '.join(EXCLUDE_REASONS)}")
     known = known if known is not None else set(ANNOTATORS)
     if "annotator" in row and (not isinstance(row["annotator"], str) or row["annotator"] not in known):
-        problems.append(f"{where}: unknown annotator {row['annotator']!r}; known: {', '.join(sorted(known))} "
+        problems.append(f"unknown annotator {row['annotator']!r}; known: {', '.join(sorted(known))} "
                         "(declare a new pass in labels/passes.yaml)")
     if "codebook_version" in row and row["codebook_version"] not in KNOWN_CODEBOOK_VERSIONS:
-        problems.append(f"{where}: codebook_version {row['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)}")
+        problems.append(f"codebook_version {row['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)}")
     if gold:
         if row.get("resolution") not in GOLD_RESOLUTIONS:
-            problems.append(f"{where}: resolution must be one of {', '.join(GOLD_RESOLUTIONS)}")
+            problems.append(f"resolution must be one of {', '.join(GOLD_RESOLUTIONS)}")
         elif row["resolution"] == "adjudicated" and not str(row.get("reason", "")).strip():
-            problems.append(f"{where}: an adjudicated label needs a one-line reason")
+            problems.append(f"an adjudicated label needs a one-line reason")
     return problems
 
 
@@ -71,7 +71,6 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
                      gold: bool = False) -> tuple[list[dict], list]:
     """Rows and problems of one label file: bad lines, bad values, duplicates, unknown or
     stale sentence ids (stale = the text hash no longer matches the sentence)."""
-    rel = project.rel(path)
     try:
         rows, problems = read_jsonl_lenient(path)
     except StudyError as exc:
@@ -80,22 +79,21 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
     good = []
     known = known_annotators(project)
     for row in rows:
-        where = f"{rel}:{row['_line']}"
-        row_problems = check_label_row(row, where, gold=gold, known=known)
+        row_problems = check_label_row(row, gold=gold, known=known)
         sid = row.get("id")
         if sid is not None and not isinstance(sid, str):
-            row_problems.append(f"{where}: id must be a string, got {sid!r}")
+            row_problems.append(f"id must be a string, got {sid!r}")
         elif sid in seen:
-            row_problems.append(f"{where}: duplicate sentence id {sid!r} (first on line {seen[sid]})")
+            row_problems.append(f"duplicate sentence id {sid!r} (first on line {seen[sid]})")
         elif sid is not None:
             seen[sid] = row["_line"]
             if sid not in sentences_by_id:
-                row_problems.append(f"{where}: sentence id {sid!r} is not in corpus/sentences.jsonl")
+                row_problems.append(f"sentence id {sid!r} is not in corpus/sentences.jsonl")
             elif row.get("hash") != sentences_by_id[sid]["hash"]:
-                row_problems.append(f"{where}: stale label for {sid}: its text hash {row.get('hash')!r} no longer matches the sentence ({sentences_by_id[sid]['hash']}); re-annotate it")
+                row_problems.append(f"stale label for {sid}: its text hash {row.get('hash')!r} no longer matches the sentence ({sentences_by_id[sid]['hash']}); re-annotate it")
         if not gold and isinstance(row.get("annotator"), str) and path.stem != row["annotator"]:
-            row_problems.append(f"{where}: annotator {row['annotator']!r} in a file named {path.name}")
-        problems.extend(row_problems)
+            row_problems.append(f"annotator {row['annotator']!r} in a file named {path.name}")
+        problems.extend(StudyError(text, path, line=row["_line"]) for text in row_problems)
         if not row_problems:
             good.append(strip_line(row))
     return good, problems
@@ -127,7 +125,8 @@ def load_gold(project: Project, sentences_by_id: dict[str, dict]) -> dict[str, d
     from study.errors import ProblemList
 
     if not project.gold.exists():
-        raise StudyError(f"{project.rel(project.gold)} not found: the gold labels are written by adjudication (see labels/README.md); run `study validate` once they exist")
+        raise StudyError("the gold labels are written by adjudication (see labels/README.md); run `study validate` once they exist",
+                         project.gold, template="{path} not found: {text}")
     rows, problems = check_label_file(project.gold, sentences_by_id, project, gold=True)
     if problems:
         raise ProblemList(problems)

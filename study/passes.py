@@ -33,27 +33,27 @@ class Pass:
         return project.annotations_dir / f"{self.id}.jsonl"
 
 
-def _check_pass(entry: object, where: str) -> tuple[Pass | None, list[str]]:
+def _check_pass(entry: object) -> tuple[Pass | None, list[str]]:
     if not isinstance(entry, dict):
-        return None, [f"{where}: each pass must be a mapping with keys {', '.join(PASS_KEYS)}"]
+        return None, [f"each pass must be a mapping with keys {', '.join(PASS_KEYS)}"]
     problems = []
     missing = [k for k in PASS_KEYS if k not in entry]
     if missing:
-        problems.append(f"{where}: missing key(s) {', '.join(missing)}")
+        problems.append(f"missing key(s) {', '.join(missing)}")
     unknown = sorted(str(k) for k in set(entry) - set(PASS_KEYS))
     if unknown:
-        problems.append(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PASS_KEYS)}")
+        problems.append(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PASS_KEYS)}")
     pid = entry.get("id")
     if "id" in entry and not (isinstance(pid, str) and re.fullmatch(r"[A-Za-z0-9_-]+", pid)):
-        problems.append(f"{where}: id {pid!r} must be letters, digits, _ or - (the file is labels/annotations/<id>.jsonl)")
+        problems.append(f"id {pid!r} must be letters, digits, _ or - (the file is labels/annotations/<id>.jsonl)")
     if "kind" in entry and entry["kind"] not in KINDS:
-        problems.append(f"{where}: kind {entry['kind']!r} is not allowed; allowed: {', '.join(KINDS)}")
+        problems.append(f"kind {entry['kind']!r} is not allowed; allowed: {', '.join(KINDS)}")
     if "blind" in entry and not isinstance(entry["blind"], bool):
-        problems.append(f"{where}: blind must be true or false, got {entry['blind']!r}")
+        problems.append(f"blind must be true or false, got {entry['blind']!r}")
     if "codebook_version" in entry and str(entry["codebook_version"]) not in KNOWN_CODEBOOK_VERSIONS:
-        problems.append(f"{where}: codebook_version {entry['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)} (quote it: \"1.0\")")
+        problems.append(f"codebook_version {entry['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)} (quote it: \"1.0\")")
     if "description" in entry and not (isinstance(entry["description"], str) and entry["description"].strip()):
-        problems.append(f"{where}: description must be a short non-empty text")
+        problems.append(f"description must be a short non-empty text")
     if problems:
         return None, problems
     return Pass(id=pid, kind=entry["kind"], blind=entry["blind"], codebook_version=str(entry["codebook_version"]),
@@ -62,20 +62,19 @@ def _check_pass(entry: object, where: str) -> tuple[Pass | None, list[str]]:
 
 def load_passes(project: Project) -> list[Pass]:
     """The declared passes, in file order; every problem at once as a ProblemList."""
-    rel = project.rel(project.passes_file)
     if not project.passes_file.exists():
-        raise StudyError(f"{rel}: file not found; declare each annotation pass there (id, kind: person|model, "
-                         f"blind: true|false, codebook_version, description)")
+        raise StudyError("file not found; declare each annotation pass there (id, kind: person|model, "
+                         "blind: true|false, codebook_version, description)", project.passes_file)
     data = load_yaml(project.passes_file)
     if not isinstance(data, dict) or set(data) != {"passes"} or not isinstance(data["passes"], list) or not data["passes"]:
-        raise StudyError(f"{rel}: expected one key, passes, holding a non-empty list of passes")
+        raise StudyError("expected one key, passes, holding a non-empty list of passes", project.passes_file)
     passes, problems, seen = [], [], set()
     for n, entry in enumerate(data["passes"], start=1):
-        p, probs = _check_pass(entry, f"{rel}: pass {n}")
-        problems += probs
+        p, probs = _check_pass(entry)
+        if p is not None and p.id in seen:
+            probs.append(f"id {p.id!r} is declared twice")
+        problems += [StudyError(text, project.passes_file, template=f"{{path}}: pass {n}: {{text}}") for text in probs]
         if p is not None:
-            if p.id in seen:
-                problems.append(f"{rel}: pass {n}: id {p.id!r} is declared twice")
             seen.add(p.id)
             passes.append(p)
     if problems:
@@ -83,10 +82,10 @@ def load_passes(project: Project) -> list[Pass]:
     return passes
 
 
-def pass_file_problems(project: Project, passes: list[Pass]) -> list[str]:
+def pass_file_problems(project: Project, passes: list[Pass]) -> list[StudyError]:
     """A declared pass without its file, and a file in labels/annotations/ nobody declared."""
-    rel = project.rel(project.passes_file)
-    problems = [f"{project.rel(p.file(project))}: file not found, but pass {p.id!r} is declared in {rel}"
+    also = {"passes": project.passes_file}
+    problems = [StudyError(f"file not found, but pass {p.id!r} is declared in {{passes}}", p.file(project), also=also)
                 for p in passes if not p.file(project).is_file()]  # also a folder or a broken symlink
     declared = {p.id for p in passes}
     if project.annotations_dir.is_dir():
@@ -94,11 +93,11 @@ def pass_file_problems(project: Project, passes: list[Pass]) -> list[str]:
             if path.name.startswith(".") or path.suffix.lower() in (".md", ".txt"):  # notes beside the data
                 continue
             if path.suffix != ".jsonl":
-                problems.append(f"{project.rel(path)}: not an annotation file (labels/annotations/ holds <id>.jsonl files only)")
+                problems.append(StudyError("not an annotation file (labels/annotations/ holds <id>.jsonl files only)", path))
             elif not path.is_file():  # a folder, a broken or looping symlink
-                problems.append(f"{project.rel(path)}: not a readable file (a folder, or a broken or looping link)")
+                problems.append(StudyError("not a readable file (a folder, or a broken or looping link)", path))
             elif path.stem not in declared:
-                problems.append(f"{project.rel(path)}: not declared in {rel}; declare it (kind, blind, codebook_version, description) or move it out; it is not used")
+                problems.append(StudyError("not declared in {passes}; declare it (kind, blind, codebook_version, description) or move it out; it is not used", path, also=also))
     return problems
 
 

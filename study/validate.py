@@ -29,41 +29,39 @@ def validate_corpus(project: Project) -> tuple[list, dict[str, dict]]:
     listed = {(project.root / "corpus" / a.file).resolve() for a in articles.values()}
     for path in sorted(project.articles_dir.glob("*.txt")):
         if path.resolve() not in listed:
-            problems.append(f"{project.rel(path)}: article file is missing from the manifest {project.rel(project.manifest)}")
+            problems.append(StudyError("article file is missing from the manifest {manifest}", path, also={"manifest": project.manifest}))
     try:
         rows, bad_lines = read_jsonl_lenient(project.sentences)
     except StudyError as exc:
         return problems + [exc.extended("; run `study segment` to create it")], {}
     problems += bad_lines
     by_id: dict[str, dict] = {}
-    rel = project.rel(project.sentences)
     for row in rows:
-        where = f"{rel}:{row['_line']}"
         missing = [k for k in SENTENCE_KEYS if k not in row]
         if missing:
-            problems.append(f"{where}: missing field(s) {', '.join(missing)}")
+            problems.append(StudyError(f"missing field(s) {', '.join(missing)}", project.sentences, line=row["_line"]))
             continue
         sid = row["id"]
         if not isinstance(sid, str) or not isinstance(row["article_id"], str):
-            problems.append(f"{where}: id and article_id must be strings, got {sid!r} and {row['article_id']!r}")
+            problems.append(StudyError(f"id and article_id must be strings, got {sid!r} and {row['article_id']!r}", project.sentences, line=row["_line"]))
             continue
         if sid in by_id:
-            problems.append(f"{where}: duplicate id {sid!r} (first on line {by_id[sid]['_line']})")
+            problems.append(StudyError(f"duplicate id {sid!r} (first on line {by_id[sid]['_line']})", project.sentences, line=row["_line"]))
             continue
         by_id[sid] = row
         if row["article_id"] not in articles:
-            problems.append(f"{where}: {sid}: article {row['article_id']!r} is missing from the manifest {project.rel(project.manifest)}")
+            problems.append(StudyError(f"{sid}: article {row['article_id']!r} is missing from the manifest {{manifest}}", project.sentences, line=row["_line"], also={"manifest": project.manifest}))
             continue
         if short_hash(str(row["text"])) != row["hash"]:
-            problems.append(f"{where}: {sid}: text hash {row['hash']!r} no longer matches the text ({short_hash(str(row['text']))})")
+            problems.append(StudyError(f"{sid}: text hash {row['hash']!r} no longer matches the text ({short_hash(str(row['text']))})", project.sentences, line=row["_line"]))
         text = texts.get(row["article_id"])
         if text is None:
             continue
         start, end = row["start"], row["end"]
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-            problems.append(f"{where}: {sid}: offsets {start}..{end} out of range for {row['article_id']} ({len(text)} characters)")
+            problems.append(StudyError(f"{sid}: offsets {start}..{end} out of range for {row['article_id']} ({len(text)} characters)", project.sentences, line=row["_line"]))
         elif text[start:end] != row["text"]:
-            problems.append(f"{where}: {sid}: text at offsets {start}..{end} differs from the article; run `study segment`")
+            problems.append(StudyError(f"{sid}: text at offsets {start}..{end} differs from the article; run `study segment`", project.sentences, line=row["_line"]))
     return problems, by_id
 
 
@@ -80,7 +78,7 @@ def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list:
         if path.is_file():  # False for a folder or a looping symlink, reported by pass_file_problems  # a folder named x.jsonl is reported by pass_file_problems
             problems += check_label_file(path, sentences_by_id, project)[1]
     if not project.gold.exists():
-        problems.append(f"{project.rel(project.gold)}: file not found; the gold labels are written by adjudication (see labels/README.md)")
+        problems.append(StudyError("file not found; the gold labels are written by adjudication (see labels/README.md)", project.gold))
         return problems
     rows, gold_problems = check_label_file(project.gold, sentences_by_id, project, gold=True)
     problems += gold_problems
@@ -92,7 +90,7 @@ def validate_labels(project: Project, sentences_by_id: dict[str, dict]) -> list:
     have = {r.get("id") for r in parsed if isinstance(r.get("id"), str)} | {r["id"] for r in rows}
     missing = [sid for sid in sentences_by_id if sid not in have]
     if missing:
-        problems.append(f"{project.rel(project.gold)}: {len(missing)} sentence(s) have no gold label: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+        problems.append(StudyError(f"{len(missing)} sentence(s) have no gold label: {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}", project.gold))
     return problems
 
 

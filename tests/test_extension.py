@@ -144,7 +144,8 @@ def test_gold_check_enforces_agreed_labels_and_reasons(run_cli, ext_root):
     bad[0].update(resolution="agreed", reason="")  # the passes differ: must be adjudicated
     bad[1].update(sentiment="negative")  # the passes agree: their label is gold
     write_rows(root / "labels/gold.jsonl", bad[:-1])  # and one sentence without gold
-    problems = check_gold(Project(root), passes)
+    problems = [p.render(root) for p in check_gold(Project(root), passes)]
+    assert all(p.startswith("labels/gold.jsonl") for p in problems)  # each names the gold file
     assert any("differ on frame" in p for p in problems) and any("sentiment" in p for p in problems)
     assert any("has no gold label" in p for p in problems)
 

@@ -117,17 +117,18 @@ def declared_kind(project: Project, annotator: str, kind: str | None) -> str:
     before its labels come in (so `study validate` and `study agree` know who made it)."""
     from study.passes import load_passes
 
-    rel = project.rel(project.passes_file)
+    passes_file = project.passes_file
     passes = {p.id: p for p in load_passes(project)}
     if annotator not in passes:
-        raise StudyError(f"{rel}: no pass {annotator!r}; declare it before importing (id: {annotator}, kind: person|model, "
-                         f"blind: true, codebook_version: \"{CODEBOOK_VERSION}\", description: who coded and how)")
+        raise StudyError(f"no pass {annotator!r}; declare it before importing (id: {annotator}, kind: person|model, "
+                         f"blind: true, codebook_version: \"{CODEBOOK_VERSION}\", description: who coded and how)", passes_file)
     declared = passes[annotator]
     if kind is not None and kind != declared.kind:
-        raise StudyError(f"--kind {kind}: pass {annotator!r} is declared kind {declared.kind} in {rel}")
+        raise StudyError(f"--kind {kind}: pass {annotator!r} is declared kind {declared.kind} in {{passes}}",
+                         also={"passes": passes_file})
     if declared.codebook_version != CODEBOOK_VERSION:
-        raise StudyError(f"{rel}: pass {annotator!r} is declared with codebook_version {declared.codebook_version}, "
-                         f"but the tasks are coded with {CODEBOOK_VERSION}")
+        raise StudyError(f"pass {annotator!r} is declared with codebook_version {declared.codebook_version}, "
+                         f"but the tasks are coded with {CODEBOOK_VERSION}", passes_file)
     return declared.kind
 
 
@@ -178,7 +179,7 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
         row, row_problems = (None, []) if value_problems else label_row(sid, by_id[sid]["hash"], values, annotator, kind)
         problems += [f"{where}: {p}" for p in value_problems + row_problems]
         if row is not None:
-            problems += check_label_row(row, where, known=known_annotators(project))  # the checks `study validate` makes
+            problems += [f"{where}: {text}" for text in check_label_row(row, known=known_annotators(project))]  # the checks `study validate` makes
             rows[sid] = row
     if not rows and not problems:
         problems.append("no submitted annotation in the export")

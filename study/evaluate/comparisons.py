@@ -150,11 +150,11 @@ def read_comparisons(project: Project, quick: bool = False) -> list[dict]:
     """results/comparisons.csv with its floats parsed back (repr round-trips exactly)."""
     path = project.results / ("comparisons-quick.csv" if quick else "comparisons.csv")
     if not path.exists():
-        raise StudyError(f"{project.rel(path)} not found: run `study run --all` first")
+        raise StudyError("run `study run --all` first", path, template="{path} not found: {text}")
     rows = list(csv.DictReader(io.StringIO(read_text_utf8(path))))
     missing = [c for c in COLUMNS if rows and c not in rows[0]]
     if missing:
-        raise StudyError(f"{project.rel(path)}: missing column(s) {', '.join(missing)}: run `study run --all` first")
+        raise StudyError(f"missing column(s) {', '.join(missing)}: run `study run --all` first", path)
     for row in rows:
         for key in ("delta", "p", "p_holm"):
             row[key] = parse_float(row[key])

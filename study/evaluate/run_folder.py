@@ -94,7 +94,7 @@ def write_run(project, out: Path, run: RunResult) -> None:
         tmp = out.parent / f"{TEMP_PREFIX}{run.rid}-{os.getpid()}-{secrets.token_hex(4)}"
         tmp.mkdir()
     except OSError as exc:
-        raise StudyError(f"{project.rel(out.parent)}: cannot write a run folder there ({exc.strerror})") from None
+        raise StudyError(f"cannot write a run folder there ({exc.strerror})", out.parent) from None
     try:
         _write_files(tmp, run, project.rel(run.config_path))
         # a kill -9 between the two renames leaves the earlier run aside: remove_stale_temporaries restores it

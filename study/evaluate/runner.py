@@ -168,7 +168,7 @@ def _cost(job: Pending) -> float:
 def config_paths(project: Project) -> list[Path]:
     paths = sorted(project.configs_dir.glob("*.yaml"))
     if not paths:
-        raise StudyError(f"no configs in {project.rel(project.configs_dir)}/")
+        raise StudyError("no configs in {configs}/", also={"configs": project.configs_dir})
     return paths
 
 

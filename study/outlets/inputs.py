@@ -75,7 +75,7 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def require_file(project: Project, path: Path, command: str) -> None:
     """A clear error naming the command that writes a missing input."""
     if not path.exists():
-        raise StudyError(f"{project.rel(path)} not found: run `{command}` first")
+        raise StudyError(f"run `{command}` first", path, template="{path} not found: {text}")
 
 
 def outlets_of(articles: Sequence[Article]) -> list[Outlet]:
@@ -92,13 +92,13 @@ def load_gold_split(project: Project) -> tuple[list[dict], dict[str, dict], list
     require_file(project, project.sentences, "study segment")
     sentences = load_sentences(project)
     if not project.gold.exists():
-        raise StudyError(f"{project.rel(project.gold)} not found: write the adjudicated gold labels "
-                         "(see labels/README.md) and check them with `study validate` first")
+        raise StudyError("write the adjudicated gold labels (see labels/README.md) and check them with `study validate` first",
+                         project.gold, template="{path} not found: {text}")
     gold = load_gold(project, {s["id"]: s for s in sentences})
     unlabelled = [s["id"] for s in sentences if s["id"] not in gold]
     if unlabelled:
-        raise StudyError(f"{project.rel(project.gold)}: {len(unlabelled)} sentence(s) have no gold label "
-                         f"({', '.join(unlabelled[:5])}{' ...' if len(unlabelled) > 5 else ''}): run `study validate` first")
+        raise StudyError(f"{len(unlabelled)} sentence(s) have no gold label "
+                         f"({', '.join(unlabelled[:5])}{' ...' if len(unlabelled) > 5 else ''}): run `study validate` first", project.gold)
     included = [s for s in sentences if not gold[s["id"]]["exclude"]]
     excluded = [s for s in sentences if gold[s["id"]]["exclude"]]
     return sentences, gold, included, excluded
@@ -139,8 +139,7 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
         try:
             json.loads(read_text_utf8(folder / "metrics.json"))
         except (json.JSONDecodeError, StudyError):
-            raise StudyError(f"{project.rel(folder / 'metrics.json')}: missing or malformed: re-run its config with "
-                             "`study run --force`") from None
+            raise StudyError("missing or malformed: re-run its config with `study run --force`", folder / "metrics.json") from None
         task = row["task"]
         if task not in TASKS:
             raise StudyError(f"results/summary.csv: task {task!r} of {row['run_dir']} is not one of {', '.join(TASKS)}")
@@ -157,9 +156,9 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
         stale = sorted({p["id"] for p in predictions
                         if p["id"] not in included_ids or p["gold"] != gold[p["id"]][task]})
         if stale:
-            raise StudyError(f"{project.rel(folder / 'predictions.csv')}: {len(stale)} sentence(s) are not in the current "
+            raise StudyError(f"{len(stale)} sentence(s) are not in the current "
                              f"gold labels or have a different gold {task} ({', '.join(stale[:3])}{' ...' if len(stale) > 3 else ''}): "
-                             "the run is stale; run `study run --all` first")
+                             "the run is stale; run `study run --all` first", folder / "predictions.csv")
         runs.append(Run(task=task, model=row["model"], split=row["split"], config=row.get("config", ""),
                         run_dir=project.rel(folder), config_hash=str(manifest.get("config_hash", "unknown")),
                         predictions=predictions))

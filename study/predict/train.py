@@ -82,13 +82,13 @@ def _temporary_folder(project: Project, models_dir: Path, final: Path) -> Path:
     """An empty folder beside the model folder, where the new model is built."""
     tmp = models_dir / f".{final.name}.tmp-{os.getpid()}"
     if models_dir.exists() and not models_dir.is_dir():
-        raise StudyError(f"{project.rel(models_dir)}: is a file; trained models go into a folder there (remove or rename it)")
+        raise StudyError("is a file; trained models go into a folder there (remove or rename it)", models_dir)
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     except OSError as exc:
-        raise StudyError(f"{project.rel(models_dir)}: cannot write a model folder there ({exc.strerror}); "
-                         "make it writable or choose another folder") from None
+        raise StudyError(f"cannot write a model folder there ({exc.strerror}); make it writable or choose another folder",
+                         models_dir) from None
     return tmp
 
 

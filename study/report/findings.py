@@ -90,8 +90,7 @@ def outlet_findings(project: Project) -> list[str]:
               "v_ci_high", "cells_above", "cells_below", "cells_readable")
     missing = [c for c in needed if c not in columns]
     if missing:
-        raise StudyError(f"{project.rel(path)}: missing column(s) {', '.join(missing)} (written by an older version?): "
-                         "run `study tables` again")
+        raise StudyError(f"missing column(s) {', '.join(missing)} (written by an older version?): run `study tables` again", path)
     lines = []
     for t in tests:
         b = int(parse_float(t["n_permutations"]))

@@ -40,16 +40,15 @@ def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any
     malformed index (wrong types, missing keys) is one line asking to run `study tables` again."""
     index_path = project.results / "tables" / "tables.json"
     require_file(project, index_path, "study tables")
-    where = project.rel(index_path)
     try:
         index = json.loads(read_text_utf8(index_path))
     except json.JSONDecodeError as exc:
-        raise StudyError(f"{where}: malformed JSON ({exc.msg}): run `study tables` again") from None
+        raise StudyError(f"malformed JSON ({exc.msg}): run `study tables` again", index_path) from None
     # Both keys are required: a default of [] once turned `{"a": 1}` into a report without any table.
     if not isinstance(index, dict) or not isinstance(index.get("tables"), list) or not isinstance(index.get("figures"), list):
-        raise StudyError(f"{where}: expected an object with lists 'tables' and 'figures': run `study tables` again")
+        raise StudyError(f"expected an object with lists 'tables' and 'figures': run `study tables` again", index_path)
     if not index["tables"]:
-        raise StudyError(f"{where}: lists no tables; run `study tables` again")
+        raise StudyError(f"lists no tables; run `study tables` again", index_path)
     figures = index.get("figures", [])
     try:
         for entry in figures:
@@ -60,7 +59,7 @@ def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any
                 require_file(project, project.results / entry[key], "study tables")
         tables = [Table.from_json(t) for t in index.get("tables", [])]
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise StudyError(f"{where}: a table or figure entry is malformed ({exc!s:.60}): run `study tables` again") from None
+        raise StudyError(f"a table or figure entry is malformed ({exc!s:.60}): run `study tables` again", index_path) from None
     return tables, figures
 
 

@@ -84,7 +84,8 @@ def _ls_json(args, project: Project) -> int:
 
     ids = [p.id for p in load_passes(project)]
     if args.pass_id not in ids:
-        raise StudyError(f"--pass {args.pass_id}: not declared in {project.rel(project.passes_file)}; declared: {', '.join(ids)}")
+        raise StudyError(f"--pass {args.pass_id}: not declared in {{passes}}; declared: {', '.join(ids)}",
+                         also={"passes": project.passes_file})
     path, n = write_ls_export(project, args.pass_id, user_id=ids.index(args.pass_id) + 1)
     print(f"wrote {project.rel(path)}: Label Studio JSON export of {n} tasks coded by {args.pass_id}")
     return 0

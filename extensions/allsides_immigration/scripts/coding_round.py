@@ -133,35 +133,34 @@ def round_trip_problems(project: Project, pass_id: str) -> list[StudyError]:
     return problems
 
 
-def check_gold(project: Project, passes: dict[str, dict[str, dict]]) -> list[str]:
+def check_gold(project: Project, passes: dict[str, dict[str, dict]]) -> list[StudyError]:
     """The adjudicated gold: the study's gold schema (annotator ext_adjudicator), one row per
     sampled sentence, `agreed` exactly where the passes agree on every field and with their label."""
     sample = {r["id"]: r for r in sample_corpus(project)}
-    rel = project.rel(project.gold)
     if not project.gold.is_file():
-        return [f"{rel}: not found; adjudicate the disagreements first"]
+        return [StudyError("not found; adjudicate the disagreements first", project.gold)]
     known = known_annotators(project) | {ADJUDICATOR}
     problems, seen = [], set()
     fields = ("stance", "frame", "sentiment", "source", "exclude", "exclude_reason")
     first, *others = passes.values()
     for row in read_jsonl(project.gold):
-        where = f"{rel}:{row['_line']}"
+        line = row["_line"]
         row = strip_line(row)
-        problems += check_label_row(row, where, gold=True, known=known)
+        problems += [StudyError(text, project.gold, line=line) for text in check_label_row(row, gold=True, known=known)]
         sid = row.get("id")
         if sid not in sample or sid in seen or row.get("hash") != sample[sid]["hash"]:
-            problems.append(f"{where}: id {sid!r} unknown, repeated or with another hash than the sample")
+            problems.append(StudyError(f"id {sid!r} unknown, repeated or with another hash than the sample", project.gold, line=line))
             continue
         seen.add(sid)
         if row.get("annotator") != ADJUDICATOR or row.get("annotator_kind") != "model":
-            problems.append(f"{where}: annotator must be {ADJUDICATOR} (kind model)")
+            problems.append(StudyError(f"annotator must be {ADJUDICATOR} (kind model)", project.gold, line=line))
         differ = [f for f in fields if any(p[sid].get(f) != first[sid].get(f) for p in others)]
         overridden = [f for f in fields if f not in differ and row.get(f) != first[sid].get(f)]
         if overridden:
-            problems.append(f"{where}: {', '.join(overridden)}: the passes agree, so their label is gold")
+            problems.append(StudyError(f"{', '.join(overridden)}: the passes agree, so their label is gold", project.gold, line=line))
         if row.get("resolution") == "agreed" and differ:
-            problems.append(f"{where}: resolution agreed, but the passes differ on {', '.join(differ)}")
+            problems.append(StudyError(f"resolution agreed, but the passes differ on {', '.join(differ)}", project.gold, line=line))
         if row.get("resolution") == "adjudicated" and not differ:
-            problems.append(f"{where}: resolution adjudicated, but the passes agree on every field")
-    problems += [f"{rel}: sampled sentence {sid} has no gold label" for sid in sample if sid not in seen]
+            problems.append(StudyError(f"resolution adjudicated, but the passes agree on every field", project.gold, line=line))
+    problems += [StudyError(f"sampled sentence {sid} has no gold label", project.gold) for sid in sample if sid not in seen]
     return problems
