@@ -50,9 +50,16 @@ def _agree(args, project: Project) -> int:
 
 
 def _export(args, project: Project) -> int:
-    from study.data import export_file
+    from study.data import export_file, export_path
+    from study.outputs import claim_file, record_file
 
+    chosen = args.out is not None and export_path(project, args.format, args.out) != export_path(project, args.format, None)
+    if chosen:  # the default release file is the tool's own; any other path must be new or written by study
+        claim_file(export_path(project, args.format, args.out), "export", force=args.force,
+                   inputs={"the gold labels": project.gold, "the corpus": project.sentences, "the passes": project.passes_file})
     path, changed = export_file(project, fmt=args.format, out=args.out)  # a relative --out is under --root
+    if chosen:
+        record_file(path, "export")
     shown = project.rel(path)
     print(f"{'wrote' if changed else 'unchanged'} {args.out if Path(shown).is_absolute() else shown}")  # never an absolute path we made up
     return 0
@@ -102,9 +109,11 @@ def _run(args, project: Project) -> int:
 
 
 def _curve(args, project: Project) -> int:
-    from study.evaluate.curve import run_curves
+    from study.evaluate.curve import check_replaces, run_curves
 
-    for path in run_curves(project, [Path(c) for c in args.config], args.sizes, args.seeds, jobs=args.jobs):
+    configs = [_check_config_path(c, project) for c in args.config]
+    check_replaces(project, configs, force=args.force)
+    for path in run_curves(project, configs, args.sizes, args.seeds, jobs=args.jobs):
         print(f"wrote {project.rel(path)}")
     return 0
 
@@ -119,9 +128,9 @@ def _tables(args, project: Project) -> int:
         if args.predictions:  # new text: shares of predicted labels, not the study's gold tables
             from study.predict.outlet_shares import write_predicted_tables
 
-            path = Path(args.predictions)
-            write_predicted_tables(path, project.rel(path) if path.is_absolute() else path.as_posix(),
-                                   Path(args.out) if args.out else path.parent / f"{path.stem}_tables")
+            path = project.arg_path(args.predictions)
+            write_predicted_tables(path, project.rel(path), project.arg_path(args.out) or path.parent / f"{path.stem}_tables",
+                                   force=args.force)
         else:
             write_tables(project, n_permutations=args.n_permutations, n_boot=args.n_boot)
     _say_writes(project, writes)
@@ -174,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the flat gold dataset release file")
     p.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="jsonl")
     p.add_argument("--out", default=None, help="output path (default: results/dataset/sentences_gold.<format>)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file that study did not write")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("run", help="run experiment configs into results/runs/<name>/")
@@ -188,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="+", help="config YAML file(s); configs of one task share a table and figure")
     p.add_argument("--sizes", nargs="+", default=["20", "40", "60", "80", "all"], help="training-subset sizes (integers or 'all')")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: each config's seeds)")
+    p.add_argument("--force", action="store_true", help="replace a task's curves even when this call leaves some of its configs out")
     _add_jobs(p)
     p.set_defaults(func=_curve)
 
@@ -196,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-boot", type=int, default=2_000, help="bootstrap resamples of each Cramér's V interval")
     p.add_argument("--predictions", help="instead: per-outlet tables and a figure of PREDICTED labels from a `study predict` output")
     p.add_argument("--out", help="with --predictions: output folder (default: <predictions stem>_tables next to it)")
+    p.add_argument("--force", action="store_true", help="with --predictions: write into an existing folder study did not make")
     p.set_defaults(func=_tables)
     sub.add_parser("report", help="results/index.html and results/REPORT.md").set_defaults(func=_report)
 

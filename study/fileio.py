@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -94,23 +93,6 @@ def tracked_writes():
         yield _WRITES
     finally:
         _WRITES = previous
-
-
-def replace_folder(new: Path, final: Path, aside: Path) -> None:
-    """Rename the complete folder `new` to `final`. An existing `final` is first renamed to
-    `aside` and removed once `new` is in place; if that second rename fails (or is interrupted),
-    the old folder is put back at its name, so `final` is never left missing."""
-    if not final.exists():
-        new.rename(final)
-        return
-    try:
-        final.rename(aside)
-        new.rename(final)
-    except BaseException:
-        if aside.is_dir() and not final.exists():
-            aside.rename(final)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> bool:

@@ -55,6 +55,14 @@ class Project:
             except ValueError:
                 return Path(path).as_posix()
 
+    def arg_path(self, value: str | None) -> Path | None:
+        """A path given on the command line: a relative one is under --root, like every
+        other path of a command (so `study --root P train configs/x.yaml` works from anywhere)."""
+        if value is None:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
     @property
     def passes_file(self) -> Path:
         return self.root / "labels" / "passes.yaml"

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "study"
 FLOORS = (
     ("errors", "codebook", "metrics", "stats", "registry", "__init__"),
     ("fileio", "project"),
-    ("formatting", "provenance"),
+    ("formatting", "provenance", "outputs"),
     ("yamlfile", "tabular", "corpus", "estimate"),
     ("config", "passes"),
     ("labels", "models"),

@@ -320,7 +320,7 @@ def test_embed_logreg_with_the_packaged_encoder_matches_the_study_model(setup, t
     project = setup["project"]
     cfg_path = project.root / "configs" / "stance_embed_logreg.yaml"
     folder, _ = train(project, cfg_path)
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "head.skops", "study_model.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [".study-made.json", "README.md", "head.skops", "study_model.json"]
     cfg = load_config(cfg_path)
     data = gold_training_data(project, "stance")
     ref = make_model(cfg.model, list(LABEL_FIELDS["stance"]), cfg.seeds[0]).fit(data["texts"], data["labels"])

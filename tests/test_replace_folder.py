@@ -1,4 +1,4 @@
-"""study.fileio.replace_folder, the swap behind `study run --force` and `study train --force`:
+"""study.outputs.replace_folder, the swap behind `study run --force` and `study train --force`:
 a complete new folder takes the old one's name, and a failure between the two renames puts
 the old folder back instead of leaving it hidden under its aside name."""
 
@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from study.fileio import replace_folder
+from study.outputs import replace_folder, seal
 
 
 def _folder(path: Path, text: str) -> Path:
     path.mkdir()
     (path / "weights.txt").write_text(text)
+    seal(path, "train")  # made by the tool: its marker lists weights.txt
     return path
 
 
@@ -69,3 +70,16 @@ def test_train_force_keeps_the_old_model_when_the_swap_fails(small_project, monk
     assert code != 0
     assert sorted(p.name for p in models.iterdir()) == [final.name]  # back at its name; no .old- or .tmp- left
     assert (final / "study_model.json").read_bytes() == sealed
+
+
+def test_an_old_folder_the_tool_did_not_make_is_never_deleted(tmp_path: Path):
+    """Files of the old folder that the tool did not write survive the swap: moved into the
+    new folder when their name is free, else kept in the aside folder."""
+    final = tmp_path / "model"
+    final.mkdir()
+    (final / "weights.txt").write_text("someone's")
+    (final / "notes.txt").write_text("mine")
+    new = _folder(tmp_path / ".model.tmp", "new")
+    replace_folder(new, final, tmp_path / ".model.old")
+    assert (final / "weights.txt").read_text() == "new" and (final / "notes.txt").read_text() == "mine"
+    assert (tmp_path / ".model.old" / "weights.txt").read_text() == "someone's"

@@ -10,11 +10,7 @@ from study.project import Project
 
 
 def _path(project: Project, value: str | None) -> Path | None:
-    """A relative path on the command line is under --root, like every other study path."""
-    if value is None:
-        return None
-    path = Path(value)
-    return path if path.is_absolute() else project.root / path
+    return project.arg_path(value)
 
 
 def _export(args, project: Project) -> int:
@@ -22,7 +18,8 @@ def _export(args, project: Project) -> int:
     from study.annotate.sampling import ESTIMATE_WARNING
 
     opts = ExportOptions(sample=args.sample, n=args.n, seed=args.seed, input=_path(project, args.input),
-                         task=args.task, show_outlet=args.show_outlet, show_prediction=args.show_prediction)
+                         task=args.task, show_outlet=args.show_outlet, show_prediction=args.show_prediction,
+                         force=args.force)
     out = _path(project, args.out or f"results/label_studio/{args.sample}")
     folder, count = export_tasks(project, opts, out)
     print(f"wrote {project.rel(folder)}/: {count} tasks (tasks.json), labeling config (config.xml), sample.json")
@@ -46,6 +43,18 @@ def _audit(args, project: Project) -> int:
     from study.annotate.audit import audit, write_audit
     from study.corpus import load_sentences
 
+    stem = _path(project, args.out) if args.out else None
+    if stem is not None and stem != project.root / "results/label_audit":  # its own default names are the tool's
+        from study.outputs import claim_file
+
+        from study.errors import StudyError
+
+        if stem.is_dir() or args.out.endswith(("/", "\\")):  # <OUT>.md beside a folder is not what was asked
+            raise StudyError("is a folder; --out takes a file stem such as results/label_audit (writes .md and .csv)", stem,
+                             template="--out {path}: {text}")
+        run_dirs = {f"--runs {r}": _path(project, r) for r in args.runs or []}
+        for suffix in (".md", ".csv"):
+            claim_file(stem.with_suffix(suffix), "audit-labels", force=args.force, inputs=run_dirs)
     rows, runs = audit(project, [_path(project, r) for r in args.runs] if args.runs else None)
     texts = {s["id"]: s["text"] for s in load_sentences(project)}
     print(f"runs audited: {', '.join(r.name for r in runs)}")
@@ -53,7 +62,11 @@ def _audit(args, project: Project) -> int:
         print(f"{r['task']}\t{r['id']}\tgold={r['gold']}\tsuggested={r['suggested']}\tp_gold={r['p_gold']:.2f}\t{texts.get(r['id'], '')[:80]}")
     print(f"{len(rows)} gold label(s) flagged for re-adjudication (nothing changed)")
     if args.out:
-        for path in write_audit(rows, [r.name for r in runs], texts, _path(project, args.out)):
+        from study.outputs import record_file
+
+        for path in write_audit(rows, [r.name for r in runs], texts, stem):
+            if stem != project.root / "results/label_audit":
+                record_file(path, "audit-labels")
             print(f"wrote {project.rel(path)}")
     return 0
 
@@ -77,6 +90,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder (default: results/label_studio/<sample>)")
     p.add_argument("--show-outlet", action="store_true", help="show the outlet to coders (default: hidden, blind coding)")
     p.add_argument("--show-prediction", action="store_true", help="show the model's prediction to coders (default: hidden)")
+    p.add_argument("--force", action="store_true", help="write into an existing folder study did not make (only its three files; nothing else is touched)")
     p.set_defaults(func=_export)
     p = asub.add_parser("import", help="Label Studio JSON export -> labels/annotations/<annotator>.jsonl")
     p.add_argument("export", help="the JSON export of the Label Studio project")
@@ -91,4 +105,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", nargs="+", default=None, help="run folders to audit (default: the best non-baseline run per task)")
     p.add_argument("--out", nargs="?", const="results/label_audit", default=None,
                    help="also write <OUT>.md and <OUT>.csv (default when given without a value: results/label_audit)")
+    p.add_argument("--force", action="store_true", help="with --out: replace existing files study did not write")
     p.set_defaults(func=_audit)

@@ -8,8 +8,6 @@ marker, and whether it may be used for estimates).
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +22,9 @@ from study.annotate.sampling import (
 from study.annotate.sentences import Item, add_predictions, load_items, read_table
 from study.codebook import CODEBOOK_VERSION
 from study.errors import StudyError
-from study.fileio import read_jsonl_lenient, write_json
+from study.fileio import read_jsonl_lenient
 from study.labels import annotation_files
+from study.outputs import claim_folder, write_outputs
 from study.project import Project
 
 
@@ -38,6 +37,10 @@ class ExportOptions:
     task: str | None = None
     show_outlet: bool = False
     show_prediction: bool = False
+    force: bool = False
+
+
+FILES = ("tasks.json", "config.xml", "sample.json")
 
 
 def labelled_ids(project: Project) -> set[str]:
@@ -79,6 +82,8 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
     """Write the task folder (whole, via a temp folder then rename); return it and the task count."""
     if opts.sample not in SAMPLES:
         raise StudyError(f"--sample {opts.sample}: unknown; allowed: {', '.join(SAMPLES)}")
+    # before any work: the folder must be new, or one this command made (a coder's file beside it stays)
+    claim_folder(out, "annotate export", force=opts.force, inputs={"--input": opts.input, "the corpus": project.sentences}, names=FILES)
     hints = load_hints(project)
     items, marker = load_items(project)
     universe = list(items)
@@ -94,19 +99,7 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
             "project_marker": marker, "codebook_version": CODEBOOK_VERSION, "valid_for_estimates": valid,
             "warning": None if valid else ESTIMATE_WARNING, "blind": not (opts.show_outlet or opts.show_prediction),
             "ids": picked, **extra}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not out.is_dir():
-        raise StudyError("is a file; --out names a folder", out)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the task folder is meant to be shared
-        (tmp / "tasks.json").write_text(json.dumps(tasks, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        (tmp / "config.xml").write_text(labeling_config(hints, opts.show_outlet, opts.show_prediction), encoding="utf-8")
-        write_json(tmp / "sample.json", meta)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    write_outputs(out, {"tasks.json": json.dumps(tasks, indent=1, ensure_ascii=False) + "\n",
+                        "config.xml": labeling_config(hints, opts.show_outlet, opts.show_prediction),
+                        "sample.json": json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n"}, "annotate export")
     return out, len(tasks)

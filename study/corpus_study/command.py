@@ -9,11 +9,16 @@ from study.project import Project
 
 def _sample(args, project: Project) -> int:
     from study.corpus_study.sentences import sample_sentences
+    from study.outputs import claim_file, record_file
 
-    articles = Path(args.articles)
-    paths, record = sample_sentences(articles, Path(args.sentences), Path(args.out), args.n, args.seed,
-                                     articles_name=project.rel(articles))
+    articles, sentences, out = (project.arg_path(v) for v in (args.articles, args.sentences, args.out))
+    record_path = out.with_name(out.stem + "_record.json")
+    claim_file(sentences, "sample-sentences", force=args.force, inputs={"--articles": articles}, option="--sentences")
+    for path in (out, record_path):
+        claim_file(path, "sample-sentences", force=args.force, inputs={"--articles": articles, "--sentences": sentences})
+    paths, record = sample_sentences(articles, sentences, out, args.n, args.seed, articles_name=project.rel(articles))
     for path, changed in paths:
+        record_file(path, "sample-sentences")
         print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}")
     print(f"{record['population_sentences']} sentences from {record['population_articles']} articles; "
           f"simple random sample of {record['n']} (seed {record['seed']})")
@@ -25,7 +30,7 @@ def _fresh(args, project: Project) -> int:
     config, data and code), so a Makefile can skip the slow `study predict`."""
     from study.corpus_study.shares_report import made_by
 
-    makers = made_by(Path(args.predictions))
+    makers = made_by(project.arg_path(args.predictions))
     if not makers:
         print(f"{args.predictions}: missing or without annotator_id; predict again")
         return 1
@@ -42,6 +47,7 @@ def add_commands(sub) -> None:
     p.add_argument("--out", required=True, help="sample file (.jsonl); a _record.json is written next to it")
     p.add_argument("--n", type=int, default=320, help="sample size (default: 320)")
     p.add_argument("--seed", type=int, default=11, help="sampling seed (default: 11)")
+    p.add_argument("--force", action="store_true", help="replace existing output files that study did not write")
     p.set_defaults(func=_sample)
 
     p = sub.add_parser("predictions-fresh", help="exit 0 if a predictions file was made by the given model folder")

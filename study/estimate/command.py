@@ -8,15 +8,19 @@ from study.codebook import LABEL_FIELDS
 from study.errors import StudyError
 from study.estimate.inputs import Columns, load_inputs
 from study.estimate.shares import estimate_shares
-from study.estimate.write import write_estimates
+from study.estimate.write import output_names, write_estimates
+from study.outputs import claim_folder
 from study.project import Project
 
 
 def run_estimate(project: Project, predictions: Path, labelled: Path, field_name: str, by: str, out_dir: Path, *,
                  meta: Path | None = None, cols: Columns | None = None, excluded: str = "category",
-                 power_tuning: bool = False) -> list[Path]:
+                 power_tuning: bool = False, force: bool = False) -> list[Path]:
     if field_name not in LABEL_FIELDS:
         raise StudyError(f"--field {field_name!r}: allowed: {', '.join(LABEL_FIELDS)}")
+    # before any work: never into an input, nor over files study did not write there
+    claim_folder(out_dir, "estimate", force=force, names=output_names(field_name, by),
+                 inputs={"--predictions": predictions, "--labelled": labelled, "--meta": meta})
     inputs = load_inputs(predictions, labelled, field_name, by, meta=meta, cols=cols or Columns(), excluded=excluded)
     if inputs.labelled.empty:
         raise StudyError("no labelled sentences to estimate from", labelled)
@@ -29,9 +33,9 @@ def run_estimate(project: Project, predictions: Path, labelled: Path, field_name
 def _handle(args, project: Project) -> int:
     cols = Columns(sentence_id=args.id_col, article_id=args.article_col, pred=args.pred_col,
                    text_hash=args.hash_col, meta_key=args.meta_key)
-    paths = run_estimate(project, Path(args.predictions), Path(args.labelled), args.field, args.by, Path(args.out),
-                         meta=Path(args.meta) if args.meta else None, cols=cols, excluded=args.excluded,
-                         power_tuning=args.power_tuning)
+    paths = run_estimate(project, project.arg_path(args.predictions), project.arg_path(args.labelled), args.field, args.by,
+                         project.arg_path(args.out), meta=project.arg_path(args.meta), cols=cols, excluded=args.excluded,
+                         power_tuning=args.power_tuning, force=args.force)
     for path in paths:
         print(f"wrote {project.rel(path)}")
     print("note: the labelled-only and PPI intervals are valid only if the labelled sentences are a simple random sample of the corpus")
@@ -46,6 +50,7 @@ def add_command(sub) -> None:
     p.add_argument("--field", required=True, help="label field the predictions are for: " + ", ".join(LABEL_FIELDS))
     p.add_argument("--by", required=True, help="group column (e.g. outlet, leaning), in the predictions or in --meta")
     p.add_argument("--out", required=True, help="output folder for shares_<field>_by_<by>.md and .csv")
+    p.add_argument("--force", action="store_true", help="write into an existing folder study did not make (only its two files)")
     p.add_argument("--meta", default=None, help="article table giving --by per article (e.g. the import's articles.jsonl.gz)")
     p.add_argument("--id-col", default="sentence_id", help="sentence id column of the predictions (default: sentence_id)")
     p.add_argument("--pred-col", default="label", help="predicted label column (default: label)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,10 +63,20 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
     return out.getvalue()
 
 
+def output_names(field_name: str, by: str) -> list[str]:
+    """The two files an estimate writes; a group column's name is made safe for a file name
+    (no folder separators: `--by ../x` must not write outside --out)."""
+    stem = f"shares_{field_name}_by_{re.sub(r'[^A-Za-z0-9_.-]+', '_', by).lstrip('.') or '_'}"
+    return [f"{stem}.csv", f"{stem}.md"]
+
+
 def write_estimates(df: pd.DataFrame, out_dir: Path, field_name: str, by: str,
                     sources: Sequence[str], notes: Sequence[str]) -> list[Path]:
-    stem = f"shares_{field_name}_by_{by}"
-    csv_path, md_path = Path(out_dir) / f"{stem}.csv", Path(out_dir) / f"{stem}.md"
+    from study.outputs import record_file
+
+    csv_path, md_path = (Path(out_dir) / name for name in output_names(field_name, by))
     atomic_write_text(csv_path, df.to_csv(index=False, float_format="%.6g"))
     atomic_write_text(md_path, to_markdown(df, field_name, by, sources, notes))
+    for path in (csv_path, md_path):
+        record_file(path, "estimate")
     return [csv_path, md_path]

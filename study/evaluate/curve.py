@@ -188,6 +188,26 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
     return written
 
 
+def check_replaces(project: Project, config_paths: list[Path], force: bool = False) -> None:
+    """A task's curve table and figure are replaced whole: refuse (unless --force) a call
+    that would drop the curves of configs it does not run (`make curve` runs them all)."""
+    import csv
+
+    by_task: dict[str, set[str]] = {}
+    for path in config_paths:
+        by_task.setdefault(load_config(path).task, set()).add(path.stem)
+    for task, called in sorted(by_task.items()):
+        table = project.results / "curves" / f"{task}.csv"
+        if force or not table.is_file():
+            continue
+        with open(table, encoding="utf-8", newline="") as fh:
+            earlier = {row.get("config", "") for row in csv.DictReader(fh)} - {""}
+        dropped = sorted(earlier - called)
+        if dropped:
+            raise StudyError(f"holds the {task} curves of {', '.join(dropped)}, which this call does not run; give every config "
+                             "of the task (as `make curve` does), or --force to replace the table with only these", table)
+
+
 def run_curves(project: Project, config_paths: list[Path], sizes: list[str], seeds: list[int] | None, jobs: int = 1) -> list[Path]:
     """Every config's curve, then one table and figure per task (a task's files are replaced whole)."""
     parsed: list[int | None] = []

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import secrets
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ from study.config import ExperimentConfig
 from study.evaluate.items import Items
 from study.provenance import code_hash, package_versions
 from study.errors import StudyError
-from study.fileio import atomic_write_bytes, atomic_write_text, replace_folder, write_json
+from study.fileio import atomic_write_bytes, atomic_write_text, write_json
+from study.outputs import mark_temporary, remove_made, replace_folder, seal
 
 PREDICTION_COLUMNS = ("id", "article_id", "outlet_id", "seed", "fold", "gold", "pred")
 
@@ -36,6 +36,20 @@ def is_complete(run_dir: Path) -> bool:
     return (run_dir / MARKER).is_file() and (run_dir / "metrics.json").is_file()
 
 
+RUN_FILES = frozenset({"config.yaml", "metrics.json", "per_class.csv", "predictions.csv", "confusion.png", MARKER})
+
+
+def adopt_legacy(run_dir: Path) -> None:
+    """A complete run folder from before run folders carried the tool's marker, holding only
+    the files a run writes, was made by `study run`: mark it so, so that a re-run may replace it."""
+    from study.outputs import MARKER as MADE, read_marker
+
+    if run_dir.is_dir() and read_marker(run_dir) is None and not (run_dir / MADE).exists() and is_complete(run_dir):
+        names = {p.name for p in run_dir.iterdir()}
+        if names <= RUN_FILES and all((run_dir / n).is_file() and not (run_dir / n).is_symlink() for n in names):
+            seal(run_dir, "run")
+
+
 def remove_stale_temporaries(project, base: Path) -> None:
     """Temporary run folders left by an interrupted run (Ctrl-C, kill -9) are never results."""
     if not base.is_dir():
@@ -47,8 +61,9 @@ def remove_stale_temporaries(project, base: Path) -> None:
             stale.rename(kept)
             print(f"restored the run folder an interrupted run had moved aside: {project.rel(kept)}", file=sys.stderr)
         elif stale.is_dir() and not _writer_alive(stale.name):
-            shutil.rmtree(stale, ignore_errors=True)
-            print(f"removed the temporary folder of an interrupted run: {project.rel(stale)}", file=sys.stderr)
+            kept = remove_made(stale)
+            print(f"removed the temporary folder of an interrupted run: {project.rel(stale)}" if not kept else
+                  f"left {project.rel(stale)}: it holds {len(kept)} file(s) study did not write (e.g. {kept[0]})", file=sys.stderr)
 
 
 def _writer_alive(name: str) -> bool:
@@ -93,14 +108,17 @@ def write_run(project, out: Path, run: RunResult) -> None:
         # mkdtemp's folder is private (0700); a run folder gets the usual permissions (umask)
         tmp = out.parent / f"{TEMP_PREFIX}{run.rid}-{os.getpid()}-{secrets.token_hex(4)}"
         tmp.mkdir()
+        mark_temporary(tmp, "run")
     except OSError as exc:
         raise StudyError(f"cannot write a run folder there ({exc.strerror})", out.parent) from None
     try:
         _write_files(tmp, run, project.rel(run.config_path))
+        seal(tmp, "run")  # the run folder now lists what it holds: a later re-run may remove exactly that
         # a kill -9 between the two renames leaves the earlier run aside: remove_stale_temporaries restores it
+        adopt_legacy(out)
         replace_folder(tmp, out, out.with_name(f"{ASIDE_PREFIX}{out.name}"))
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_made(tmp)
         raise
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 
 import json
-import shutil
 import sys
 import time
 from contextlib import nullcontext
@@ -19,7 +18,8 @@ from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
 from study.evaluate.pool import Fit, FitPool, FoldResult
 from study.provenance import code_hash
-from study.evaluate.run_folder import RunResult, is_complete, remove_stale_temporaries, write_run
+from study.evaluate.run_folder import RunResult, adopt_legacy, is_complete, remove_stale_temporaries, write_run
+from study.outputs import remove_made
 from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary
 from study.fileio import short_hash
@@ -139,8 +139,15 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     if job.own:  # only the project's own configs supersede their earlier runs
         for stale in sorted(job.base.glob(f"{job.name}-*")):
             if stale != job.out and stale.is_dir() and stale.name.rsplit("-", 1)[0] == job.name:
-                shutil.rmtree(stale)
-                print(f"{job.name}: removed superseded run {project.rel(stale)}")
+                adopt_legacy(stale)
+                kept = remove_made(stale)
+                if not kept:
+                    print(f"{job.name}: removed superseded run {project.rel(stale)}")
+                else:  # files study did not write (or a folder from before markers): hidden, never deleted
+                    hidden = stale.with_name(f".kept-{stale.name}")
+                    stale.rename(hidden)
+                    print(f"{job.name}: superseded run {project.rel(stale)} holds {len(kept)} file(s) study did not write; "
+                          f"moved aside to {project.rel(hidden)} (delete it yourself when checked)", file=sys.stderr)
     print(f"{job.name}: macro-F1 {fmt_score(metrics['macro_f1']['mean'])} ± {fmt_score(metrics['macro_f1']['sd'])} over "
           f"{len(cfg.seeds)} seed(s), {fit_seconds:.1f}s of fitting -> {project.rel(job.out)}"
           + (f" ({len(notes)} warning(s))" if notes else ""))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from study.errors import StudyError
 from study.project import Project
@@ -14,7 +13,7 @@ from study.registry import SAVABLE
 def _train(args, project: Project) -> int:
     from study.predict.train import train
 
-    path = Path(args.config)
+    path = project.arg_path(args.config)
     if not path.is_file() or path.suffix.lower() not in (".yaml", ".yml"):
         raise StudyError(f"{args.config}: not a config file; give one such as configs/frame_transformer.yaml")
     folder, trained = train(project, path, force=args.force, int8=not args.no_int8)
@@ -26,13 +25,13 @@ def _predict(args, project: Project) -> int:
     from study.predict.segment_input import Columns
     from study.predict.stream import PredictOptions, predict_corpus
 
-    model, inp = Path(args.model), Path(args.input)
-    output = Path(args.output) if args.output else project.root / "predictions" / f"{inp.stem or 'input'}.{model.name}.parquet"
+    model, inp = project.arg_path(args.model), project.arg_path(args.input)
+    output = project.arg_path(args.output) if args.output else project.root / "predictions" / f"{inp.stem or 'input'}.{model.name}.parquet"
     opts = PredictOptions(
         precision=args.precision, engine=args.engine, ray_address=args.ray_address, ray_actors=args.ray_actors,
         batch_size=args.batch_size, chunk_size=args.chunk_size, with_text=args.with_text, sentences=args.sentences,
         columns=Columns(id=args.id_column, article=args.article_column, outlet=args.outlet_column, text=args.text_column,
-                        date=args.date_column, title=args.title_column))
+                        date=args.date_column, title=args.title_column), force=args.force)
     summary = predict_corpus(model, inp, output, opts, note=lambda note: print(note.render(project.root), file=sys.stderr))
     resumed = f", {summary['resumed_chunks']} chunk(s) resumed from an earlier run" if summary["resumed_chunks"] else ""
     print(f"wrote {project.rel(summary['output'])}: {summary['units']} {summary['unit']}s in {summary['chunks']} chunk(s){resumed}", file=sys.stdout)
@@ -42,8 +41,8 @@ def _predict(args, project: Project) -> int:
 def _predicted_tables(args, project: Project) -> int:
     from study.predict.outlet_shares import write_predicted_tables
 
-    path = Path(args.predictions)
-    for out in write_predicted_tables(path, project.rel(path), Path(args.out)):  # the table records its source
+    path = project.arg_path(args.predictions)
+    for out in write_predicted_tables(path, project.rel(path), project.arg_path(args.out), force=args.force):  # the table records its source
         print(f"wrote {project.rel(out)}")
     return 0
 
@@ -74,6 +73,7 @@ def add_commands(sub) -> None:
     p.add_argument("--batch-size", type=_positive, default=64, help="sentences per model batch (length-sorted)")
     p.add_argument("--chunk-size", type=_positive, default=None, help="articles (or sentences) per resumable chunk (default 200 articles / 5000 sentences)")
     p.add_argument("--with-text", action="store_true", help="also write each sentence's text")
+    p.add_argument("--force", action="store_true", help="replace an existing --output file that study did not write")
     for name, default in (("id", "id"), ("article", "article_id"), ("outlet", "outlet"), ("text", "text"), ("date", "date"), ("title", "title")):
         p.add_argument(f"--{name}-column", default=default, help=f"input table column for the {name} (default {default!r})"
                        + ("; sentence tables only" if name == "article" else ""))
@@ -82,4 +82,5 @@ def add_commands(sub) -> None:
     p = sub.add_parser("predicted-tables", help="per-outlet shares of PREDICTED labels from a `study predict` output")
     p.add_argument("--predictions", required=True, help="a .parquet or .jsonl file written by `study predict`")
     p.add_argument("--out", required=True, help="folder for predicted_shares.md and .csv")
+    p.add_argument("--force", action="store_true", help="write into an existing folder study did not make (only its own files)")
     p.set_defaults(func=_predicted_tables)

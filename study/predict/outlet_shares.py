@@ -60,10 +60,16 @@ def predicted_share_table(predictions_path: Path) -> list[dict]:
     return out
 
 
-def write_predicted_tables(predictions_path: Path, source: str, out_dir: Path) -> list[Path]:
+FILES = ("predicted_shares.md", "predicted_shares.csv", "predicted_shares.png", "predicted_shares.svg")
+
+
+def write_predicted_tables(predictions_path: Path, source: str, out_dir: Path, force: bool = False) -> list[Path]:
     """predicted_shares.md/.csv and a stacked-bar figure (predicted_shares.png/.svg) in out_dir;
     `source` is the predictions file as the table records it."""
     from study.formatting.numbers import fmt_pct
+    from study.outputs import claim_folder, record_file
+
+    claim_folder(out_dir, "predicted-tables", force=force, inputs={"--predictions": predictions_path}, names=FILES)
 
     rows = predicted_share_table(predictions_path)
     _, _, classes, model = _read(predictions_path)
@@ -84,7 +90,10 @@ def write_predicted_tables(predictions_path: Path, source: str, out_dir: Path) -
     paths = [out_dir / "predicted_shares.md", out_dir / "predicted_shares.csv"]
     atomic_write_text(paths[0], "\n".join(md) + "\n")
     atomic_write_text(paths[1], buf.getvalue())
-    return paths + _figure(rows, used, model, out_dir)
+    paths += _figure(rows, used, model, out_dir)
+    for path in paths:
+        record_file(path, "predicted-tables")
+    return paths
 
 
 def _figure(rows: list[dict], used: list[str], model: str, out_dir: Path) -> list[Path]:

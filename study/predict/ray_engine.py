@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import warnings
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from study.errors import StudyError
+from study.outputs import remove_made
 
 ROWS_PER_BATCH = 256  # rows per map_batches call; the predictor length-sorts within it
 # Ray starts an actor pool (a model load per actor) for every dataset it runs, so the driver
@@ -45,7 +45,11 @@ class _ModelActor:
         from study.predict import persist, predictors
 
         predictors.THREADS = threads
-        self.dir = Path(tempfile.mkdtemp(prefix="study-model-")) / name
+        from study.outputs import mark_temporary
+
+        base = Path(tempfile.mkdtemp(prefix="study-model-"))
+        mark_temporary(base, "predict")  # the actor's own copy of the model: removed with it
+        self.dir = base / name
         files = ray.get(files_ref) if isinstance(files_ref, ray.ObjectRef) else files_ref
         for rel, data in files.items():
             path = self.dir / rel
@@ -58,7 +62,7 @@ class _ModelActor:
         return {"i": batch["i"], "proba": proba}
 
     def __del__(self):
-        shutil.rmtree(self.dir.parent, ignore_errors=True)
+        remove_made(self.dir.parent)
 
 
 class RayEngine:

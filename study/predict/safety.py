@@ -38,9 +38,12 @@ def refuse_pickles(folder: Path) -> None:
 
 
 def file_digests(folder: Path, skip: tuple[str, ...]) -> dict[str, str]:
-    """sha256 of every file under `folder` (relative posix path -> hex), except `skip`."""
+    """sha256 of every file under `folder` (relative posix path -> hex), except `skip` and the
+    tool's marker (study.outputs.MARKER, which records what the tool made, not the model)."""
+    from study.outputs import MARKER
+
     return {p.relative_to(folder).as_posix(): file_hash(p, None) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).as_posix() not in skip}
+            if p.is_file() and p.relative_to(folder).as_posix() not in (*skip, MARKER)}
 
 
 def check_digests(folder: Path, expected: dict[str, str]) -> None:

@@ -48,11 +48,13 @@ class InputSource:
         return "sentence" if self.sentences else "article"
 
     def fingerprint(self) -> str:
-        """Changes when any input file changes (name, size or modification time)."""
+        """Changes when any input file's name or content changes (a hash of every file: a file
+        rewritten with the same size and modification time still counts as changed)."""
+        from study.fileio import file_hash
+
         h = hashlib.sha256()
         for p in self._files() if self.path.is_dir() else [self.path]:
-            st = p.stat()
-            h.update(f"{p.relative_to(self.path).as_posix() if self.path.is_dir() else p.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{p.relative_to(self.path).as_posix() if self.path.is_dir() else p.name}|{file_hash(p, None)}\n".encode())
         h.update(repr((self.sentences, self.columns)).encode())
         return h.hexdigest()[:16]
 

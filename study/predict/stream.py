@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from study.errors import StudyError
 from study.fileio import short_hash
+from study.outputs import claim_file, mark_temporary, output_lock, read_marker, record_file, remove_made
 from study.predict import persist
 from study.predict.progress import Progress
 from study.predict.segment_input import Columns, InputSource, open_input, sentence_rows
@@ -39,6 +39,7 @@ class PredictOptions:
     with_text: bool = False
     sentences: bool = False
     columns: Columns = Columns()
+    force: bool = False  # replace an existing --output that study did not write
 
 
 def proba_columns(classes: list[str]) -> list[str]:
@@ -128,8 +129,19 @@ def predict_corpus(model_dir: Path, input_path: Path, output: Path, opts: Predic
         raise StudyError("must end in .parquet or .jsonl", output, template="--output {path}: {text}")
     if output.is_dir():
         raise StudyError("is a folder; give a file path ending in .parquet or .jsonl", output, template="--output {path}: {text}")
+    # an output equal to the input or the model, or a file study did not write, is refused before any work
+    claim_file(output, "predict", force=opts.force, inputs={"--input": input_path, "--model": model_dir}, option="--output")
     source = open_input(input_path, opts.sentences, opts.columns)
     meta, engine = _engine(model_dir, opts)
+    try:
+        with output_lock(output):  # a second `study predict` into the same output stops here
+            return _predict_locked(source, meta, engine, output, opts, stream, note)
+    finally:
+        if hasattr(engine, "close"):
+            engine.close()
+
+
+def _predict_locked(source: InputSource, meta: dict, engine, output: Path, opts: PredictOptions, stream, note) -> dict:
     total = source.check()  # bad input stops here, before anything is written
     size = opts.chunk_size or DEFAULT_CHUNK[source.unit]
     parts_dir = output.with_name(output.name + ".parts")
@@ -145,7 +157,7 @@ def predict_corpus(model_dir: Path, input_path: Path, output: Path, opts: Predic
         n_sentences, resumed = _predict_chunks(source, size, parts_dir, parts, engine, meta, sch, progress, n_chunks)
         _combine(parts, output, sch)
     except StudyError:
-        shutil.rmtree(parts_dir, ignore_errors=True)  # bad input: no partial output left behind
+        remove_made(parts_dir)  # bad input: no partial output left behind
         raise
     except KeyboardInterrupt:
         note(StudyError(f"interrupted: {sum(p.exists() for p in parts)} of {n_chunks} chunks are saved in {{parts}}/; "
@@ -153,9 +165,8 @@ def predict_corpus(model_dir: Path, input_path: Path, output: Path, opts: Predic
         raise
     finally:
         progress.close()
-        if hasattr(engine, "close"):
-            engine.close()
-    shutil.rmtree(parts_dir)
+    record_file(output, "predict")
+    remove_made(parts_dir)
     return {"output": output, "units": total, "unit": source.unit, "chunks": n_chunks,
             "resumed_chunks": resumed, "sentences_predicted_now": n_sentences, "model": meta["name"]}
 
@@ -163,16 +174,23 @@ def predict_corpus(model_dir: Path, input_path: Path, output: Path, opts: Predic
 def _start_parts(parts_dir: Path, state: dict, output: Path, note) -> None:
     """The parts folder, kept from an interrupted run with the same `state`, else new."""
     state_file = parts_dir / "state.json"
-    if parts_dir.exists():
+    if parts_dir.exists() or parts_dir.is_symlink():
+        record = read_marker(parts_dir) if parts_dir.is_dir() and not parts_dir.is_symlink() else None
+        if record is None or not record.get("temporary"):  # a folder of that name that study did not make
+            raise StudyError("exists and was not made by `study predict`; move it away (study keeps its chunks there) "
+                             "or choose another --output", parts_dir)
         try:
             same = json.loads(state_file.read_text(encoding="utf-8")) == state
         except (OSError, ValueError):
             same = False
-        if not same:
-            note(StudyError("left by a run with another model, input or options; starting over", parts_dir))
-            shutil.rmtree(parts_dir)
+        if same:
+            mark_temporary(parts_dir, "predict")  # now this process's
+            return
+        note(StudyError("left by a run with another model, input or options; starting over", parts_dir))
+        remove_made(parts_dir)
     output.parent.mkdir(parents=True, exist_ok=True)
-    parts_dir.mkdir(exist_ok=True)
+    parts_dir.mkdir()
+    mark_temporary(parts_dir, "predict")
     state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,8 @@ from study import __version__
 from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
 from study.config import load_config
 from study.errors import StudyError
-from study.fileio import file_hash, replace_folder, short_hash
+from study.fileio import file_hash, short_hash
+from study.outputs import new_temporary, remove_dead_temporaries, remove_made, replace_folder, seal
 from study.predict import card, persist
 from study.project import Project
 from study import provenance
@@ -70,22 +70,23 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
         card.write_card(tmp, meta, card.cv_summary(run_id, metrics, same))
         meta["wall_time_s"] = round(time.time() - start, 2)
         persist.seal(tmp, meta)
+        seal(tmp, "train")
         # --force: the new folder replaces the old one, which is back at its name if that fails
         replace_folder(tmp, final, models_dir / f".{final.name}.old-{os.getpid()}")
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_made(tmp)
         raise
     return final, True
 
 
 def _temporary_folder(project: Project, models_dir: Path, final: Path) -> Path:
     """An empty folder beside the model folder, where the new model is built."""
-    tmp = models_dir / f".{final.name}.tmp-{os.getpid()}"
     if models_dir.exists() and not models_dir.is_dir():
         raise StudyError("is a file; trained models go into a folder there (remove or rename it)", models_dir)
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        for left in remove_dead_temporaries(models_dir, ".*.tmp-*"):  # of a killed `study train`
+            print(f"removed the temporary folder of an interrupted train: {project.rel(left)}", file=sys.stderr)
+        tmp = new_temporary(models_dir, f".{final.name}.tmp-", "train")
     except OSError as exc:
         raise StudyError(f"cannot write a model folder there ({exc.strerror}); make it writable or choose another folder",
                          models_dir) from None
