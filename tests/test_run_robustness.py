@@ -10,6 +10,7 @@ import pytest
 
 from study.evaluate import runner
 from study.evaluate.run_folder import ASIDE_PREFIX, TEMP_PREFIX
+from study.outputs import mark_temporary
 
 FAST = "task: stance\nmodel:\n  name: majority\nseeds: [0, 1]\nn_boot: 100\n"
 
@@ -45,11 +46,15 @@ def test_a_half_written_folder_is_not_skipped_and_temporaries_are_cleaned(small_
     (folder / "manifest.json").unlink()  # what kill -9 used to leave: metrics.json without the manifest
     stale = small_project.results / "runs" / f"{TEMP_PREFIX}stance_majority-x-abc"
     stale.mkdir()
+    mark_temporary(stale, "run")  # as `study run` marks the folder it writes into
     (stale / ".per_class.csv.1.tmp").write_text("")
+    mine = small_project.results / "runs" / f"{TEMP_PREFIX}notes"  # a user's folder of that pattern, no marker
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
     code, out, err = run_cli(small_project.root, "run", str(path))
     assert code == 0, err
     assert "skipped" not in out and (folder / "manifest.json").is_file()
-    assert not stale.exists()
+    assert not stale.exists() and (mine / "notes.txt").read_text() == "mine"
 
 
 def test_summary_reports_a_broken_run_folder_instead_of_crashing(small_project, run_cli):
@@ -193,6 +198,7 @@ def test_a_temporary_folder_of_a_live_run_is_left_alone(small_project, run_cli):
     dead = base / f"{TEMP_PREFIX}stance_x-abcd1234-999999999-00ff00ff"
     for folder in (live, dead):
         folder.mkdir(parents=True)
+        mark_temporary(folder, "run")
     assert run_cli(small_project.root, "run", str(_config(small_project, "stance_majority")))[0] == 0
     assert live.is_dir() and not dead.exists()
 

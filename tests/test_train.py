@@ -36,7 +36,7 @@ def test_tfidf_model_is_saved_with_skops_and_a_card(tfidf_model):
     project, folder = tfidf_model
     assert folder.parent.name == "models" and folder.name.startswith("frame_tfidf_logreg-")
     files = sorted(p.name for p in folder.rglob("*") if p.is_file())
-    assert files == ["README.md", "pipeline.skops", "study_model.json"]
+    assert files == [".study-made.json", "README.md", "pipeline.skops", "study_model.json"]
     card = _card(folder)["study"]
     assert card["task"] == "frame" and card["labels"] == list(LABEL_FIELDS["frame"])
     assert card["codebook_version"] == CODEBOOK_VERSION
@@ -75,7 +75,7 @@ def test_tiny_transformer_saves_safetensors_and_records_the_int8_check(tmp_path,
     assert int8["passed"] == (int8["agreement"] >= 0.99)
     assert ("onnx/model.int8.onnx" in names) == int8["passed"]
     meta = json.loads((folder / "study_model.json").read_text())
-    assert set(meta["files"]) == names - {"README.md", "study_model.json"}
+    assert set(meta["files"]) == names - {"README.md", "study_model.json", ".study-made.json"}
     assert _card(folder)["study"]["cross_validation"]["run"] is None  # no run of this ad-hoc config
 
 

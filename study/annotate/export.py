@@ -74,6 +74,9 @@ def choose(project: Project, items: dict[str, Item], universe: list[str], opts: 
     if opts.sample == "random":
         return random_sample(universe, opts.n, opts.seed), {}
     done = labelled_ids(project)  # uncertainty sampling is for sentences nobody has coded yet
+    if any(items[i].probs for i in universe) and not any(items[i].probs for i in universe if i not in done):
+        raise StudyError("--sample uncertain: every sentence with model probabilities in --input is already labelled "
+                         "(gold or an annotation pass); nothing is left to sample")
     picked, margins = uncertain_sample([items[i] for i in universe if i not in done], opts.n)
     return picked, {"margins": margins, "skipped_already_labelled": len([i for i in universe if i in done])}
 

@@ -97,7 +97,13 @@ def prob_columns(columns: list[str], task: str | None, path: Path) -> list[str]:
 def add_predictions(items: dict[str, Item], table, task: str | None, path: Path) -> list[str]:
     """Attach the table's probabilities (averaged over repeated rows, e.g. seeds) and predicted
     label to the corpus items; return the table's sentence ids in corpus order. A row whose id
-    or text is not the corpus's is an error: the predictions are of another corpus version."""
+    or text is not the corpus's is an error: the predictions are of another corpus version.
+    A `study predict` output (sentence_id, text_hash, label, p_<class>) is read the same way."""
+    if "id" not in table.columns and "sentence_id" in table.columns:
+        renames = {"sentence_id": "id", "text_hash": "hash", "label": "pred"}
+        if not any(c.startswith(PROB_PREFIX) for c in table.columns):
+            renames.update({c: PROB_PREFIX + c[2:] for c in table.columns if c.startswith("p_")})
+        table = table.rename(columns={k: v for k, v in renames.items() if k in table.columns and v not in table.columns})
     if "id" not in table.columns:
         raise StudyError("no `id` column; a predictions table needs id (and text, article_id, prob_* columns)", path)
     table = table.assign(id=table["id"].astype(str))

@@ -37,7 +37,8 @@ def cell(row: pd.Series, kind: str) -> str:
 def load_estimates(results: Path, field: str, by: str) -> pd.DataFrame:
     path = results / "estimates" / f"shares_{field}_by_{by}.csv"
     if not path.is_file():
-        raise StudyError(f"{path.name}: not found in results/estimates/; run `study estimate --field {field} --by {by}` first")
+        raise StudyError(f"not found; run `study estimate --field {field} --by {by} --out {{folder}}` first", path,
+                         also={"folder": path.parent})
     df = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"group": str, "label": str})
     missing = {"group", "label", "naive_share", "labelled_share", "ppi_share", "labelled_n", "naive_n"} - set(df.columns)
     if missing:

@@ -30,7 +30,7 @@ def table_columns(path: Path) -> list[str]:
         import pandas as pd
 
         try:
-            return [str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8").columns]
+            return [str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns]
         except UnicodeDecodeError as exc:
             raise StudyError(f"not valid UTF-8 (byte {exc.start} of the header)", path) from None
         except (ValueError, pd.errors.ParserError) as exc:
@@ -60,6 +60,8 @@ def _jsonl(path: Path):
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise StudyError(f"not valid UTF-8 (byte {exc.start} of the line)", path, line=lineno) from None
+            if lineno == 1:  # a byte-order mark is not part of the text (as for every JSONL file study reads)
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
@@ -76,7 +78,7 @@ def _csv(path: Path, columns: list[str] | None):
 
     row_no = 1  # the header is line 1; rows count from 2 (multi-line cells make this approximate)
     try:
-        for frame in pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", chunksize=_BATCH, usecols=columns):
+        for frame in pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=_BATCH, usecols=columns):
             for row in frame.to_dict("records"):
                 row_no += 1
                 yield row_no, row
