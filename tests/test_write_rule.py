@@ -244,3 +244,24 @@ def test_an_input_inside_the_output_check():
         outputs.check_not_input(Path("a/b.txt"), {"--input": Path("a/b.txt")})
     with pytest.raises(StudyError, match="is inside the input"):
         outputs.check_not_input(Path("a/b/c.txt"), {"--input": Path("a")})
+
+
+def test_annotate_export_reads_a_predict_output(project):
+    """F27 A06: `study predict`'s own output (sentence_id, p_*) was refused as having no id column."""
+    (project / "labels/gold.jsonl").unlink()  # sentences nobody has coded yet: the case uncertainty sampling is for
+    shutil.rmtree(project / "labels/annotations")
+    code, out, err = run_cli(project, "annotate", "export", "--sample", "uncertain", "--n", "5", "--input", "in/preds.jsonl",
+                             "--out", "ls/u")
+    assert code == 0, err
+    tasks = json.loads((project / "ls/u/tasks.json").read_text(encoding="utf-8"))
+    assert len(tasks) == 5 and all(t["data"]["sentence_id"] for t in tasks)
+
+
+def test_a_bom_in_predict_input_is_dropped(project):
+    """F27 P41: a JSONL input starting with a byte-order mark was a malformed line."""
+    text = (project / "in/sents.jsonl").read_text(encoding="utf-8")
+    (project / "in/bom.jsonl").write_text("\ufeff" + text, encoding="utf-8")
+    code, _, err = run_cli(project, "predict", "--model", _model(project), "--input", "in/bom.jsonl", "--sentences",
+                           "--output", "o/bom.jsonl")
+    assert code == 0, err
+    assert len((project / "o/bom.jsonl").read_text(encoding="utf-8").splitlines()) == len(text.splitlines())
