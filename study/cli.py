@@ -249,8 +249,8 @@ def run_step(func, args, project: Project) -> int:
         print(f"error: {exc.render(project.root)}", file=sys.stderr)
         return 1
     except OSError as exc:  # last resort for a file system refusal no step turned into a StudyError
-        where = shown_path(Path(exc.filename), project.root) if exc.filename else "a file"
-        print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{shown_path(Path(exc.filename), project.root)}: " if exc.filename else ""  # no "a file:" for a refusal that names none
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; finished files are intact (all writes are atomic)", file=sys.stderr)
