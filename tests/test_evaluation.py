@@ -141,9 +141,13 @@ class _Spy:
         return self
 
     def predict_proba(self, texts):
-        leaked = self.train & set(texts)
-        assert not leaked, f"fit received test sentences: {sorted(leaked)[:3]}"
-        _Spy.seen.append((self.train, set(texts)))
+        if getattr(self, "tested", False) and set(texts) == self.train:
+            pass  # the learning check, after the test fold: the training fold scored on itself
+        else:
+            leaked = self.train & set(texts)
+            assert not leaked, f"fit received test sentences: {sorted(leaked)[:3]}"
+            _Spy.seen.append((self.train, set(texts)))
+            self.tested = True
         proba = np.zeros((len(texts), len(self.classes)))
         proba[np.arange(len(texts)), np.arange(len(texts)) % len(self.classes)] = 1.0
         return proba

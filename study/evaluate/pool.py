@@ -19,12 +19,13 @@ import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from study.errors import StudyError
+from study.evaluate.learning import learning_record
 from study.registry import names
 
 
@@ -57,6 +58,7 @@ class FoldResult:
     pred: list
     notes: list  # fold diagnostics (study.evaluate.pool.fold_diagnostics)
     fit_seconds: float  # fit + predict, in the process that ran it
+    learning: dict = field(default_factory=dict)  # did it learn? (study.evaluate.learning.learning_record)
 
 
 def fold_diagnostics(model_name: str, seed: int, fold: int, pred: np.ndarray, proba: np.ndarray, model) -> list[str]:
@@ -93,12 +95,15 @@ def run_fit(fit: Fit) -> FoldResult:
         proba = model.predict_proba(list(fit.test_x))
         pred = model.labels_from_proba(proba)
         notes = fold_diagnostics(fit.model_cfg.name, fit.seed, fit.fold, np.asarray(pred, dtype=object), proba, model)
+        # before it enters a comparison: did it fit its own training fold at all?
+        train_pred = model.labels_from_proba(model.predict_proba(list(fit.train_x)))
+        learning = learning_record(fit.model_cfg.name, fit.classes, list(fit.train_y), train_pred, proba, model)
         model.release()
     finally:
         encoders.set_threads(before)
         limits.restore_original_limits()
         _trim_heap()
-    return FoldResult(fit.seed, fit.fold, fit.test_rows, proba, pred, notes, time.perf_counter() - started)
+    return FoldResult(fit.seed, fit.fold, fit.test_rows, proba, pred, notes, time.perf_counter() - started, learning)
 
 
 @functools.cache

@@ -16,6 +16,7 @@ from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.evaluate.items import Items, load_items
+from study.evaluate.learning import learning_summary
 from study.evaluate.pool import Fit, FitPool, FoldResult
 from study.provenance import code_hash
 from study.evaluate.run_folder import RunResult, adopt_legacy, is_complete, remove_stale_temporaries, write_run
@@ -131,8 +132,10 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     wall = time.perf_counter() - job.started
     cfg = job.cfg
     preds_by_seed, proba_by_seed, fold_by_seed = out_of_fold(cfg.seeds, job.items, fitted)
-    notes = list(job.notes) + [note for result in fitted for note in result.notes]
+    learning, not_learned = learning_summary([(r.seed, r.fold, r.learning) for r in fitted])
+    notes = list(job.notes) + [note for result in fitted for note in result.notes] + not_learned
     metrics = compute_metrics(cfg, job.items, preds_by_seed, notes)
+    metrics["learning"] = learning
     fit_seconds = sum(r.fit_seconds for r in fitted)
     write_run(project, job.out, RunResult(job.name, job.rid, job.digest, job.config_path, cfg, job.items, job.quick,
                                           preds_by_seed, proba_by_seed, fold_by_seed, metrics, wall, fit_seconds))

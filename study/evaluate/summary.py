@@ -33,7 +33,7 @@ from study.registry import MODEL_NAMES
 SUMMARY_COLUMNS = (
     "task", "split", "model", "context", "config", "run_dir", "n_sentences", "n_articles", "n_seeds", "seeds", "macro_f1_mean",
     "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "article_ci_low", "article_ci_high", "accuracy_mean",
-    "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "resamples", "permutations", "n_warnings",
+    "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "resamples", "permutations", "n_warnings", "did_not_learn", "near_uniform",
 )
 MODEL_ORDER = MODEL_NAMES  # floors first, then by capacity; an unknown model sorts last
 
@@ -77,8 +77,18 @@ def summary_rows(project: Project, runs: list[dict]) -> tuple[list[dict], list[d
                      "accuracy_sd": m["accuracy"]["sd"], "f_avg_mean": m["f_avg"]["mean"] if "f_avg" in m else "",
                      "macro_f1_ceiling": m.get("macro_f1_ceiling", {}).get("value", ""), "resamples": m.get("resamples", 1000),
                      "permutations": N_PERMUTATIONS,
-                     "n_warnings": len(m["warnings"]), "_run": r, "_notes": notes[id(r)]})
+                     "n_warnings": len(m["warnings"]), "did_not_learn": learning_flag(m, "did_not_learn"),
+                     "near_uniform": learning_flag(m, "near_uniform"), "_run": r, "_notes": notes[id(r)]})
     return rows, pairs
+
+
+def learning_flag(metrics: dict, key: str) -> str:
+    """"k/n" fits flagged `key` by the learning check (study.evaluate.learning), "" when none,
+    "?" for a run written before the check existed."""
+    block = metrics.get("learning")
+    if block is None:
+        return "?"
+    return f"{block[key]}/{block['n_fits']}" if block.get(key) else ""
 
 
 def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
@@ -91,7 +101,10 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
           "minus the reference's mean, as printed; p = two-sided paired permutation test on the same sentences, seeds "
           f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over all "
           "tests of the task. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
-          "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6).", ""]
+          "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6). **did not learn k/n**: in k of its n "
+          "fits the model fitted its own training fold no better than the majority class, or gave near-uniform outputs "
+          "(study.evaluate.learning); its comparisons say nothing about what such a model can do. **near-uniform outputs "
+          "k/n**: it fitted its training fold, but its mean top probability was within 10% of uniform.", ""]
     if broken:
         md += ["**Broken run folders, left out:**", ""] + [f"- {line}" for line in broken] + [""]
     for task in sorted({r["task"] for r in rows}):
@@ -102,7 +115,9 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
                + ("F_avg | " if stance else "") + "Δ vs transformer (p; Holm) | Δ vs tf-idf (p; Holm) | seeds | warnings |",
                "|---|---|---|---|---|---|---|" + ("---|" if stance else "") + "---|---|---|---|"]
         for r in task_rows:
-            md.append(f"| {r['split']} | [{r['config']}](runs/{Path(r['run_dir']).name}/) | {fmt_score(r['macro_f1_mean'])} ± "
+            flag = (f" **did not learn {r['did_not_learn']}**" if r["did_not_learn"] else "") + (
+                f" **near-uniform outputs {r['near_uniform']}**" if r["near_uniform"] and r["near_uniform"] != "?" else "")
+            md.append(f"| {r['split']} | [{r['config']}](runs/{Path(r['run_dir']).name}/){flag} | {fmt_score(r['macro_f1_mean'])} ± "
                       f"{fmt_score(r['macro_f1_sd'])} | {fmt_ci(r['macro_f1_ci_low'], r['macro_f1_ci_high'])} | "
                       f"{fmt_ci(r['article_ci_low'], r['article_ci_high'])} | {fmt_score(r['macro_f1_ceiling'])} | "
                       f"{fmt_score(r['accuracy_mean'])} | " + (f"{fmt_score(r['f_avg_mean'])} | " if stance else "")

@@ -128,14 +128,15 @@ class Transformer(Classifier):
         optim, sched, total = self._optimizer(len(train_idx))
         bar = self._bar(total, len(train_idx))
         best, best_state, stale = -1.0, None, 0
-        for _ in range(self.cfg.epochs):
-            self._train_epoch(texts, y, train_idx, enc_lengths, rng, (loss_fn, optim, sched), bar)
+        self.train_losses, self.epochs_kept = [], None  # read by the learning check (study.evaluate.learning)
+        for epoch in range(1, self.cfg.epochs + 1):
+            self.train_losses.append(self._train_epoch(texts, y, train_idx, enc_lengths, rng, (loss_fn, optim, sched), bar))
             if len(val_idx):
                 from study.metrics import macro_f1
 
                 score = macro_f1([labels[i] for i in val_idx], self.predict([texts[i] for i in val_idx]))
                 if score > best:
-                    best, stale = score, 0
+                    best, stale, self.epochs_kept = score, 0, epoch
                     # only what training changes (top layers, head): a few MB (8 with one layer tuned), not the whole model's 90 MB
                     best_state = {k: v.detach().clone() for k, v in self.model.named_parameters() if v.requires_grad}
                 else:
@@ -182,13 +183,15 @@ class Transformer(Classifier):
             bar.quiet_for_s = 30.0  # epoch lines only for long fits (a large corpus); folds report anyway
         return bar
 
-    def _train_epoch(self, texts: list, y: np.ndarray, train_idx: np.ndarray, enc_lengths: list[int], rng, step, bar) -> None:
-        """One pass over the training indices; `step` is (loss function, optimizer, schedule)."""
+    def _train_epoch(self, texts: list, y: np.ndarray, train_idx: np.ndarray, enc_lengths: list[int], rng, step, bar) -> float:
+        """One pass over the training indices; `step` is (loss function, optimizer, schedule).
+        Returns the epoch's mean training loss (over sentences)."""
         torch = setup_torch()
         loss_fn, optim, sched = step
         self.model.train()
         # Similar lengths share a batch (little padding); batch order shuffled per epoch.
         batches = length_sorted_batches(enc_lengths, self.cfg.batch_size)
+        total = 0.0
         for b in rng.permutation(len(batches)):
             idx = train_idx[batches[b]]
             loss = loss_fn(self._logits([texts[i] for i in idx]), torch.tensor(y[idx]))
@@ -196,10 +199,12 @@ class Transformer(Classifier):
             optim.step()
             sched.step()
             optim.zero_grad()
+            total += float(loss.detach()) * len(idx)
             if is_tty():
                 bar.update(1)
         if not is_tty():
             bar.update(1, items=len(train_idx))
+        return total / max(1, len(train_idx))
 
     def predict_proba(self, texts, batch_size: int = 64):
         torch = setup_torch()

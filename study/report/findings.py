@@ -59,6 +59,19 @@ def _verdict(pairs: list[dict], row: dict, model: str) -> str:
     return "does not differ significantly from"
 
 
+def _not_learned(row: dict) -> str:
+    """The caveat a comparison with a model that did not learn must carry (summary.csv's did_not_learn)."""
+    flag, uniform = str(row.get("did_not_learn") or ""), str(row.get("near_uniform") or "")
+    if not flag and uniform and uniform != "?":
+        return f" Its outputs were near-uniform in {uniform} fits: its labels count, its probabilities do not."
+    if not flag:
+        return ""
+    if flag == "?":
+        return " (Whether it learned was not checked: run written before the check; re-run it.)"
+    return (f" It did not learn in {flag} fits (training-fold accuracy not above the majority share, or a training loss that did not fall"
+            "): this comparison is about a failed fit, not about what such a model can do.")
+
+
 def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
     ref = display(ENCODER_REFERENCE)
     items = []
@@ -76,7 +89,7 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
                 label = display(model)[0].upper() + display(model)[1:]
                 cell = comparison_cell(pairs, own["config"], ENCODER_REFERENCE)
                 line += (f" {label} ({fmt_score(own['macro_f1_mean'])}) {_verdict(pairs, own, ENCODER_REFERENCE)} {ref}: "
-                         f"Δ {cell or 'not compared'}.")
+                         f"Δ {cell or 'not compared'}." + _not_learned(own))
             items.append(line)
     return items
 
@@ -142,6 +155,11 @@ def transformer_note(rows: list[dict], pairs: list[dict], layers: tuple[str, boo
     better = [r["config"] for r in tf if _verdict(pairs, r, ENCODER_REFERENCE).endswith("better than")]
     lead = (f"The fine-tuned transformer is significantly better than tf-idf only in {', '.join(better)}."
             if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
+    failed = [r for r in tf if str(r.get("did_not_learn") or "") not in ("", "?")]
+    if failed:  # the check comes first: a comparison with an unfitted model says nothing about the model family
+        lead = (f"The fine-tuned transformer did not learn in {len(failed)} of its {len(tf)} runs (flagged in "
+                "results/summary.md: training-fold accuracy not above the majority share, or a training loss that did not fall); "
+                f"its comparisons describe a failed optimisation, not what a transformer can do. {lead}")
     return (f"{lead} Its settings are fixed a "
             "priori (Hugging Face Trainer defaults: learning rate 5e-5, batch 8; epochs by early stopping on an inner split; "
             f"{layers[0]}{' for the CPU budget' if layers[1] else ''}), and with them it underfits 93-sentence training folds (section 4). "

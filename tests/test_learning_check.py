@@ -1,0 +1,62 @@
+"""Issue 20, item 2: every fit records whether it learned, and a model that did not learn is
+flagged in the run's warnings, summary.md and the report's findings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from predict_helpers import make_tiny_bert
+
+from study.evaluate.learning import learning_record, learning_summary
+
+
+class _Model:
+    train_losses = [1.1, 0.7, 0.4]
+
+
+def test_a_fit_above_the_majority_with_confident_outputs_learned():
+    proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.7, 0.2]])
+    rec = learning_record("tfidf_logreg", ["a", "b", "c"], ["a", "a", "b", "c"], ["a", "a", "b", "b"], proba, _Model())
+    assert rec["learned"] and rec["flag"] == "" and rec["train_accuracy"] == 0.75 and rec["majority_share"] == 0.5
+    assert rec["epochs_run"] == 3 and rec["final_train_loss"] == 0.4
+
+
+def test_each_rule_flags_a_fit_that_did_not_learn():
+    uniform = np.full((4, 3), 1 / 3)
+    rec = learning_record("transformer", ["a", "b", "c"], ["a", "a", "b", "c"], ["a", "a", "a", "a"], uniform, object())
+    assert not rec["learned"] and len(rec["reasons"]) == 2 and rec["flag"] == "did not learn"  # accuracy = majority; uniform
+    soft = learning_record("tfidf_logreg", ["a", "b", "c"], ["a", "a", "b", "c"], ["a", "a", "b", "c"], uniform, object())
+    assert not soft["learned"] and soft["flag"] == "near-uniform outputs"  # it ranks, but its outputs barely move
+    rising = type("M", (), {"train_losses": [0.5, 0.9]})()
+    rec = learning_record("transformer", ["a", "b"], ["a", "b"], ["a", "b"], np.array([[0.9, 0.1]]), rising)
+    assert not rec["learned"] and "training loss did not fall" in rec["reasons"][0]
+    # the floors and the lexicon model do not learn by design and are not judged
+    assert learning_record("majority", ["a", "b", "c"], ["a", "b"], ["a", "a"], uniform, object())["learned"]
+    block, warning = learning_summary([(0, 1, rec), (0, 0, {"learned": True, "reasons": []})])
+    assert block["did_not_learn"] == 1 and block["n_fits"] == 2 and warning and warning[0].startswith("DID NOT LEARN in 1 of 2")
+    block, warning = learning_summary([(0, 0, soft)])
+    assert block["near_uniform"] == 1 and block["did_not_learn"] == 0 and warning[0].startswith("NEAR-UNIFORM OUTPUTS in 1 of 1")
+
+
+def test_a_transformer_with_a_learning_rate_near_zero_is_flagged(small_project, run_cli, tmp_path):
+    """A deliberately broken model: the flag reaches metrics.json, the warnings and summary.md."""
+    bert = make_tiny_bert(tmp_path / "bert")
+    cfg = small_project.root / "configs" / "stance_broken.yaml"
+    cfg.write_text(f"task: stance\nmodel:\n  name: transformer\n  pretrained: {bert.as_posix()}\n  epochs: 2\n"
+                   "  batch_size: 16\n  learning_rate: 1.0e-12\n  max_length: 32\n  early_stopping: false\nseeds: [0]\nn_boot: 100\n")
+    code, out, err = run_cli(small_project.root, "run", str(cfg))
+    assert code == 0, err
+    (run,) = (small_project.results / "runs").glob("stance_broken-*")
+    metrics = json.loads((run / "metrics.json").read_text())
+    learning = metrics["learning"]
+    assert learning["n_fits"] > 0 and not any(f["learned"] for f in learning["fits"])
+    assert all(f["epochs_run"] == 2 and f["reasons"] for f in learning["fits"])
+    assert learning["did_not_learn"] > 0 and any(w.startswith("DID NOT LEARN") for w in metrics["warnings"])
+    assert "**did not learn" in (small_project.results / "summary.md").read_text()
+    # a tf-idf model on the same sentences learned in every fit
+    good = small_project.root / "configs" / "stance_tfidf.yaml"
+    good.write_text("task: stance\nmodel:\n  name: tfidf_logreg\n  c_grid: [100.0]\nseeds: [0]\nn_boot: 100\n")
+    assert run_cli(small_project.root, "run", str(good))[0] == 0
+    (run,) = (small_project.results / "runs").glob("stance_tfidf-*")
+    assert json.loads((run / "metrics.json").read_text())["learning"]["did_not_learn"] == 0
