@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install study test browser labelstudio benchmark clean-venv extension extension-report curve
+.PHONY: install study test test-fast lint browser labelstudio benchmark clean-venv extension extension-report curve
 
 # Installs only when pyproject.toml or requirements.lock changed: a second install does nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -56,6 +56,14 @@ browser:
 
 test: install browser labelstudio
 	$(PY) -m pytest
+
+# The tests without the `slow` mark (marked by measured duration, see tests/README.md): a quick check while editing.
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+# pyflakes checks and syntax errors (ruff; settings in pyproject.toml); run by CI before the tests.
+lint: install
+	$(VENV)/bin/ruff check study tests benchmarks extensions
 
 benchmark: install
 	$(PY) benchmarks/run_benchmarks.py

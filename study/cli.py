@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from study.errors import ProblemList, StudyError, render, shown_path
@@ -169,8 +170,14 @@ def _add_jobs(p) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from study.agreement import add_bootstrap_options
 
+    from study import __version__
+
     parser = argparse.ArgumentParser(prog="study", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"study {__version__}")
     parser.add_argument("--root", default=".", help="project folder holding corpus/, labels/, configs/, results/ (default: current folder)")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="count", default=0, help="also debug details: timings, library messages")
+    loud.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no 'wrote ...' lines)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("segment", help="split corpus/articles into corpus/sentences.jsonl with stable ids").set_defaults(func=_segment)
@@ -230,8 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("WANDB_DISABLED", "true")  # no experiment tracker either (SetFit also passes report_to="none")
+    from study import logs
+
     args = build_parser().parse_args(argv)
-    return run_step(args.func, args, Project(Path(args.root)))
+    logs.configure(-1 if args.quiet else args.verbose)
+    started = time.perf_counter()
+    with logs.quiet_stdout(args.quiet):
+        code = run_step(args.func, args, Project(Path(args.root)))
+    logs.LOG.debug("study %s: exit %d after %.1f s", args.command, code, time.perf_counter() - started)
+    return code
 
 
 def run_step(func, args, project: Project) -> int:

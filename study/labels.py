@@ -63,7 +63,7 @@ def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | N
         if row.get("resolution") not in GOLD_RESOLUTIONS:
             problems.append(f"resolution must be one of {', '.join(GOLD_RESOLUTIONS)}")
         elif row["resolution"] == "adjudicated" and not str(row.get("reason", "")).strip():
-            problems.append(f"an adjudicated label needs a one-line reason")
+            problems.append("an adjudicated label needs a one-line reason")
     return problems
 
 

@@ -53,7 +53,7 @@ def _check_pass(entry: object) -> tuple[Pass | None, list[str]]:
     if "codebook_version" in entry and str(entry["codebook_version"]) not in KNOWN_CODEBOOK_VERSIONS:
         problems.append(f"codebook_version {entry['codebook_version']!r} unknown; known: {', '.join(KNOWN_CODEBOOK_VERSIONS)} (quote it: \"1.0\")")
     if "description" in entry and not (isinstance(entry["description"], str) and entry["description"].strip()):
-        problems.append(f"description must be a short non-empty text")
+        problems.append("description must be a short non-empty text")
     if problems:
         return None, problems
     return Pass(id=pid, kind=entry["kind"], blind=entry["blind"], codebook_version=str(entry["codebook_version"]),

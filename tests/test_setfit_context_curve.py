@@ -157,7 +157,6 @@ def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(projec
     fits = iter(_Spy.seen)
     for seed in (0, 1):
         for train, test in make_folds(cfg, items, seed)[0]:
-            test_texts = {items.texts[i] for i in test} - {items.texts[i] for i in train}
             sizes = [len(next(fits)) for _ in range(3)]
             assert sizes == [10, 30, len(train)]
     assert [r["size"] for r in rows] == [10, 30, "all"] and all(r["lo"] <= r["macro_f1"] <= r["hi"] for r in rows)

@@ -76,7 +76,7 @@ class Pending:
     started: float = 0.0
 
 
-def prepare(project: Project, config_path: Path, quick: bool = False, force: bool = False) -> Path | Pending:
+def prepare(project: Project, config_path: Path, quick: bool = False, force: bool = False, say_skip: bool = True) -> Path | Pending:
     """The run folder if it is current (skipped), else the config's fits, one per seed x fold."""
     name = config_path.stem
     cfg = load_config(config_path)
@@ -90,7 +90,8 @@ def prepare(project: Project, config_path: Path, quick: bool = False, force: boo
     remove_stale_temporaries(project, base)
     out = base / rid
     if is_complete(out) and not force:
-        print(f"{name}: unchanged, skipped ({project.rel(out)}; --force to re-run)")
+        if say_skip:  # `run --all` says it once for all unchanged configs
+            print(f"{name}: unchanged, skipped ({project.rel(out)}; --force to re-run)")
         return out
     notes: list[str] = list(items.notes)
     texts = model_inputs(items, cfg)  # sentences, or (context, sentence) pairs under model.context
@@ -153,7 +154,9 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
                           f"moved aside to {project.rel(hidden)} (delete it yourself when checked)", file=sys.stderr)
     print(f"{job.name}: macro-F1 {fmt_score(metrics['macro_f1']['mean'])} ± {fmt_score(metrics['macro_f1']['sd'])} over "
           f"{len(cfg.seeds)} seed(s), {fit_seconds:.1f}s of fitting -> {project.rel(job.out)}"
-          + (f" ({len(notes)} warning(s))" if notes else ""))
+          + (f" ({len(notes)} warning(s) below)" if notes else ""))
+    for note in notes:  # said, not only counted
+        print(f"  warning: {note}", file=sys.stderr)
     return job.out
 
 
@@ -186,8 +189,9 @@ def run_all(project: Project, quick: bool = False, force: bool = False, jobs: in
     paths = config_paths(project)
     for p in paths:
         load_config(p)  # every config valid before anything runs
-    jobs_ = [prepare(project, p, quick=quick, force=force) for p in paths]
+    jobs_ = [prepare(project, p, quick=quick, force=force, say_skip=False) for p in paths]
     pending = [j for j in jobs_ if isinstance(j, Pending)]
+    print(f"{len(jobs_) - len(pending)} unchanged, {len(pending)} to run")
     queue = sorted(pending, key=lambda j: -_cost(j))  # longest first, so the short ones fill the last gaps
     with FitPool(jobs) as pool:
         # Every config's fits are queued up front, so the workers stay busy while this process

@@ -26,7 +26,7 @@ from study.models.transformer import Transformer
 MODELS = {m.name: m.load() for m in registry.MODELS}  # name -> class, in display order
 
 __all__ = ["MODELS", "TORCH_THREADS", "Classifier", "EmbedLogreg", "Majority", "StratifiedRandom", "TfidfLogreg",
-           "Transformer", "Vader", "encode_sentences", "length_sorted_batches", "make_model", "resolve_pretrained"]
+           "SetFit", "Transformer", "Vader", "encode_sentences", "length_sorted_batches", "make_model", "resolve_pretrained"]
 
 
 def make_model(cfg: ModelConfig, classes: Sequence[str], seed: int, fold: int = 0) -> Classifier:

@@ -46,9 +46,9 @@ def load_tables_index(project: Project) -> tuple[list[Table], list[dict[str, Any
         raise StudyError(f"malformed JSON ({exc.msg}): run `study tables` again", index_path) from None
     # Both keys are required: a default of [] once turned `{"a": 1}` into a report without any table.
     if not isinstance(index, dict) or not isinstance(index.get("tables"), list) or not isinstance(index.get("figures"), list):
-        raise StudyError(f"expected an object with lists 'tables' and 'figures': run `study tables` again", index_path)
+        raise StudyError("expected an object with lists 'tables' and 'figures': run `study tables` again", index_path)
     if not index["tables"]:
-        raise StudyError(f"lists no tables; run `study tables` again", index_path)
+        raise StudyError("lists no tables; run `study tables` again", index_path)
     figures = index.get("figures", [])
     try:
         for entry in figures:

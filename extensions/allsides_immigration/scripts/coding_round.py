@@ -161,6 +161,6 @@ def check_gold(project: Project, passes: dict[str, dict[str, dict]]) -> list[Stu
         if row.get("resolution") == "agreed" and differ:
             problems.append(StudyError(f"resolution agreed, but the passes differ on {', '.join(differ)}", project.gold, line=line))
         if row.get("resolution") == "adjudicated" and not differ:
-            problems.append(StudyError(f"resolution adjudicated, but the passes agree on every field", project.gold, line=line))
+            problems.append(StudyError("resolution adjudicated, but the passes agree on every field", project.gold, line=line))
     problems += [StudyError(f"sampled sentence {sid} has no gold label", project.gold) for sid in sample if sid not in seen]
     return problems

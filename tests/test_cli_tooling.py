@@ -1,0 +1,56 @@
+"""Issue 23: the command behaves like a Python tool: --version, -q/-v, warnings said (not only
+counted), one line for unchanged runs; licence and citation files a re-user can read."""
+
+from __future__ import annotations
+
+import tomllib
+
+import yaml
+from conftest import REPO
+
+from study import __version__
+
+
+def test_version_is_the_package_version(run_cli, tmp_path):
+    code, out, _ = run_cli(tmp_path, "--version")
+    assert code == 0 and out.strip() == f"study {__version__}"
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"] == __version__
+
+
+def test_quiet_drops_the_result_lines_and_keeps_errors(project_copy, run_cli):
+    code, out, err = run_cli(project_copy.root, "export")
+    assert code == 0 and out.startswith("wrote ")
+    code, out, err = run_cli(project_copy.root, "-q", "export")
+    assert code == 0 and out == "" and err == ""
+    code, out, err = run_cli(project_copy.root, "-q", "export", "--format", "xml")
+    assert code == 2 and "invalid choice" in err  # argparse usage errors still shown
+    code, out, err = run_cli(project_copy.root, "-q", "export", "--out", "labels")
+    assert code == 1 and err.startswith("error: ")
+
+
+def test_verbose_logs_the_step_and_its_time(project_copy, run_cli):
+    code, _, err = run_cli(project_copy.root, "-v", "export")
+    assert code == 0 and "DEBUG: study export: exit 0 after" in err
+
+
+def test_a_run_says_its_warnings_and_run_all_summarises_unchanged_configs(small_project, run_cli):
+    for other in (small_project.root / "configs").glob("*.yaml"):
+        other.unlink()  # two fast configs, not the study's 46
+    (small_project.root / "configs" / "stance_majority.yaml").write_text("task: stance\nmodel:\n  name: majority\nseeds: [0]\nn_boot: 100\n")
+    cfg = small_project.root / "configs" / "stance_tfidf_logreg.yaml"
+    cfg.write_text("task: stance\nmodel:\n  name: tfidf_logreg\n  c_grid: [0.0001]\nseeds: [0]\nn_boot: 100\n")
+    code, out, err = run_cli(small_project.root, "run", str(cfg))
+    assert code == 0, err
+    assert "warning(s) below)" in out and "  warning: " in err  # each warning is printed
+    code, out, err = run_cli(small_project.root, "run", "--all")
+    assert code == 0, err
+    assert out.splitlines()[0] == "1 unchanged, 1 to run"
+    assert "unchanged, skipped" not in out
+
+
+def test_licence_and_citation_files_are_there_and_parse():
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert "CC-BY-4.0" in (REPO / "labels" / "LICENSE").read_text()
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["version"] == __version__ and cff["preferred-citation"]["authors"]
+    assert cff["license"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"]["text"]
