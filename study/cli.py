@@ -95,6 +95,9 @@ def _run(args, project: Project) -> int:
     from study.evaluate.runner import run_all, run_config
     from study.evaluate.summary import write_summary
 
+    from study.models.encoders import use_device
+
+    use_device(args.device)
     _check_writable(project, "summary-quick" if args.quick else "summary")
     if args.all:
         run_all(project, quick=args.quick, force=args.force, jobs=args.jobs)
@@ -169,6 +172,7 @@ def _add_jobs(p) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from study.agreement import add_bootstrap_options
+    from study.predict.command import add_device_option
 
     from study import __version__
 
@@ -199,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny settings for smoke tests (2 folds, 1 seed, 1 epoch)")
     p.add_argument("--force", action="store_true", help="re-run even if config and data are unchanged")
     _add_jobs(p)
+    add_device_option(p)
     p.set_defaults(func=_run)
 
     p = sub.add_parser("curve", help="learning curves: train on growing subsets of each training fold -> results/curves/, results/figures/curve_<task>")

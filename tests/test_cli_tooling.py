@@ -54,3 +54,21 @@ def test_licence_and_citation_files_are_there_and_parse():
     cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
     assert cff["cff-version"] == "1.2.0" and cff["version"] == __version__ and cff["preferred-citation"]["authors"]
     assert cff["license"] == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"]["text"]
+
+
+def test_device_selection_on_a_machine_without_a_gpu(project_copy, run_cli, monkeypatch):
+    """--device auto picks the CPU where torch sees no GPU (the committed numbers); cuda is one line."""
+    import torch
+
+    from study.models import encoders
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("STUDY_DEVICE", "cpu")  # restored (absent) after the test
+    monkeypatch.delenv("STUDY_DEVICE")
+    assert encoders.resolve_device("auto") == encoders.resolve_device("cpu") == "cpu"
+    assert encoders.use_device("auto") == "cpu" and encoders.device() == "cpu"
+    code, _, err = run_cli(project_copy.root, "train", "configs/stance_tfidf_logreg.yaml", "--device", "cuda")
+    assert code == 1 and err.startswith("error: --device cuda: torch sees no CUDA GPU here")
+    assert not (project_copy.root / "models").exists()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine: auto takes it
+    assert encoders.resolve_device("auto") == "cuda"

@@ -265,3 +265,17 @@ def test_a_bom_in_predict_input_is_dropped(project):
                            "--output", "o/bom.jsonl")
     assert code == 0, err
     assert len((project / "o/bom.jsonl").read_text(encoding="utf-8").splitlines()) == len(text.splitlines())
+
+
+def test_predict_writes_csv_with_the_top_probability(project):
+    """Issue 23: CSV output, and the top probability per row to filter low-confidence labels."""
+    import csv
+
+    code, _, err = run_cli(project, "predict", "--model", _model(project), "--input", "in/sents.jsonl", "--sentences",
+                           "--output", "o/p.csv")
+    assert code == 0, err
+    with open(project / "o/p.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 20 and all(0 < float(r["top_probability"]) <= 1 for r in rows)
+    probs = [c for c in rows[0] if c.startswith("p_")]
+    assert all(abs(float(r["top_probability"]) - max(float(r[c]) for c in probs)) < 1e-9 for r in rows)

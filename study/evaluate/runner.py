@@ -25,6 +25,7 @@ from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary
 from study.fileio import short_hash
 from study.models import resolve_pretrained
+from study.models.encoders import device
 from study.models.context import model_inputs
 from study.project import Project
 from study.registry import ENCODER_MODELS
@@ -32,7 +33,10 @@ from study.formatting.numbers import fmt_score
 
 
 def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
-    digest = short_hash(json.dumps({"config": cfg.decisive(), "data": items.data_hash(), "code": code_hash()}, sort_keys=True), 8)
+    decisive = {"config": cfg.decisive(), "data": items.data_hash(), "code": code_hash()}
+    if device() != "cpu":  # a GPU's float sums differ in the last bits: its runs are other runs (CPU ids unchanged)
+        decisive["device"] = device()
+    digest = short_hash(json.dumps(decisive, sort_keys=True), 8)
     return f"{name}-{digest}", digest
 
 

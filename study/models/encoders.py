@@ -72,6 +72,42 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str = "auto") -> str:
+    """--device: "cpu", or "cuda" where torch sees a GPU; auto picks the GPU when there is one."""
+    if name not in DEVICES:
+        raise StudyError(f"--device {name!r}: allowed: {', '.join(DEVICES)}")
+    if name == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if name == "cuda":
+        raise StudyError("--device cuda: torch sees no CUDA GPU here (torch.cuda.is_available() is False); "
+                         "use --device auto or cpu")
+    return "cpu"
+
+
+def use_device(name: str = "auto") -> str:
+    """Set the device of this command's model fits and predictions (also in the worker
+    processes it spawns, which inherit the environment); returns it."""
+    import os
+
+    chosen = resolve_device(name)
+    os.environ["STUDY_DEVICE"] = chosen
+    return chosen
+
+
+def device() -> str:
+    """The device set by use_device; the CPU (and its exact numbers) unless a GPU was chosen."""
+    import os
+
+    return os.environ.get("STUDY_DEVICE", "cpu")
+
+
 def setup_torch(seed: int | None = None, threads: int | None = None):
     """torch with this process's thread count (set_threads; `threads` overrides it); given a
     seed, also seeded and deterministic, as every fit starts."""

@@ -12,6 +12,7 @@ from study.models import frozen
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
     adamw,
+    device,
     length_sorted_batches,
     linear_warmup_decay,
     quiet_transformers,
@@ -92,7 +93,7 @@ class Transformer(Classifier):
 
     def _fast_path(self) -> bool:
         base = getattr(self.model, self.model.base_model_prefix, None)
-        return (base is not None and frozen.supports(base, self.cfg.freeze_layers)
+        return (device() == "cpu" and base is not None and frozen.supports(base, self.cfg.freeze_layers)
                 and getattr(base, "pooler", None) is not None
                 and hasattr(self.model, "classifier") and hasattr(self.model, "dropout"))
 
@@ -100,6 +101,8 @@ class Transformer(Classifier):
         """Logits for a batch: through the cached frozen layers when possible, else the full model."""
         if not self._fast_path():
             enc = tokenize(self.tok, texts, self.cfg.max_length, padding=True, return_tensors="pt")
+            if device() != "cpu":
+                enc = {k: v.to(device()) for k, v in enc.items()}
             return self.model(**enc).logits
         base = getattr(self.model, self.model.base_model_prefix)
         n = self.cfg.freeze_layers
@@ -119,6 +122,8 @@ class Transformer(Classifier):
         setup_torch(self.seed)
         rng = np.random.default_rng(self.seed)
         self.tok, self.model = self._load()
+        if device() != "cpu":  # a GPU: the full forward pass on it (the CPU path and its numbers are untouched)
+            self.model.to(device())
         self._freeze(self.model)
         texts, labels = list(texts), list(labels)
         y = np.array([self.classes.index(l) for l in labels])
@@ -163,8 +168,10 @@ class Transformer(Classifier):
         torch = setup_torch()
         counts = np.bincount(y_train, minlength=len(self.classes)).astype(float)
         weights = np.where(counts > 0, counts.sum() / (len(self.classes) * np.maximum(counts, 1)), 0.0)
-        return torch.nn.CrossEntropyLoss(
-            weight=torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None)
+        weight = torch.tensor(weights, dtype=torch.float32) if self.cfg.class_weight else None
+        if weight is not None and device() != "cpu":
+            weight = weight.to(device())
+        return torch.nn.CrossEntropyLoss(weight=weight)
 
     def _optimizer(self, n_train: int):
         """(AdamW on the trainable parameters, its warm-up/decay schedule, total steps)."""
@@ -194,7 +201,8 @@ class Transformer(Classifier):
         total = 0.0
         for b in rng.permutation(len(batches)):
             idx = train_idx[batches[b]]
-            loss = loss_fn(self._logits([texts[i] for i in idx]), torch.tensor(y[idx]))
+            logits = self._logits([texts[i] for i in idx])
+            loss = loss_fn(logits, torch.tensor(y[idx]).to(logits.device) if device() != "cpu" else torch.tensor(y[idx]))
             loss.backward()
             optim.step()
             sched.step()
@@ -214,5 +222,5 @@ class Transformer(Classifier):
         self.model.eval()
         with torch.inference_mode():
             for idx in length_sorted_batches(lengths, batch_size):
-                out[idx] = torch.softmax(self._logits([texts[i] for i in idx]), dim=-1).numpy()
+                out[idx] = torch.softmax(self._logits([texts[i] for i in idx]), dim=-1).cpu().numpy()
         return out

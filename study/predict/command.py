@@ -11,8 +11,10 @@ from study.registry import SAVABLE
 
 
 def _train(args, project: Project) -> int:
+    from study.models.encoders import use_device
     from study.predict.train import train
 
+    use_device(args.device)
     path = project.arg_path(args.config)
     if not path.is_file() or path.suffix.lower() not in (".yaml", ".yml"):
         raise StudyError(f"{args.config}: not a config file; give one such as configs/frame_transformer.yaml")
@@ -22,7 +24,10 @@ def _train(args, project: Project) -> int:
 
 
 def _predict(args, project: Project) -> int:
+    from study.models.encoders import use_device
     from study.predict.segment_input import Columns
+
+    use_device(args.device)
     from study.predict.stream import PredictOptions, predict_corpus
 
     model, inp = project.arg_path(args.model), project.arg_path(args.input)
@@ -54,17 +59,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_device_option(p) -> None:
+    from study.models.encoders import DEVICES
+
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where torch models run: auto (a CUDA GPU when torch sees one, else the CPU), cpu or cuda; "
+                        "the CPU gives the committed numbers")
+
+
 def add_commands(sub) -> None:
     p = sub.add_parser("train", help="fit a config's model on all gold labels and save it under models/<config>-<hash>/")
     p.add_argument("config", help=f"config YAML file ({', '.join(SAVABLE)})")
     p.add_argument("--force", action="store_true", help="retrain even if the same model is saved")
     p.add_argument("--no-int8", action="store_true", help="transformer: skip the int8 ONNX export and its agreement check")
+    add_device_option(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("predict", help="label every sentence of a corpus with a saved model (Parquet or JSONL)")
     p.add_argument("--model", required=True, help="a folder written by `study train` (models/<config>-<hash>)")
     p.add_argument("--input", required=True, help="a folder of .txt articles, or a .jsonl/.csv/.parquet table of articles (or of sentences with --sentences)")
-    p.add_argument("--output", default=None, help="a .parquet or .jsonl file (default: predictions/<input>.<model>.parquet)")
+    p.add_argument("--output", default=None, help="a .parquet, .jsonl or .csv file (default: predictions/<input>.<model>.parquet); each row has label, top_probability and p_<class>")
     p.add_argument("--sentences", action="store_true", help="the input table holds sentences, not articles (no segmentation)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="int8: ONNX Runtime, only if the model passed its int8 check")
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="ray: Ray Data actor pool (local Ray, or --ray-address)")
@@ -73,6 +87,7 @@ def add_commands(sub) -> None:
     p.add_argument("--batch-size", type=_positive, default=64, help="sentences per model batch (length-sorted)")
     p.add_argument("--chunk-size", type=_positive, default=None, help="articles (or sentences) per resumable chunk (default 200 articles / 5000 sentences)")
     p.add_argument("--with-text", action="store_true", help="also write each sentence's text")
+    add_device_option(p)
     p.add_argument("--force", action="store_true", help="replace an existing --output file that study did not write")
     for name, default in (("id", "id"), ("article", "article_id"), ("outlet", "outlet"), ("text", "text"), ("date", "date"), ("title", "title")):
         p.add_argument(f"--{name}-column", default=default, help=f"input table column for the {name} (default {default!r})"

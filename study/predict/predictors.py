@@ -14,7 +14,7 @@ import numpy as np
 
 from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
 from study.models.base import proba_in_order
-from study.models.encoders import mean_pooled, quiet_transformers, setup_torch
+from study.models.encoders import device, mean_pooled, quiet_transformers, setup_torch
 
 BATCH_SIZE = 64
 # CPU threads for torch and ONNX Runtime; a Ray actor lowers it to the CPUs it was given.
@@ -65,7 +65,7 @@ class TorchPredictor:
         setup_torch(threads=THREADS)
         self.tok = AutoTokenizer.from_pretrained(hf_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(
-            hf_dir, use_safetensors=True, attn_implementation="eager").eval()
+            hf_dir, use_safetensors=True, attn_implementation="eager").eval().to(device())
         self.classes, self.max_length, self.batch_size = classes, max_length, batch_size
 
     def logits(self, texts: list[str]) -> np.ndarray:
@@ -73,7 +73,7 @@ class TorchPredictor:
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         with torch.inference_mode():
             for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
-                out[idx] = self.model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
+                out[idx] = self.model(**{k: torch.from_numpy(v).to(device()) for k, v in batch.items()}).logits.cpu().numpy()
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
@@ -91,7 +91,7 @@ class EmbedPredictor:
         setup_torch(threads=THREADS)
         path = resolve_pretrained(pretrained)
         self.tok = AutoTokenizer.from_pretrained(path)
-        self.encoder = AutoModel.from_pretrained(path).eval()
+        self.encoder = AutoModel.from_pretrained(path).eval().to(device())
         self.head, self.classes, self.max_length, self.batch_size = head, classes, max_length, batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -99,8 +99,8 @@ class EmbedPredictor:
         out = np.zeros((len(texts), self.encoder.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
-                enc = {k: torch.from_numpy(v) for k, v in batch.items()}
-                out[idx] = mean_pooled(self.encoder(**enc).last_hidden_state, enc["attention_mask"]).numpy()
+                enc = {k: torch.from_numpy(v).to(device()) for k, v in batch.items()}
+                out[idx] = mean_pooled(self.encoder(**enc).last_hidden_state, enc["attention_mask"]).cpu().numpy()
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

@@ -26,6 +26,7 @@ from study.predict.progress import Progress
 from study.predict.segment_input import Columns, InputSource, open_input, sentence_rows
 
 DEFAULT_CHUNK = {"article": 200, "sentence": 5000}
+OUTPUT_SUFFIXES = (".parquet", ".jsonl", ".csv")
 
 
 @dataclass
@@ -54,7 +55,8 @@ def schema(classes: list[str], source: InputSource, with_text: bool):
     cols += [(k, pa.string()) for k in ("date", "title") if getattr(source.columns, k) in source.present]
     if with_text:
         cols.append(("text", pa.string()))
-    cols += [("label", pa.string())] + [(c, pa.float64()) for c in proba_columns(classes)]
+    # top_probability: the label's own probability, so low-confidence rows can be filtered
+    cols += [("label", pa.string()), ("top_probability", pa.float64())] + [(c, pa.float64()) for c in proba_columns(classes)]
     cols += [("annotator_id", pa.string()), ("annotator_kind", pa.string()), ("codebook_version", pa.string())]
     return pa.schema(cols)
 
@@ -68,6 +70,7 @@ def _chunk_table(rows: list[dict], proba: np.ndarray, meta: dict, sch):
             if name in ("article_id", "outlet", "sentence_id", "paragraph", "index", "date", "title", "text")}
     data["text_hash"] = [short_hash(r["text"]) for r in rows]
     data["label"] = labels
+    data["top_probability"] = proba.max(axis=1) if len(rows) else []
     for j, name in enumerate(proba_columns(classes)):
         data[name] = proba[:, j] if len(rows) else []
     data["annotator_id"] = [meta["name"]] * len(rows)
@@ -95,6 +98,12 @@ def _combine(parts: list[Path], output: Path, sch) -> None:
                 for part in parts:
                     for row in pq.read_table(part).to_pylist():
                         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif output.suffix == ".csv":
+            import pyarrow.csv as pcsv
+
+            with pcsv.CSVWriter(tmp, sch) as writer:
+                for part in parts:
+                    writer.write_table(pq.read_table(part, schema=sch))
         else:
             with pq.ParquetWriter(tmp, sch) as writer:
                 for part in parts:
@@ -125,10 +134,10 @@ def predict_corpus(model_dir: Path, input_path: Path, output: Path, opts: Predic
     """Predict every sentence of the input into `output`; returns a small summary. `note`
     receives each note for the user (a StudyError naming a file; default: printed)."""
     note = note or _say(stream)
-    if output.suffix not in (".parquet", ".jsonl"):
-        raise StudyError("must end in .parquet or .jsonl", output, template="--output {path}: {text}")
+    if output.suffix not in OUTPUT_SUFFIXES:
+        raise StudyError(f"must end in {', '.join(OUTPUT_SUFFIXES)}", output, template="--output {path}: {text}")
     if output.is_dir():
-        raise StudyError("is a folder; give a file path ending in .parquet or .jsonl", output, template="--output {path}: {text}")
+        raise StudyError(f"is a folder; give a file path ending in {', '.join(OUTPUT_SUFFIXES)}", output, template="--output {path}: {text}")
     # an output equal to the input or the model, or a file study did not write, is refused before any work
     claim_file(output, "predict", force=opts.force, inputs={"--input": input_path, "--model": model_dir}, option="--output")
     source = open_input(input_path, opts.sentences, opts.columns)
