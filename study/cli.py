@@ -54,6 +54,12 @@ def _export(args, project: Project) -> int:
     from study.data import export_file, export_path
     from study.outputs import claim_file, record_file
 
+    if args.hub is not None:  # the Hub-ready folder: Parquet, dataset card, codebook, licence
+        from study.hub import export_hub
+
+        for path in export_hub(project, project.arg_path(args.hub), force=args.force):
+            print(f"wrote {project.rel(path)}")
+        return 0
     chosen = args.out is not None and export_path(project, args.format, args.out) != export_path(project, args.format, None)
     if chosen:  # the default release file is the tool's own; any other path must be new or written by study
         claim_file(export_path(project, args.format, args.out), "export", force=args.force,
@@ -194,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the flat gold dataset release file")
     p.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="jsonl")
     p.add_argument("--out", default=None, help="output path (default: results/dataset/sentences_gold.<format>)")
-    p.add_argument("--force", action="store_true", help="replace an existing --out file that study did not write")
+    p.add_argument("--hub", default=None, metavar="DIR", help="instead: a folder `datasets.load_dataset(DIR)` loads and the "
+                   "Hugging Face Hub accepts (Parquet with class names, dataset card, codebook, licence, a text-free variant)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file (or --hub folder) that study did not write")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("run", help="run experiment configs into results/runs/<name>/")

@@ -135,13 +135,15 @@ def claim_file(path: Path, command: str, *, force: bool = False, inputs: dict | 
                          "choose another path, or give --force to replace it", path, template=where)
 
 
-def record_file(path: Path, command: str) -> None:
-    """Note in its folder's marker that the tool wrote `path` (with the hash it has now)."""
+def record_file(path: Path, command: str, base: Path | None = None) -> None:
+    """Note in the marker of `base` (default: the file's folder) that the tool wrote `path`,
+    with the hash it has now."""
     path = Path(path)
-    record = read_marker(path.parent) or {"made_by": f"study {command}", "files": {}}
+    base = Path(base) if base is not None else path.parent
+    record = read_marker(base) or {"made_by": f"study {command}", "files": {}}
     files = dict(record["files"])
-    files[path.name] = file_hash(path, None)
-    _write_marker(path.parent, record["made_by"], files, bool(record.get("temporary")))
+    files[path.relative_to(base).as_posix()] = file_hash(path, None)
+    _write_marker(base, record["made_by"], files, bool(record.get("temporary")))
 
 
 # --- making, sealing, replacing and removing folders ------------------------------------

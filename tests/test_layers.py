@@ -24,7 +24,7 @@ FLOORS = (
     ("validate", "annotate"),
     ("agreement", "data"),
     ("outlets", "evaluate", "predict", "corpus_study"),
-    ("report",),
+    ("report", "hub"),
     ("cli",),
     ("__main__",),
 )
