@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY_ARTICLES, copy_repo_data, read_rows
+from conftest import REPO, TINY_ARTICLES, copy_repo_data, make_tiny_project, read_rows
 
 from study.errors import StudyError
 from study.predict.segment_input import open_input, sentence_rows
@@ -75,8 +75,6 @@ CONVENTIONS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r", "U+2028": "\u2028", "NEL"
 def test_paragraphs_do_not_depend_on_the_line_break_convention(tmp_path, run_cli, name):
     """An article with CR-only line ends was one paragraph (ids a-p01-s01..s21); a form feed
     was refused by `study segment` as a control character."""
-    from conftest import make_tiny_project
-
     text = TINY_ARTICLES["t1"] + "Another paragraph here. It has two sentences.\n\n\nAnd a last one.\n"
     lf = make_tiny_project(tmp_path / "lf")
     (lf.articles_dir / "t1.txt").write_text(text, encoding="utf-8")
