@@ -1,7 +1,7 @@
 """The corpus: article manifest, sentence segmentation and stable sentence ids.
 
-Segmentation uses pysbd (rule-based, Golden-Rules-tested) per paragraph, then a few
-documented repair rules for cases pysbd gets wrong on news text (see `REPAIR_RULES`).
+Segmentation (study/segmenter.py) uses pysbd (rule-based, Golden-Rules-tested) per paragraph,
+then a few documented repair rules for cases pysbd gets wrong on news text (`REPAIR_RULES`).
 Ids are `<article>-pNN-sNN` from the position at first segmentation; on later runs an
 unchanged sentence keeps its id even if sentences before it were added or removed.
 """
@@ -12,7 +12,6 @@ import csv
 import difflib
 import io
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -20,6 +19,7 @@ from typing import Iterable
 from study.errors import StudyError
 from study.fileio import read_jsonl, read_text_utf8, short_hash, write_jsonl
 from study.project import Project
+from study.segmenter import REPAIR_RULES, is_blank, plain_text_problem, segment_text, split_sentences  # noqa: F401 (re-exported)
 
 MANIFEST_COLUMNS = (
     "article_id", "file", "outlet_id", "outlet", "attribution",
@@ -95,104 +95,21 @@ def read_article(project: Project, article: Article) -> str:
     since it would end up invisible inside a sentence."""
     path = article_path(project, article)
     text = read_text_utf8(path)
-    bad = _CONTROL.search(text)
-    if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        raise StudyError(f"control character U+{ord(bad.group()):04X}; articles are plain text (tabs and line breaks only)", path, line=line)
+    problem = plain_text_problem(text)
+    if problem:
+        raise StudyError(problem[0], path, line=problem[1])
     return text
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def article_path(project: Project, article: Article) -> Path:
     return project.root / "corpus" / article.file
 
 
-# --- segmentation ------------------------------------------------------------------------
-
-# Titles that pysbd sometimes treats as sentence ends ("Then-Gov. Jerry Brown").
-_TITLE_END = re.compile(r"(?:^|[\s\-(])(?:Gov|Lt|Sen|Rep|Sgt|Gen|Col|Capt|Dr|Mr|Mrs|Ms|Supt|Atty|Insp|Det|Calif|Ariz|Nev|Ore|Wash)\.$")
-# A lone middle initial ("Frederic J. BROWN"), but not the end of "U.S." or "L.A.".
-_INITIAL_END = re.compile(r"(?:^|\s)(?<![A-Z]\.)[A-Z]\.$")
-
-# A quotation that ends a sentence followed at once by a new quotation (pysbd keeps them together).
-_QUOTE_BOUNDARY = re.compile(r"(?<=[.!?][”\"])\s+(?=“)")
-
-REPAIR_RULES = (
-    "R1 title: a segment ending in a title or state abbreviation (Gov., Sen., Rep., Calif., ...) is joined to the next one",
-    "R2 initial: a segment ending in a lone capital initial (J.) is joined to the next one; U.S. and L.A. are not initials",
-    "R3 whitespace: each sentence is trimmed of surrounding whitespace and invisible format characters (zero-width, bidi controls) and its offsets moved to match; a segment with nothing visible is dropped",
-    "R4 quote boundary: a sentence ending inside a closing quote (.” ) followed by an opening quote (“) is split there",
-)
-
-_segmenter = None
-
-
-def is_blank(text: str) -> bool:
-    """True for text with nothing visible: whitespace and format characters only (zero-width
-    spaces and joiners, bidirectional controls, a stray BOM; Unicode category Cf). Such a
-    line is not a paragraph and such a segment is not a sentence."""
-    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
-
-
-def _pysbd():
-    global _segmenter
-    if _segmenter is None:
-        import pysbd
-
-        _segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
-    return _segmenter
-
-
-def _strip_invisible(text: str, left: bool) -> str:
-    """`text` without leading (or trailing) whitespace and invisible format characters."""
-    chars = list(text) if left else list(reversed(text))
-    n = 0
-    while n < len(chars) and is_blank(chars[n]):
-        n += 1
-    return text[n:] if left else text[:len(text) - n]
-
-
-def split_sentences(paragraph: str) -> list[tuple[int, int]]:
-    """(start, end) spans of the sentences of one paragraph, after the repair rules."""
-    spans = [(s.start, s.end) for s in _pysbd().segment(paragraph)]
-    merged: list[list[int]] = []
-    for start, end in spans:
-        previous = paragraph[merged[-1][0]:merged[-1][1]].rstrip() if merged else ""
-        if merged and (_TITLE_END.search(previous) or _INITIAL_END.search(previous)):
-            merged[-1][1] = end  # R1, R2
-        else:
-            merged.append([start, end])
-    split: list[list[int]] = []
-    for start, end in merged:  # R4
-        cut = start
-        for m in _QUOTE_BOUNDARY.finditer(paragraph, start, end):
-            split.append([cut, m.start()])
-            cut = m.end()
-        split.append([cut, end])
-    out = []
-    for start, end in split:  # R3
-        chunk = paragraph[start:end]
-        lead = len(chunk) - len(_strip_invisible(chunk, left=True))
-        trail = len(chunk) - len(_strip_invisible(chunk, left=False))
-        if end - trail > start + lead and not is_blank(chunk):
-            out.append((start + lead, end - trail))
-    return out
-
+# --- segmentation (study/segmenter.py) ------------------------------------------------------
 
 def segment_article(article: Article, text: str) -> list[tuple[int, int, int, int, str]]:
     """(paragraph, index, start, end, text) for every sentence; a paragraph is a non-blank line."""
-    rows = []
-    offset = 0
-    paragraph_no = 0
-    for line in text.split("\n"):
-        if not is_blank(line):
-            paragraph_no += 1
-            for i, (s, e) in enumerate(split_sentences(line), start=1):
-                rows.append((paragraph_no, i, offset + s, offset + e, line[s:e]))
-        offset += len(line) + 1
-    return rows
+    return segment_text(text)
 
 
 @dataclass

@@ -154,6 +154,19 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def parse_json_line(line: str, path: Path, lineno: int) -> Any:
+    """One JSON line by the rules of every JSONL file study reads (a key given twice is
+    refused); a StudyError names the file and line."""
+    try:
+        return json.loads(line, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise StudyError(f"malformed JSON line ({exc.msg})", path, line=lineno) from None
+    except RecursionError:
+        raise StudyError("JSON nested too deeply; expected one flat object per line", path, line=lineno) from None
+    except _DuplicateKey as exc:
+        raise StudyError(f"key {exc.args[0]!r} appears twice in one line; give each key once", path, line=lineno) from None
+
+
 def read_jsonl_lenient(path: Path) -> tuple[list[dict[str, Any]], list[StudyError]]:
     """Parse what can be parsed; return (rows, one problem per bad line, naming file and line)."""
     path = Path(path)
@@ -166,15 +179,9 @@ def read_jsonl_lenient(path: Path) -> tuple[list[dict[str, Any]], list[StudyErro
         if not line.strip():
             continue
         try:
-            obj = json.loads(line, object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            problems.append(StudyError(f"malformed JSON line ({exc.msg})", path, line=lineno))
-            continue
-        except RecursionError:
-            problems.append(StudyError("JSON nested too deeply; expected one flat object per line", path, line=lineno))
-            continue
-        except _DuplicateKey as exc:
-            problems.append(StudyError(f"key {exc.args[0]!r} appears twice in one line; give each key once", path, line=lineno))
+            obj = parse_json_line(line, path, lineno)
+        except StudyError as exc:
+            problems.append(exc)
             continue
         if not isinstance(obj, dict):
             problems.append(StudyError(f"expected a JSON object, got {type(obj).__name__}", path, line=lineno))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from study.corpus import Article, assign_ids, is_blank, segment_article
+from study.segmenter import plain_text_problem
 from study.errors import StudyError
 from study.predict.table_stream import TABLE_SUFFIXES, iter_rows, table_columns
 
@@ -59,13 +60,14 @@ class InputSource:
         return h.hexdigest()[:16]
 
     def _files(self) -> list[Path]:
-        return sorted(p for p in self.path.rglob("*.txt") if p.is_file())
+        """The .txt files below the folder, .TXT or .Txt included."""
+        return sorted(p for p in self.path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
 
     def records(self) -> Iterator[dict]:
         """Every input record (article or sentence) as a dict with normalised keys."""
         if self.path.is_dir():
             for p in self._files():
-                rel = p.relative_to(self.path)
+                rel = p.relative_to(self.path)  # the id drops the suffix, whatever its case
                 try:
                     text = p.read_bytes().decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -88,15 +90,25 @@ class InputSource:
         """Read the whole input once; StudyError on the first bad record. Returns the count."""
         seen: set[str] = set()
         n = 0
+        c = self.columns
         for rec in self.records():
             text, (path, line) = rec["text"], rec["_where"]
             if not isinstance(text, str):
                 raise StudyError(f"text ({self.columns.text!r}) is {'missing' if text is None else type(text).__name__}; "
                                  "every row needs its text as a string", path, line=line)
+            for key, name in (("text", c.text), ("id", c.id), ("article_id", c.article), ("outlet", c.outlet),
+                              ("date", c.date), ("title", c.title)):
+                value = rec.get(key)
+                problem = plain_text_problem(value, "texts") if isinstance(value, str) else None
+                if problem and line is None and key == "text":  # a .txt file: the line in it
+                    raise StudyError(problem[0], path, line=problem[1])
+                if problem:
+                    raise StudyError(f"{'file name' if line is None else repr(name)}: {problem[0]}", path, line=line)
             if is_blank(text):
                 raise StudyError(f"empty {self.unit} (no visible text); remove it or give its text", path, line=line)
             if not rec["id"]:
-                raise StudyError(f"empty id (column {self.columns.id!r}); every {self.unit} needs one", path, line=line)
+                raise StudyError(f"empty id (column {self.columns.id!r} is empty, null or NaN); every {self.unit} needs one",
+                                 path, line=line)
             if rec["id"] in seen:
                 raise StudyError(f"duplicate {self.unit} id {rec['id']!r}; ids must be unique", path, line=line)
             seen.add(rec["id"])
@@ -117,7 +129,9 @@ class InputSource:
 
 
 def _str(value) -> str:
-    return "" if value is None else str(value)
+    """A cell as text: a missing value (None, or the NaN a Parquet float column or a JSON
+    `NaN` holds) is "", a number as written (1.5)."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def open_input(path: Path, sentences: bool = False, columns: Columns | None = None) -> InputSource:

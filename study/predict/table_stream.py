@@ -6,11 +6,11 @@ bounded batch at a time. Errors name the file and, where known, the line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
 from study.errors import StudyError
+from study.fileio import parse_json_line
 
 TABLE_SUFFIXES = (".jsonl", ".csv", ".parquet")
 _BATCH = 2048
@@ -64,10 +64,7 @@ def _jsonl(path: Path):
                 line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise StudyError(f"malformed JSON line ({exc.msg})", path, line=lineno) from None
+            obj = parse_json_line(line, path, lineno)  # a key given twice is refused, as in every JSONL file
             if not isinstance(obj, dict):
                 raise StudyError(f"expected a JSON object, got {type(obj).__name__}", path, line=lineno)
             yield lineno, obj
