@@ -264,6 +264,7 @@ def test_delta_is_the_difference_of_the_printed_means_and_runs_with_other_seeds_
     assert "seeds differ" in md
 
 
+@pytest.mark.slow
 def test_summary_and_report_print_the_same_numbers(study_with_results):
     summary = (study_with_results / "results" / "summary.md").read_text()
     report = (study_with_results / "results" / "REPORT.md").read_text()

@@ -256,7 +256,6 @@ def test_missing_gold_labels_name_what_to_do(tmp_path, small_project, capsys):
 
 # --- transformer internals -------------------------------------------------------------------
 
-@pytest.mark.slow
 def test_cached_frozen_layer_path_equals_the_full_model():
     """The fast path (frozen lower layers cached, top layers run by hand) must give the same
     logits as the plain model; this cannot show it for architectures other than BERT-style."""

@@ -26,6 +26,7 @@ def corpus_as_one_paragraph() -> str:
 
 # --- F9: linear time -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_one_megabyte_paragraph_is_segmented_in_seconds():
     """Was quadratic: about 9 minutes for 1 MB of news text on one line (13 s for 160 KB)."""
     from study.segmenter import segment_text

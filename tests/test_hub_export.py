@@ -4,6 +4,8 @@ whose texts the shipped script restores from the articles."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -14,6 +16,7 @@ import yaml
 from study.codebook import LABEL_FIELDS
 
 
+@pytest.mark.slow
 def test_the_hub_folder_loads_with_datasets_and_rebuilds_its_texts(project_copy, run_cli):
     code, out, err = run_cli(project_copy.root, "export", "--hub", "hub")
     assert code == 0, err

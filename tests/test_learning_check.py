@@ -3,6 +3,8 @@ flagged in the run's warnings, summary.md and the report's findings."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import numpy as np
@@ -39,6 +41,7 @@ def test_each_rule_flags_a_fit_that_did_not_learn():
     assert block["near_uniform"] == 1 and block["did_not_learn"] == 0 and warning[0].startswith("NEAR-UNIFORM OUTPUTS in 1 of 1")
 
 
+@pytest.mark.slow
 def test_a_transformer_with_a_learning_rate_near_zero_is_flagged(small_project, run_cli, tmp_path):
     """A deliberately broken model: the flag reaches metrics.json, the warnings and summary.md."""
     bert = make_tiny_bert(tmp_path / "bert")

@@ -52,6 +52,7 @@ def covered(df: pd.DataFrame, kind: str) -> np.ndarray:
     return ((df[f"{kind}_low"] <= truth) & (truth <= df[f"{kind}_high"])).to_numpy()
 
 
+@pytest.mark.slow
 def test_ppi_coverage_is_close_to_95_percent_while_naive_is_not():
     rng = np.random.default_rng(20231101)
     n_sims = 500

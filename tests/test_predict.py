@@ -161,6 +161,7 @@ def test_transformer_fp32_matches_an_unbatched_forward_pass_and_int8_agrees(setu
     assert (a.label == b.label).mean() >= 0.9 and np.abs(a[pcols].to_numpy() - b[pcols].to_numpy()).max() < 0.05
 
 
+@pytest.mark.slow
 def test_ray_engine_gives_the_single_machine_output(setup, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")

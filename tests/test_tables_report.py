@@ -389,7 +389,6 @@ class _Collector(html.parser.HTMLParser):
             self.h2[-1] += data
 
 
-@pytest.mark.slow
 def test_report_renders_in_headless_chromium(built, tmp_path):
     chromium = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
     if chromium is None:

@@ -229,6 +229,7 @@ def test_remove_made_removes_only_what_the_marker_lists(tmp_path):
     assert outputs.remove_made(unmarked) == ["x"] and (unmarked / "x").exists()
 
 
+@pytest.mark.slow
 def test_a_superseded_run_folder_with_a_users_file_is_moved_aside_not_deleted(project):
     run = MODULE_DATA["run"].relative_to(MODULE_DATA["run"].parents[2])
     stale = project / run.with_name("stance_tfidf_logreg-00000000")
