@@ -280,3 +280,13 @@ def test_predict_writes_csv_with_the_top_probability(project):
     assert len(rows) == 20 and all(0 < float(r["top_probability"]) <= 1 for r in rows)
     probs = [c for c in rows[0] if c.startswith("p_")]
     assert all(abs(float(r["top_probability"]) - max(float(r[c]) for c in probs)) < 1e-9 for r in rows)
+
+
+def test_predict_reads_a_single_txt_article(project):
+    """Issue 23: one article as a .txt file; its sentences get the study's ids (<file>-pNN-sNN)."""
+    shutil.copy(project / "corpus/articles/a001.txt", project / "in/one.txt")
+    code, _, err = run_cli(project, "predict", "--model", _model(project), "--input", "in/one.txt", "--output", "o/one.jsonl")
+    assert code == 0, err
+    rows = [json.loads(line) for line in (project / "o/one.jsonl").read_text(encoding="utf-8").splitlines()]
+    corpus = [json.loads(line) for line in (project / "corpus/sentences.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["sentence_id"] for r in rows] == [s["id"].replace("a001", "one") for s in corpus if s["article_id"] == "a001"]

@@ -59,15 +59,22 @@ class InputSource:
         h.update(repr((self.sentences, self.columns)).encode())
         return h.hexdigest()[:16]
 
+    @property
+    def one_article(self) -> bool:
+        """A single .txt file given as --input: one article, its id the file name."""
+        return self.path.is_file() and self.path.suffix.lower() == ".txt"
+
     def _files(self) -> list[Path]:
-        """The .txt files below the folder, .TXT or .Txt included."""
+        """The .txt files below the folder, .TXT or .Txt included (or the one file given)."""
+        if self.one_article:
+            return [self.path]
         return sorted(p for p in self.path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
 
     def records(self) -> Iterator[dict]:
         """Every input record (article or sentence) as a dict with normalised keys."""
-        if self.path.is_dir():
+        if self.path.is_dir() or self.one_article:
             for p in self._files():
-                rel = p.relative_to(self.path)  # the id drops the suffix, whatever its case
+                rel = p.relative_to(self.path.parent if self.one_article else self.path)  # the id drops the suffix, whatever its case
                 try:
                     text = p.read_bytes().decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -139,12 +146,12 @@ def open_input(path: Path, sentences: bool = False, columns: Columns | None = No
     columns = columns or Columns()
     if not path.exists():
         raise StudyError(f"not found; give a folder of .txt articles or a {', '.join(TABLE_SUFFIXES)} table", path)
-    if path.is_dir():
+    if path.is_dir() or path.suffix.lower() == ".txt":
         if sentences:
-            raise StudyError("--sentences needs a table of sentences, not a folder", path)
+            raise StudyError("--sentences needs a table of sentences, not a folder or a .txt article", path)
         return InputSource(path, False, columns)
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise StudyError(f"unknown input type {path.suffix!r}; allowed: a folder of .txt files or {', '.join(TABLE_SUFFIXES)}", path)
+        raise StudyError(f"unknown input type {path.suffix!r}; allowed: a .txt article, a folder of .txt files or {', '.join(TABLE_SUFFIXES)}", path)
     names = table_columns(path)
     if columns.text not in names:
         raise StudyError(f"no text column {columns.text!r} (--text-column); columns present: {', '.join(map(str, names)) or 'none'}", path)
