@@ -51,6 +51,16 @@ def test_tfidf_model_is_saved_with_skops_and_a_card(tfidf_model):
         assert cv["macro_f1"][key] == pytest.approx(metrics["macro_f1"][key], abs=1e-4)
     body = (folder / "README.md").read_text(encoding="utf-8")
     assert "## Intended use" in body and "five news articles" in body and "domain shift" in body
+    # Hub conventions: model-index with the cross-validated result, the dataset, and the labels' makers said plainly
+    front = _card(folder)
+    (result,) = front["model-index"][0]["results"]
+    assert result["metrics"][0]["type"] == "f1" and result["metrics"][0]["value"] == cv["macro_f1"]["mean"]
+    assert front["datasets"] and "made by language models" in body and "base_model" not in front
+    # the card's "How to use" snippet runs as written (skops with no untrusted types)
+    snippet = body.split("```python\n")[1].split("```")[0].replace("models/", f"{folder.parent}/")
+    scope: dict = {}
+    exec(snippet, scope)
+    assert list(scope["clf"].predict(["The sheriff refused to hand over the lists."]))[0] in card["labels"]
 
 
 def test_same_config_and_data_is_not_retrained(tfidf_model, run_cli):
@@ -69,6 +79,10 @@ def test_tiny_transformer_saves_safetensors_and_records_the_int8_check(tmp_path,
     folder = project.root / out.split()[-1]
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert "hf/model.safetensors" in names and "hf/tokenizer.json" in names
+    assert "base_model" not in _card(folder) and str(tmp_path) not in (folder / "README.md").read_text()  # a local encoder: no path
+    from study.predict.card import base_model
+
+    assert base_model({"pretrained": "packaged:all-MiniLM-L6-v2"}) == "sentence-transformers/all-MiniLM-L6-v2"
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pkl", ".joblib"))]
     int8 = _card(folder)["study"]["int8"]
     assert 0.0 <= int8["agreement"] <= 1.0 and int8["n_sentences"] > 100

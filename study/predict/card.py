@@ -57,12 +57,67 @@ def cv_summary(run_id: str | None, metrics: dict | None, same_config: bool = Tru
     return out
 
 
+BASE_MODELS = {"packaged:all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2"}  # the packaged copy's Hub id
+DATASET = "doj-jail-data-2025-sentences"  # the labels as `study export --hub` writes them
+LABELS_NOTE = ("The training labels were made by language models (every annotation pass and the adjudicator), following "
+               "the study's written codebook; agreement between the passes shows the codebook can be followed the same way "
+               "twice, not that the labels are valid. No person labelled these sentences.")
+
+
+def base_model(meta: dict) -> str | None:
+    """The Hub id of the encoder it starts from; none for a local folder (never a path in a card)."""
+    name = str(meta.get("pretrained") or "")
+    if name in BASE_MODELS:
+        return BASE_MODELS[name]
+    looks_like_hub_id = name.count("/") == 1 and not name.startswith((".", "/", "~")) and not Path(name).exists()
+    return name if looks_like_hub_id else None
+
+
+def model_index(meta: dict, cv: dict) -> list[dict]:
+    """The Hub's `model-index`: the cross-validated results of the same recipe (none without a run)."""
+    if not cv.get("run"):
+        return []
+    metrics = [{"type": "f1", "name": "macro-F1 (cross-validated mean)", "value": cv["macro_f1"]["mean"], "args": {"average": "macro"}}
+               ] if "macro_f1" in cv else []
+    if "accuracy" in cv:
+        metrics.append({"type": "accuracy", "name": "accuracy (cross-validated mean)", "value": cv["accuracy"]["mean"]})
+    return [{"name": meta["name"], "results": [{
+        "task": {"type": "text-classification", "name": f"{meta['task']} classification"},
+        "dataset": {"name": DATASET, "type": DATASET, "split": f"cross-validation ({cv['run']})"},
+        "metrics": metrics}]}]
+
+
+def how_to_use(meta: dict) -> list[str]:
+    folder = meta["name"]
+    lines = ["## How to use", "", "With the study (any corpus: a .txt article, a folder of them, or a table):", "", "```bash",
+             f"study predict --model models/{folder} --input articles/ --output predictions.parquet", "```", ""]
+    if meta["model"] == "transformer":
+        lines += ["In Python, without the study (safetensors weights in `hf/`):", "", "```python",
+                  "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+                  f'tok = AutoTokenizer.from_pretrained("models/{folder}/hf")',
+                  f'model = AutoModelForSequenceClassification.from_pretrained("models/{folder}/hf")',
+                  "```", ""]
+    else:
+        name = "pipeline.skops" if meta["model"] == "tfidf_logreg" else "head.skops"
+        lines += ["In Python, without the study: the skops file loads with no untrusted types to approve "
+                  "(`skops.io.get_untrusted_types` returns an empty list):", "", "```python", "import skops.io as sio",
+                  f'path = "models/{folder}/{name}"', "assert sio.get_untrusted_types(file=path) == []",
+                  "clf = sio.load(path, trusted=[])" + ("  # a scikit-learn Pipeline: clf.predict([\"a sentence\"])"
+                                                         if name == "pipeline.skops" else
+                                                         "  # the head: it reads mean-pooled all-MiniLM-L6-v2 embeddings"),
+                  "```", ""]
+    return lines
+
+
 def render_card(meta: dict, cv: dict) -> str:
     int8 = meta.get("int8")
     front = {
         "library_name": "transformers" if meta["model"] == "transformer" else "sklearn",
         "pipeline_tag": "text-classification", "language": ["en"], "license": "mit",
         "tags": ["study", meta["task"], meta["model"]],
+        "datasets": [DATASET],
+        **({"base_model": base_model(meta)} if meta["model"] in ("transformer", "embed_logreg") and base_model(meta) else {}),
+        **({"model-index": model_index(meta, cv)} if model_index(meta, cv) else {}),
         "study": {
             "task": meta["task"], "labels": meta["classes"], "codebook_version": meta["codebook_version"],
             "config": meta["config_name"], "model_id": meta["name"],
@@ -75,7 +130,10 @@ def render_card(meta: dict, cv: dict) -> str:
              f"trained by `study train configs/{meta['config_name']}.yaml` on all "
              f"{meta['training']['n_sentences']} gold-labelled sentences ({meta['training']['n_excluded']} excluded sentences left out; "
              f"data hash {meta['training']['data_hash']}).", "",
-             "## Labels", "", ", ".join(f"`{c}`" for c in meta["classes"]), "",
+             "## Labels", "", ", ".join(f"`{c}`" for c in meta["classes"]), "", LABELS_NOTE, "",
+             "## Training settings", "", f"Seed {meta.get('seed')}; config `configs/{meta['config_name']}.yaml` "
+             f"(its resolved settings are recorded under `study.config` in `study_model.json`); code hash {meta.get('code_hash')}.", "",
+             *how_to_use(meta),
              "## Cross-validated quality", ""]
     if cv.get("run"):
         f1 = cv.get("macro_f1", {})
