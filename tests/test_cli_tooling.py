@@ -72,3 +72,18 @@ def test_device_selection_on_a_machine_without_a_gpu(project_copy, run_cli, monk
     assert not (project_copy.root / "models").exists()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine: auto takes it
     assert encoders.resolve_device("auto") == "cuda"
+
+
+def test_both_reports_render_through_one_template_and_stylesheet(tmp_path):
+    """Issue 23: one Jinja2 template and one stylesheet for the study's and the extension's pages;
+    every value escaped, a table's own HTML kept."""
+    from study.formatting.blocks import Block, render_html
+    from study.formatting.tables import Table
+
+    css = (REPO / "study" / "resources" / "report.css").read_text(encoding="utf-8")
+    page = render_html([Block("h2", "A <b>", "a"), Block("p", "x & y"), Block("table", Table("t", "", "T", "c", ["h"], [["1"]]))],
+                       "Title", [("a", "A <b>")], subtitle="sub")
+    assert css in page and "<h2 id=\"a\">A &lt;b&gt;</h2>" in page and "<p>x &amp; y</p>" in page and "<table" in page
+    for module in ("study/report/document.py", "study/corpus_study/shares_report.py"):
+        text = (REPO / module).read_text(encoding="utf-8")
+        assert "render_html" in text and "<html" not in text  # no page of its own
