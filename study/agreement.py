@@ -12,6 +12,7 @@ import numpy as np
 
 from study.codebook import LABEL_FIELDS
 from study.errors import StudyError
+from study.options import check_seed
 from study.fileio import atomic_write_text, read_text_utf8
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score
 from study.labels import load_annotations
@@ -218,8 +219,7 @@ def check_options(n_boot: object, seed: object) -> None:
     lo, hi = N_BOOT_RANGE
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or not lo <= n_boot <= hi:
         raise StudyError(f"--n-boot {n_boot!r}: bootstrap resamples must be a whole number from {lo} to {hi} (1000 is usual)")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise StudyError(f"--seed {seed!r}: must be a whole number from 0 to {2**32 - 1}")
+    check_seed(seed)
 
 
 def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,

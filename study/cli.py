@@ -120,7 +120,13 @@ def _run(args, project: Project) -> int:
 
 def _curve(args, project: Project) -> int:
     from study.evaluate.curve import check_replaces, run_curves
+    from study.options import check_distinct, check_seed
 
+    for seed in args.seeds or []:
+        check_seed(seed, "--seeds")
+    check_distinct(args.seeds or [], "--seeds")
+    check_distinct(args.sizes, "--sizes")
+    check_distinct(args.config, "config")
     configs = [_check_config_path(c, project) for c in args.config]
     check_replaces(project, configs, force=args.force)
     for path in run_curves(project, configs, args.sizes, args.seeds, jobs=args.jobs):

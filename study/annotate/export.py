@@ -24,6 +24,7 @@ from study.codebook import CODEBOOK_VERSION
 from study.errors import StudyError
 from study.fileio import read_jsonl_lenient
 from study.labels import annotation_files
+from study.options import check_seed
 from study.outputs import claim_folder, write_outputs
 from study.project import Project
 
@@ -85,6 +86,7 @@ def export_tasks(project: Project, opts: ExportOptions, out: Path) -> tuple[Path
     """Write the task folder (whole, via a temp folder then rename); return it and the task count."""
     if opts.sample not in SAMPLES:
         raise StudyError(f"--sample {opts.sample}: unknown; allowed: {', '.join(SAMPLES)}")
+    check_seed(opts.seed)
     # before any work: the folder must be new, or one this command made (a coder's file beside it stays)
     claim_folder(out, "annotate export", force=opts.force, inputs={"--input": opts.input, "the corpus": project.sentences}, names=FILES)
     hints = load_hints(project)

@@ -11,6 +11,9 @@ def _sample(args, project: Project) -> int:
     from study.corpus_study.sentences import sample_sentences
     from study.outputs import claim_file, record_file
 
+    from study.options import check_seed
+
+    check_seed(args.seed)
     articles, sentences, out = (project.arg_path(v) for v in (args.articles, args.sentences, args.out))
     record_path = out.with_name(out.stem + "_record.json")
     claim_file(sentences, "sample-sentences", force=args.force, inputs={"--articles": articles}, option="--sentences")

@@ -97,6 +97,14 @@ def load_external(project: Project, cfg: ExperimentConfig) -> Items:
         return ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in frame[name].tolist()]
 
     texts, labels = column(ds.text_column), column(label_column)
+    spellings: dict[str, set[str]] = {}
+    for raw in frame[label_column].tolist():
+        if isinstance(raw, str) and raw.strip():
+            spellings.setdefault(raw.strip().casefold(), set()).add(raw)
+    clash = next((sorted(v) for v in spellings.values() if len(v) > 1), None)
+    if clash:  # "pos", "Pos" and "pos " would be three classes of one label
+        raise StudyError(f"{ds.path}: column '{label_column}' spells one label several ways ({', '.join(map(repr, clash))}); "
+                         "labels must match exactly (case and spaces)")
     ids = column(ds.id_column) if ds.id_column in frame.columns else [f"row{i + 1}" for i in range(len(frame))]
     groups = column(ds.group_column) if ds.group_column in frame.columns else ["all"] * len(frame)
     if len(set(ids)) != len(ids):
