@@ -8,7 +8,6 @@ finds implausible. The list is for re-adjudication: nothing is changed by it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,25 +16,29 @@ from study.errors import StudyError
 from study.fileio import atomic_write_text
 from study.project import Project
 from study.registry import names
+from study.run_record import BrokenRun, advice, read_metrics
 
 BASELINES = names("floor") + names("lexicon")  # not learned from the labels
 COLUMNS = ("task", "run", "id", "gold", "suggested", "p_gold", "p_suggested")
 
 
 def _metrics(run_dir: Path) -> dict:
-    path = run_dir / "metrics.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    """The run's metrics; a broken folder is the one line `study run` and `study tables` give."""
+    try:
+        return read_metrics(run_dir, keys=("task", "model", "macro_f1"))
+    except BrokenRun as exc:
+        raise StudyError(advice(exc), run_dir) from None
 
 
 def best_runs(project: Project) -> list[Path]:
     """The best non-baseline run per task among results/runs/*/ that have predictions."""
     best: dict[str, tuple[float, Path]] = {}
-    for run_dir in sorted(project.runs_dir.glob("*/")) if project.runs_dir.exists() else []:
+    folders = sorted(p for p in project.runs_dir.glob("*/") if not p.name.startswith(".")) if project.runs_dir.exists() else []
+    for run_dir in folders:
         m = _metrics(run_dir)
-        if not (run_dir / "predictions.csv").exists() or m.get("model") in BASELINES or "task" not in m:
+        if not (run_dir / "predictions.csv").exists() or m.get("model") in BASELINES:
             continue
-        f1 = m.get("macro_f1", {})
-        score = float(f1.get("mean", np.nan) if isinstance(f1, dict) else f1)
+        score = float(m["macro_f1"]["mean"])
         if m["task"] not in best or score > best[m["task"]][0]:
             best[m["task"]] = (score, run_dir)
     if not best:
@@ -49,7 +52,10 @@ def run_issues(project: Project, run_dir: Path) -> list[dict]:
     from cleanlab.filter import find_label_issues
 
     path = run_dir / "predictions.csv"
-    table = pd.read_csv(path, dtype={"id": str})
+    try:
+        table = pd.read_csv(path, dtype={"id": str})
+    except (ValueError, OSError) as exc:  # pandas' EmptyDataError and ParserError are ValueErrors
+        raise StudyError(f"cannot be read as a table ({str(exc).splitlines()[0]})", path) from None
     task = _metrics(run_dir).get("task")
     classes = [c[len("prob_"):] for c in table.columns if c.startswith("prob_")]
     missing = [c for c in ("id", "gold") if c not in table.columns]
@@ -58,10 +64,17 @@ def run_issues(project: Project, run_dir: Path) -> list[dict]:
     unknown = sorted(set(table["gold"]) - set(classes))
     if unknown:
         raise StudyError(f"gold label(s) {', '.join(unknown)} have no prob_ column", path)
+    if table["gold"].nunique() < 2:
+        raise StudyError(f"every gold label is {table['gold'].iloc[0]!r}; the audit needs at least two gold classes", path)
     # one row per sentence: probabilities averaged over seeds (each seed's are out-of-fold)
     mean = table.groupby("id", sort=False).agg({"gold": "first", **{f"prob_{c}": "mean" for c in classes}})
     probs = mean[[f"prob_{c}" for c in classes]].to_numpy(dtype=float)
-    probs = probs / probs.sum(axis=1, keepdims=True)
+    totals = probs.sum(axis=1, keepdims=True)
+    empty = [sid for sid, t in zip(mean.index, totals[:, 0]) if not np.isfinite(t) or t <= 0]
+    if empty:  # 0/0 would turn into NaN and silently stop the audit of every sentence
+        raise StudyError(f"{len(empty)} sentence(s) have no probabilities (prob_ columns empty or all 0), e.g. {empty[0]}; "
+                         "re-run the config with `study run --force`", path)
+    probs = probs / totals
     labels = np.array([classes.index(g) for g in mean["gold"]])
     flagged = find_label_issues(labels=labels, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
     rows = []

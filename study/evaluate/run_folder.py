@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import secrets
 import sys
@@ -19,6 +18,7 @@ from study.config import ExperimentConfig
 from study.evaluate.items import Items
 from study.provenance import code_hash, package_versions
 from study.errors import StudyError
+from study.run_record import BrokenRun, read_json_object, read_metrics  # noqa: F401 (BrokenRun: read here by the summary)
 from study.fileio import atomic_write_bytes, atomic_write_text, write_json
 from study.outputs import mark_temporary, remove_made, replace_folder, seal
 
@@ -183,29 +183,10 @@ def _confusion_figure(path: Path, items: Items, preds_by_seed, title: str) -> No
     atomic_write_bytes(path, buf.getvalue())
 
 
-class BrokenRun(Exception):
-    """A run folder that cannot be read (missing or malformed file): reported, never fatal."""
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BrokenRun(f"{path.name} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BrokenRun(f"{path.name} is not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    if not isinstance(data, dict):
-        raise BrokenRun(f"{path.name} does not hold a JSON object")
-    return data
-
-
 def load_run(run_dir: Path) -> dict:
     """Manifest and metrics of a run; BrokenRun names the file that is missing or malformed."""
-    manifest = _read_json(run_dir / MARKER)
-    metrics = _read_json(run_dir / "metrics.json")
-    for key in ("task", "model", "split", "macro_f1", "accuracy", "n_sentences", "n_seeds", "warnings"):
-        if key not in metrics:
-            raise BrokenRun(f"metrics.json has no {key!r} (written by an older version? re-run with --force)")
+    manifest = read_json_object(run_dir / MARKER)
+    metrics = read_metrics(run_dir)
     if not (run_dir / "predictions.csv").is_file():
         raise BrokenRun("predictions.csv is missing")
     return {"dir": run_dir, "manifest": manifest, "metrics": metrics}
