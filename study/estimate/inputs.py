@@ -72,16 +72,50 @@ def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, 
     if excluded not in EXCLUDED_MODES:
         raise StudyError(f"--excluded {excluded!r}: allowed: {', '.join(EXCLUDED_MODES)}")
     preds = _read_predictions(predictions, by, meta, cols)
+    allowed = label_set(preds, field_name)
+    _check_predicted(preds, predictions, by, cols, allowed)
     rows = read_jsonl(labelled)
-    gold, hashes, n_dropped = _read_gold(rows, labelled, field_name, excluded)
+    gold, hashes, n_dropped = _read_gold(rows, labelled, field_name, excluded, allowed)
     _check_match(preds, predictions, labelled, gold, hashes, cols)
     return _split(preds, rows, gold, n_dropped, by, cols)
+
+
+def label_set(preds: pd.DataFrame, field_name: str) -> list[str]:
+    """The labels a label may take: the model's classes when the predictions carry its p_<class>
+    columns (as `study predict` writes them), else the codebook's for the field."""
+    from study.codebook import LABEL_FIELDS
+
+    classes = [c[2:] for c in preds.columns if isinstance(c, str) and c.startswith("p_")]
+    return classes or list(LABEL_FIELDS.get(field_name, ()))
+
+
+def _reserved(preds: pd.DataFrame, cols: Columns) -> set[str]:
+    return {cols.pred, cols.sentence_id, cols.text_hash, "gold", "pred", "label"} | {
+        c for c in preds.columns if isinstance(c, str) and c.startswith("p_")}
+
+
+def _check_predicted(preds: pd.DataFrame, predictions: Path, by: str, cols: Columns, allowed: list[str]) -> None:
+    """Every row has a predicted label of the label set and a group; nothing is silently left out."""
+    for column, what in ((cols.pred, "predicted label"), (by, f"group ({by})")):
+        empty = preds[column].isna() | (preds[column].astype(str).str.strip() == "")
+        if empty.any():
+            row = int(empty.to_numpy().argmax())
+            raise StudyError(f"{int(empty.sum())} row(s) have no {what}, e.g. row {row + 1} (sentence "
+                             f"{preds[cols.sentence_id].iloc[row]!r}); every sentence needs one", predictions)
+    if allowed:
+        odd = sorted(set(preds[cols.pred].astype(str)) - set(allowed))
+        if odd:
+            raise StudyError(f"predicted label(s) {', '.join(map(repr, odd[:3]))} are not in the label set; allowed: "
+                             f"{', '.join(allowed)}", predictions)
 
 
 def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Columns) -> pd.DataFrame:
     """The predictions, one per sentence, with the group column (from --meta if need be)."""
     preds = read_table(predictions)
     _require(preds, [cols.sentence_id, cols.pred], predictions, "set the column names with --id-col/--pred-col")
+    if by in _reserved(preds, cols):  # grouping by the label itself, or a column the estimate uses
+        raise StudyError(f"--by {by!r}: is the label, a probability or a column the estimate uses; "
+                         "group by another column, e.g. outlet or leaning (from --meta)")
     if preds[cols.sentence_id].duplicated().any():
         dup = preds[cols.sentence_id][preds[cols.sentence_id].duplicated()].iloc[0]
         raise StudyError(f"sentence id {dup!r} appears more than once; one prediction per sentence", predictions)
@@ -100,7 +134,7 @@ def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Colum
     return preds
 
 
-def _read_gold(rows: list[dict], labelled: Path, field_name: str, excluded: str) -> tuple[dict, dict, int]:
+def _read_gold(rows: list[dict], labelled: Path, field_name: str, excluded: str, allowed: list[str]) -> tuple[dict, dict, int]:
     """(gold label by sentence id, text hash by sentence id, excluded sentences dropped)."""
     problems = []
     gold: dict[str, object] = {}
@@ -122,6 +156,10 @@ def _read_gold(rows: list[dict], labelled: Path, field_name: str, excluded: str)
             gold[sid] = EXCLUDED
         elif not isinstance(row.get(field_name), str):
             problems.append(StudyError(f"sentence {sid} has no {field_name!r} label", labelled, line=row["_line"]))
+            continue
+        elif allowed and row[field_name] not in allowed:  # "Support" or "oppose " would be a class of its own
+            problems.append(StudyError(f"{field_name}={row[field_name]!r} is not in the label set; allowed: "
+                                       f"{', '.join(allowed)} (or exclude=true)", labelled, line=row["_line"]))
             continue
         else:
             gold[sid] = row[field_name]
