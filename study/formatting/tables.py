@@ -48,18 +48,21 @@ class Table:
                    footer=[list(r) for r in obj.get("footer", [])], align=str(obj.get("align", "")))
 
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def md_cell(text: str) -> str:
+    """A Markdown table cell: a pipe escaped, line breaks (any convention) made spaces."""
+    return " ".join(str(text).replace("|", "\\|").splitlines())
+
+
 
 
 def table_markdown(table: Table, number: str = "") -> str:
     """A caption paragraph and a pipe table."""
     label = f"Table {number}. " if number else ""
     lines = [f"**{label}{table.title}.** {table.caption}", ""]
-    lines.append("| " + " | ".join(_md_cell(h) for h in table.header) + " |")
+    lines.append("| " + " | ".join(md_cell(h) for h in table.header) + " |")
     lines.append("|" + "|".join(":--" if a == "l" else "--:" for a in table.alignments()) + "|")
     for row in table.rows + table.footer:
-        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+        lines.append("| " + " | ".join(md_cell(c) for c in row) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -25,22 +25,33 @@ def _read(path: Path) -> tuple[list[str], list[str], list[str], str]:
     if not path.is_file():
         raise StudyError("not found; give a file written by `study predict`", path)
     if path.suffix == ".parquet":
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise StudyError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", path) from None
         names, rows = table.column_names, None
-    elif path.suffix == ".jsonl":
+        n_rows = table.num_rows
+    elif path.suffix in (".jsonl", ".csv"):
         from study.predict.table_stream import iter_rows
 
         rows = [r for _, r in iter_rows(path)]
-        names = list(rows[0]) if rows else []
+        names, n_rows = (list(rows[0]) if rows else []), len(rows)
     else:
-        raise StudyError("must be a .parquet or .jsonl file written by `study predict`", path)
+        raise StudyError("must be a .parquet, .jsonl or .csv file written by `study predict`", path)
+    if not n_rows:
+        raise StudyError("holds no predictions (0 rows)", path)
     missing = [c for c in ("outlet", "label") if c not in names]
-    if missing:
-        raise StudyError(f"missing column(s) {', '.join(missing)}; is it a `study predict` output?", path)
     classes = [c[2:] for c in names if c.startswith("p_")]
+    if missing or not classes:
+        raise StudyError(f"missing column(s) {', '.join(missing + ([] if classes else ['p_<class>']))}; "
+                         "is it a `study predict` output?", path)
     get = (lambda c: table.column(c).to_pylist()) if rows is None else (lambda c: [r.get(c) for r in rows])
+    labels = get("label")
+    odd = sorted({str(x) for x in labels} - set(classes))
+    if odd:  # "SUPPORT" beside p_support would silently fall out of every share
+        raise StudyError(f"label(s) {', '.join(map(repr, odd[:3]))} have no p_ column; labels: {', '.join(classes)}", path)
     model = sorted(set(get("annotator_id"))) if "annotator_id" in names else []
-    return get("outlet"), get("label"), classes, ", ".join(model)
+    return get("outlet"), labels, classes, ", ".join(map(str, model))
 
 
 def predicted_share_table(predictions_path: Path) -> list[dict]:
@@ -67,6 +78,7 @@ def write_predicted_tables(predictions_path: Path, source: str, out_dir: Path, f
     """predicted_shares.md/.csv and a stacked-bar figure (predicted_shares.png/.svg) in out_dir;
     `source` is the predictions file as the table records it."""
     from study.formatting.numbers import fmt_pct
+    from study.formatting.tables import md_cell
     from study.outputs import claim_folder, record_file
 
     claim_folder(out_dir, "predicted-tables", force=force, inputs={"--predictions": predictions_path}, names=FILES)
@@ -80,7 +92,7 @@ def write_predicted_tables(predictions_path: Path, source: str, out_dir: Path, f
           "| outlet | n | " + " | ".join(f"predicted {c}" for c in used) + " |",
           "|---|---:|" + "---:|" * len(used)]
     for r in rows:
-        md.append(f"| {r['outlet']} | {r['n']} | " + " | ".join(f"{fmt_pct(r[f'share_{c}'], 1)} ({r[f'count_{c}']})" for c in used) + " |")
+        md.append(f"| {md_cell(r['outlet'])} | {r['n']} | " + " | ".join(f"{fmt_pct(r[f'share_{c}'], 1)} ({r[f'count_{c}']})" for c in used) + " |")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["# predicted labels, not gold: " + WARNING])
