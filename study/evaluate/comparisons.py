@@ -94,12 +94,14 @@ def compare(run_a: dict, run_b: dict, n_resamples: int) -> tuple[float, float, s
     or sentences: such runs were not evaluated on the same splits."""
     ma, mb = run_a["metrics"], run_b["metrics"]
     classes = ma["classes"]
+    if classes != mb.get("classes"):  # checked before either run's predictions are coded with these classes
+        return float("nan"), float("nan"), "not compared: different label sets"
     ids_a, gold, pa, fa = _coded_predictions(run_a["dir"], classes)
     ids_b, _, pb, fb = _coded_predictions(run_b["dir"], classes)
     if sorted(pa) != sorted(pb):
         return float("nan"), float("nan"), f"not compared: seeds differ ({sorted(pa)} vs {sorted(pb)})"
-    if ids_a != ids_b or classes != mb["classes"]:
-        return float("nan"), float("nan"), "not compared: different sentences or label sets"
+    if ids_a != ids_b:
+        return float("nan"), float("nan"), "not compared: different sentences"
     if any(fa[s] != fb[s] for s in fa):
         return float("nan"), float("nan"), "not compared: different folds"
     labels = ma.get("scored_labels") or sorted(set(gold))
