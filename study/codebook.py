@@ -33,6 +33,7 @@ FRAME = (
 )
 
 SENTIMENT = ("negative", "neutral", "positive")
+MAX_SECONDARY_FRAMES = 2  # CODEBOOK.md §2: "up to two frames_secondary", none equal to the primary frame
 
 SOURCE = (
     "federal_government",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from study.codebook import ANNOTATORS, EXCLUDE_REASONS, FRAME, KNOWN_CODEBOOK_VERSIONS, LABEL_FIELDS
+from study.codebook import ANNOTATORS, EXCLUDE_REASONS, FRAME, KNOWN_CODEBOOK_VERSIONS, LABEL_FIELDS, MAX_SECONDARY_FRAMES
 from study.errors import StudyError
 from study.fileio import read_jsonl_lenient, strip_line
 from study.project import Project
@@ -34,6 +34,17 @@ def known_annotators(project: Project | None) -> set[str]:
     return known
 
 
+def secondary_frame_problems(row: dict[str, Any]) -> list[str]:
+    """CODEBOOK.md §2 on a new label: at most two different secondary frames, none the primary.
+    (Checked when labels come in; the committed gold has one older row with three, listed in
+    the closing note of issue 19 for re-adjudication rather than changed here.)"""
+    secondary = row.get("frames_secondary") or []
+    if len(secondary) > MAX_SECONDARY_FRAMES or len(set(secondary)) < len(secondary) or row.get("frame") in secondary:
+        return [f"frames_secondary {secondary}: at most {MAX_SECONDARY_FRAMES} different frames, none equal to the "
+                "primary frame (CODEBOOK.md §2)"]
+    return []
+
+
 def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | None = None) -> list[str]:
     """Problems with one label line, one message each (empty when the line is valid)."""
     problems = []
@@ -49,6 +60,7 @@ def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | N
     secondary = row.get("frames_secondary", [])
     if not isinstance(secondary, list) or any(f not in FRAME for f in secondary):
         problems.append(f"frames_secondary must be a list of frames from: {', '.join(FRAME)}")
+
     if "exclude" in row and not isinstance(row["exclude"], bool):
         problems.append(f"exclude must be true or false, got {row['exclude']!r}")
     if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:

@@ -122,6 +122,17 @@ def read_rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def codable(rows: list[dict]) -> dict[str, dict]:
+    """Gold rows by id as a coder could submit them through Label Studio today: at most two
+    secondary frames, none the primary (CODEBOOK.md §2; the import refuses more). One committed
+    gold row (a000-p09-s02) lists three, from before that check; it awaits re-adjudication."""
+    out = {}
+    for r in rows:
+        secondary = [f for f in dict.fromkeys(r.get("frames_secondary") or []) if f != r.get("frame")][:2]
+        out[r["id"]] = {**r, "frames_secondary": secondary}
+    return out
+
+
 def write_rows(path: Path, rows: list[dict]) -> None:
     Path(path).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 

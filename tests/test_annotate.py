@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import read_rows, write_rows
+from conftest import codable, read_rows, write_rows
 
 from study.annotate.importer import result_for_row
 from study.annotate.sampling import k_center_greedy
@@ -124,7 +124,7 @@ def test_uncertain_sample_ranks_by_margin_and_says_it_is_not_for_estimates(run_c
 
 
 def test_import_writes_the_coded_labels_in_the_study_schema(run_cli, project_copy, coder):
-    gold = {r["id"]: r for r in read_rows(project_copy.gold)}
+    gold = codable(read_rows(project_copy.gold))
     tasks, _, _, _ = export(run_cli, project_copy, "--sample", "all")
     (project_copy.root / "export.json").write_text(json.dumps(ls_export(tasks, gold)))
     code, _, stderr = run_cli(project_copy.root, "annotate", "import", "export.json", "--annotator", coder, "--kind", "person")
@@ -145,7 +145,7 @@ def test_import_writes_the_coded_labels_in_the_study_schema(run_cli, project_cop
 
 
 def test_import_refuses_bad_tasks_one_line_each_and_writes_nothing(run_cli, project_copy, coder):
-    gold = {r["id"]: r for r in read_rows(project_copy.gold)}
+    gold = codable(read_rows(project_copy.gold))
     tasks, _, _, _ = export(run_cli, project_copy, "--sample", "all")
     export_rows = ls_export(tasks[:8], gold)
     export_rows[0]["annotations"][0]["result"][0]["value"]["choices"] = ["sympathetic"]  # unknown choice

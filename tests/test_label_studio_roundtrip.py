@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import REPO, read_rows
+from conftest import codable, REPO, read_rows
 from test_annotate import CODED, declare_pass
 
 from study.annotate.importer import result_for_row
@@ -116,7 +116,7 @@ def test_label_studio_round_trip_is_exact(label_studio, project_copy, run_cli, m
 
     # what the coder submits: the gold labels, plus a note on every fifth sentence (the TextArea)
     sentences = read_rows(project_copy.sentences)
-    gold = {r["id"]: r for r in read_rows(project_copy.gold)}
+    gold = codable(read_rows(project_copy.gold))
     submitted = {}
     for n, s in enumerate(sentences):
         row = {"id": s["id"], "hash": s["hash"], **{k: gold[s["id"]][k] for k in CODED}, "annotator": "coder_ls",

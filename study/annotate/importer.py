@@ -21,8 +21,8 @@ from study.annotate.sentences import project_marker
 from study.codebook import CODEBOOK_VERSION, FRAME, LABEL_FIELDS
 from study.corpus import load_sentences
 from study.errors import ProblemList, StudyError
-from study.fileio import read_text_utf8, write_jsonl
-from study.labels import check_label_row, known_annotators
+from study.fileio import read_text_utf8, short_hash, write_jsonl
+from study.labels import check_label_row, known_annotators, secondary_frame_problems
 from study.project import Project
 
 REQUIRED_FIELDS = (*LABEL_FIELDS, "exclude")
@@ -34,6 +34,8 @@ def read_export(path: Path) -> list[dict]:
         tasks = json.loads(read_text_utf8(path))
     except json.JSONDecodeError as exc:
         raise StudyError(f"not JSON ({exc.msg}, line {exc.lineno}); give Label Studio's JSON export", path) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits, or nesting too deep
+        raise StudyError(f"not a Label Studio JSON export ({str(exc).splitlines()[0][:120]})", path) from None
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise StudyError("expected a JSON list of tasks (Label Studio's JSON export, not JSON_MIN or CSV)", path)
     return tasks
@@ -41,7 +43,10 @@ def read_export(path: Path) -> list[dict]:
 
 def pick_annotation(task: dict, completed_by: str | None) -> tuple[dict | None, str | None]:
     """(the one submitted annotation, or None; a problem or None). Skipped ones do not count."""
-    anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+    anns = task.get("annotations") or []
+    if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
+        return None, "annotations must be a list of objects (Label Studio's JSON export)"
+    anns = [a for a in anns if not a.get("was_cancelled")]
     if completed_by is not None:
         def who(a: dict) -> set[str]:
             by = a.get("completed_by")
@@ -56,8 +61,16 @@ def values_of(result: list[dict]) -> tuple[dict[str, Any], list[str]]:
     """{field: choices list or note text} from a Label Studio result list, and its problems."""
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for item in result:
+    if not isinstance(result, list):
+        return values, [f"result must be a list of objects, got {type(result).__name__}"]
+    for k, item in enumerate(result, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("value") or {}, dict):
+            problems.append(f"result item {k} is not an object with a 'value' object")
+            continue
         name, value = item.get("from_name"), item.get("value") or {}
+        if name in values:  # a second answer for one field: which one counts would be a guess
+            problems.append(f"{name}: given twice in one annotation; give one result per field")
+            continue
         if name in CHOICES:
             chosen = value.get("choices")
             if not isinstance(chosen, list):
@@ -68,7 +81,13 @@ def values_of(result: list[dict]) -> tuple[dict[str, Any], list[str]]:
                 problems.append(f"{name}: unknown choice(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(CHOICES[name])}")
             values[name] = chosen
         elif name in TEXT_FIELDS:
-            values[name] = " ".join(str(t) for t in value.get("text") or []).strip()
+            text = value.get("text") or []
+            if isinstance(text, str):
+                text = [text]
+            if not isinstance(text, list) or not all(isinstance(t, str) for t in text):
+                problems.append(f"{name}: text must be a string or a list of strings")
+                continue
+            values[name] = " ".join(text).strip()
         else:
             problems.append(f"unknown field {name!r} in the result; the labeling config has: {', '.join([*CHOICES, *TEXT_FIELDS])}")
     return values, problems
@@ -148,8 +167,12 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
     uncoded = 0
     for n, task in enumerate(read_export(path), start=1):
         data = task.get("data") or {}
-        sid = data.get("sentence_id")
-        where = f"task {task.get('id', f'#{n}')}" + (f" ({sid})" if sid else "")
+        sid = data.get("sentence_id") if isinstance(data, dict) else None
+        task_id = task.get("id", f"#{n}")
+        where = f"task {task_id if isinstance(task_id, (str, int)) else f'#{n}'}" + (f" ({sid})" if isinstance(sid, str) else "")
+        if not isinstance(data, dict) or not isinstance(sid, str):
+            problems.append(f"{where}: data must be an object with a sentence_id string (a task of `study annotate export`)")
+            continue
         if not sid or "project_marker" not in data:
             problems.append(f"{where}: not a task of `study annotate export` (no sentence_id/project_marker)")
             continue
@@ -168,6 +191,10 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
             problems.append(f"{where}: the sentence text changed since export (hash {data.get('text_hash')} -> "
                             f"{by_id[sid]['hash']}); code it again from a new export")
             continue
+        if "text" in data and (not isinstance(data["text"], str) or short_hash(data["text"]) != by_id[sid]["hash"]):
+            problems.append(f"{where}: the text the coder saw is not this sentence's text in corpus/sentences.jsonl; "
+                            "code it again from a new export")
+            continue
         annotation, problem = pick_annotation(task, completed_by)
         if problem:
             problems.append(f"{where}: {problem}")
@@ -179,7 +206,8 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
         row, row_problems = (None, []) if value_problems else label_row(sid, by_id[sid]["hash"], values, annotator, kind)
         problems += [f"{where}: {p}" for p in value_problems + row_problems]
         if row is not None:
-            problems += [f"{where}: {text}" for text in check_label_row(row, known=known_annotators(project))]  # the checks `study validate` makes
+            problems += [f"{where}: {text}" for text in check_label_row(row, known=known_annotators(project))  # the checks `study validate` makes
+                         + secondary_frame_problems(row)]
             rows[sid] = row
     if not rows and not problems:
         problems.append("no submitted annotation in the export")

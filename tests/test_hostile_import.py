@@ -1,0 +1,62 @@
+"""Issue 19 F18, F19: a Label Studio export with bad structure or impossible codes is refused,
+one line per bad task, and nothing is written."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from conftest import codable, read_rows
+from test_annotate import coder, export, ls_export  # noqa: F401 (coder is a fixture)
+
+
+def _good(run_cli, project):
+    gold = codable(read_rows(project.gold))
+    tasks, _, _, _ = export(run_cli, project, "--sample", "all")
+    return ls_export(tasks[:6], gold)
+
+
+def _result(task, name):
+    return next(r for r in task["annotations"][0]["result"] if r["from_name"] == name)
+
+
+BAD = {
+    "data a string": lambda t: t.update(data="oops"),
+    "annotations a string": lambda t: t.update(annotations="oops"),
+    "annotations of numbers": lambda t: t.update(annotations=[1, 2]),
+    "sentence_id a list": lambda t: t["data"].update(sentence_id=["a", "b"]),
+    "value a list": lambda t: _result(t, "stance").update(value=["support"]),
+    "result a string": lambda t: t["annotations"][0].update(result="oops"),
+    "a non-object result item": lambda t: t["annotations"][0]["result"].append(5),
+    "text of another sentence": lambda t: t["data"].update(text="Completely different text."),
+    "six secondary frames": lambda t: t["annotations"][0]["result"].append(
+        {"from_name": "frames_secondary", "to_name": "text", "type": "choices",
+         "value": {"choices": ["economic", "morality", "fairness_and_equality", "legality", "political", "public_opinion"]}}),
+    "the primary frame twice": lambda t: t["annotations"][0]["result"].append(
+        {"from_name": "frames_secondary", "to_name": "text", "type": "choices", "value": {"choices": [_result(t, "frame")["value"]["choices"][0]]}}),
+    "a second stance": lambda t: t["annotations"][0]["result"].append(
+        {"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": ["oppose"]}}),
+    "a note that is an object": lambda t: t["annotations"][0]["result"].append(
+        {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": {"text": "abc"}}}),
+    "a note with an object in its list": lambda t: t["annotations"][0]["result"].append(
+        {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [{"x": 1}, None]}}),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_task_is_one_line_and_nothing_is_written(run_cli, project_copy, coder, case):  # noqa: F811
+    tasks = _good(run_cli, project_copy)
+    bad = copy.deepcopy(tasks)
+    BAD[case](bad[2])
+    (project_copy.root / "bad.json").write_text(json.dumps(bad))
+    code, _, err = run_cli(project_copy.root, "annotate", "import", "bad.json", "--annotator", coder)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("error: bad.json: task 3") and "Traceback" not in err, err
+    assert not (project_copy.annotations_dir / f"{coder}.jsonl").exists()
+
+
+def test_a_huge_integer_file_is_one_line(run_cli, project_copy, coder):  # noqa: F811
+    (project_copy.root / "big.json").write_text("[" + "9" * 5000 + "]")
+    code, _, err = run_cli(project_copy.root, "annotate", "import", "big.json", "--annotator", coder)
+    assert code == 1 and err.startswith("error: big.json: not a Label Studio JSON export"), err
