@@ -1,0 +1,36 @@
+"""Issue 19 F20 (follow-up): a name the user wrote (an outlet, a pass description) cannot break a
+Markdown table or heading; every hand-built table cell goes through formatting.tables.md_cell."""
+
+from __future__ import annotations
+
+import pandas as pd
+from test_estimate_cli import write_inputs
+
+HOSTILE = "a|b\nc"
+
+
+def test_a_group_name_cannot_break_the_estimate_markdown(tmp_path, run_cli):
+    write_inputs(tmp_path)
+    preds = pd.read_csv(tmp_path / "preds.csv", dtype=str)
+    preds.loc[preds["outlet"] == "o1", "outlet"] = HOSTILE
+    preds.to_csv(tmp_path / "preds.csv", index=False)
+    code, _, err = run_cli(tmp_path, "estimate", "--predictions", tmp_path / "preds.csv", "--labelled", tmp_path / "gold.jsonl",
+                           "--field", "sentiment", "--by", "outlet", "--out", tmp_path / "est")
+    assert code == 0, err
+    md = (tmp_path / "est" / "shares_sentiment_by_outlet.md").read_text(encoding="utf-8").splitlines()
+    assert "## outlet = a\\|b c" in md  # the heading stays one line
+    assert not any(line == "c" for line in md)
+
+
+def test_a_pass_description_cannot_break_the_agreement_table(project_copy, run_cli):
+    passes = project_copy.root / "labels" / "passes.yaml"
+    text = passes.read_text(encoding="utf-8")
+    passes.write_text(text.replace("Blind pass 1: a fresh-context", "Blind pass 1 | with a pipe: a fresh-context", 1),
+                      encoding="utf-8")
+    code, _, err = run_cli(project_copy.root, "agree")
+    assert code == 0, err
+    md = (project_copy.root / "results" / "agreement.md").read_text(encoding="utf-8").splitlines()
+    start = md.index("## Passes") + 2
+    rows = md[start:md.index("", start)]  # the passes table, header included
+    assert len(rows) > 3 and any("Blind pass 1 \\| with a pipe" in line for line in rows)
+    assert len({line.count("|") - line.count("\\|") for line in rows}) == 1  # same number of cells in every row
