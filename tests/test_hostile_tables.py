@@ -4,6 +4,7 @@ Markdown table or heading; every hand-built table cell goes through formatting.t
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from test_estimate_cli import write_inputs
 
 HOSTILE = "a|b\nc"
@@ -34,3 +35,20 @@ def test_a_pass_description_cannot_break_the_agreement_table(project_copy, run_c
     rows = md[start:md.index("", start)]  # the passes table, header included
     assert len(rows) > 3 and any("Blind pass 1 \\| with a pipe" in line for line in rows)
     assert len({line.count("|") - line.count("\\|") for line in rows}) == 1  # same number of cells in every row
+
+
+@pytest.mark.parametrize("name,text", [("metrics.json", "[]"), ("metrics.json", '{"task": "sta'), ("manifest.json", "[1, 2]")])
+def test_tables_and_audit_labels_say_the_same_line_for_a_broken_run_folder(tmp_path, run_cli, name, text):
+    """Issue 19 F17: one reader (study/run_record.py) for every command that reads run folders; a
+    manifest.json that is a list used to be an AttributeError in `study tables`."""
+    from test_tables_report import FAST, RUN_DIR, build_project
+
+    project = build_project(tmp_path / "p")
+    (project.results / "runs" / RUN_DIR / name).write_text(text, encoding="utf-8")
+    code, _, err = run_cli(project.root, "tables", "--n-permutations", str(FAST["n_permutations"]), "--n-boot", str(FAST["n_boot"]))
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and lines[0].startswith(f"error: results/runs/{RUN_DIR}: {name}"), err
+    assert lines[0].endswith("re-run its config with `study run --force`, or delete the folder")
+    if name == "metrics.json":  # audit-labels reads only metrics.json and predictions.csv
+        code, _, err_audit = run_cli(project.root, "audit-labels")
+        assert code == 1 and err_audit.strip() == lines[0]
