@@ -52,3 +52,35 @@ def test_tables_and_audit_labels_say_the_same_line_for_a_broken_run_folder(tmp_p
     if name == "metrics.json":  # audit-labels reads only metrics.json and predictions.csv
         code, _, err_audit = run_cli(project.root, "audit-labels")
         assert code == 1 and err_audit.strip() == lines[0]
+
+
+def test_sample_sentences_refuses_a_negative_seed_before_reading(tmp_path, run_cli):
+    """Issue 19 F24: the shared seed check covers `sample-sentences --seed` too (nothing is read or written)."""
+    code, _, err = run_cli(tmp_path, "sample-sentences", "--articles", tmp_path / "nope.jsonl.gz",
+                           "--sentences", tmp_path / "s.jsonl", "--out", tmp_path / "o.jsonl", "--seed", "-1")
+    assert code == 1 and err.strip() == "error: --seed -1: must be a whole number from 0 to 4294967295", err
+    assert not any(tmp_path.glob("*.jsonl"))
+
+
+def test_audit_labels_refuses_rows_whose_probabilities_are_empty(tmp_path, run_cli):
+    """Issue 19 F16 U02, NaN form: empty prob_ cells (0/0 -> NaN) are refused with a count, not audited silently."""
+    import csv
+    import shutil
+
+    from conftest import REPO, copy_repo_data
+
+    project = copy_repo_data(tmp_path / "p")
+    src = next((REPO / "results" / "runs").glob("stance_tfidf_logreg-*"))
+    run = project.root / "results" / "runs" / src.name
+    shutil.copytree(src, run)
+    with open(run / "predictions.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        if r["article_id"] == "a002":
+            r.update({k: "" for k in r if k.startswith("prob_")})
+    with open(run / "predictions.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code, out, err = run_cli(project.root, "audit-labels", "--runs", run)
+    assert code == 1 and "sentence(s) have no probabilities" in err and "a002-" in err and "flagged" not in out, err
