@@ -15,6 +15,7 @@ from study.errors import StudyError
 from study.options import check_seed
 from study.fileio import atomic_write_text, read_text_utf8
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score
+from study.formatting.tables import md_cell
 from study.labels import load_annotations
 from study.metrics import bootstrap_ci, cohen_kappa, krippendorff_alpha_nominal, percent_agreement
 from study.passes import Pass, describe, load_passes, pass_file_problems
@@ -127,8 +128,8 @@ def render_markdown(rows: list[dict], confusions: dict[tuple[str, str], dict[str
         "|---|---|---|---|---|---|",
     ]
     for p in declared:
-        lines.append(f"| {p.id} | {p.kind} | {'yes' if p.blind else 'no'} | {'yes' if p in used else 'no (not blind)'} "
-                     f"| {p.codebook_version} | {p.description} |")
+        cells = [p.id, p.kind, "yes" if p.blind else "no", "yes" if p in used else "no (not blind)", p.codebook_version, p.description]
+        lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")  # a description is free text
     lines += ["", _kinds_note(used), "", "## Agreement", ""] + _metric_table(rows)
     if pairwise and len(used) > 2:
         lines += ["", "## Pairwise agreement", ""]

@@ -14,6 +14,7 @@ import numpy as np
 
 from study.errors import StudyError
 from study.fileio import atomic_write_text
+from study.formatting.tables import md_cell
 from study.project import Project
 from study.registry import names
 from study.run_record import BrokenRun, advice, read_metrics
@@ -102,8 +103,8 @@ def render_markdown(rows: list[dict], runs: list[str], texts: dict[str, str]) ->
              "the sentence during adjudication, not evidence that the label is wrong; nothing was changed.", "",
              "| task | id | gold | model suggests | p(gold) | p(suggested) | sentence |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        text = texts.get(r["id"], "").replace("|", "\\|")
-        lines.append(f"| {r['task']} | {r['id']} | {r['gold']} | {r['suggested']} | {r['p_gold']:.2f} | {r['p_suggested']:.2f} | {text} |")
+        cells = [r["task"], r["id"], r["gold"], r["suggested"], f"{r['p_gold']:.2f}", f"{r['p_suggested']:.2f}", texts.get(r["id"], "")]
+        lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     lines += ["", f"{len(rows)} flagged; runs audited: {', '.join(runs)}", ""]
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from study.fileio import atomic_write_text
 from study.formatting.numbers import fmt_pct, fmt_pct_ci
+from study.formatting.tables import md_cell
 
 VALIDITY = (
     "Only the labelled-only and PPI intervals are valid, and only if the labelled sentences are a "
@@ -45,7 +46,7 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
         out.write("\n")
     for group, part in df.groupby("group", sort=False):
         first = part.iloc[0]
-        out.write(f"## {by} = {group}\n\n")
+        out.write(f"## {md_cell(by)} = {md_cell(group)}\n\n")  # a group name is user data: one line
         out.write(f"n labelled = {first['labelled_n']}, N unlabelled = {first['ppi_N_unlabelled']}, "
                   f"all sentences = {first['naive_n']}\n\n")
         if first["labelled_n"] < 30:
@@ -55,7 +56,7 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
         for _, row in part.iterrows():
             lam = "–" if math.isnan(row["ppi_lambda"]) else f"{row['ppi_lambda']:.2f}"
             mark = " †" if row["ppi_degenerate"] else ""
-            out.write(f"| {row['label']} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | {_cell(row, 'ppi')}{mark} | {lam} |\n")
+            out.write(f"| {md_cell(row['label'])} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | {_cell(row, 'ppi')}{mark} | {lam} |\n")
         out.write("\n")
         if part["ppi_degenerate"].any():
             out.write("† No (or only) labelled sentences of this label in the group: the PPI (CLT) interval "

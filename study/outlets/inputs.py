@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from study.codebook import LABEL_FIELDS, TASKS
 from study.corpus import Article, load_manifest, load_sentences
 from study.errors import StudyError
 from study.fileio import read_text_utf8
+from study.run_record import BrokenRun, advice, read_json_object
 from study.labels import load_gold
 from study.project import Project
 
@@ -129,17 +129,14 @@ def load_runs(project: Project, summary: list[dict[str, str]], gold: dict[str, d
     for row in summary:
         folder = resolve_run_dir(project, row["run_dir"])
         require_file(project, folder / "manifest.json", "study run --all")
-        try:
-            manifest = json.loads(read_text_utf8(folder / "manifest.json"))
-        except json.JSONDecodeError as exc:
-            raise StudyError(f"malformed JSON ({exc.msg}): run `study run --all --force`", folder / "manifest.json") from None
-        if not _on_gold_labels(manifest):
-            other_runs.append(project.rel(folder))
-            continue
-        try:
-            json.loads(read_text_utf8(folder / "metrics.json"))
-        except (json.JSONDecodeError, StudyError):
-            raise StudyError("missing or malformed: re-run its config with `study run --force`", folder / "metrics.json") from None
+        try:  # the one reader of run folders, so tables, the summary and audit-labels say the same
+            manifest = read_json_object(folder / "manifest.json")
+            if not _on_gold_labels(manifest):
+                other_runs.append(project.rel(folder))
+                continue
+            read_json_object(folder / "metrics.json")  # tables read the predictions; metrics only need to be whole
+        except BrokenRun as exc:
+            raise StudyError(advice(exc), folder) from None
         task = row["task"]
         if task not in TASKS:
             raise StudyError(f"results/summary.csv: task {task!r} of {row['run_dir']} is not one of {', '.join(TASKS)}")
