@@ -154,7 +154,8 @@ def render_card(meta: dict, cv: dict) -> str:
                      f"threshold {fmt_pct(int8['min_agreement'])}; {verdict}.")
     lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limits", ""] + [f"- {x}" for x in LIMITS]
     lines += ["", "## Files", "", "Safe formats only (safetensors, skops, ONNX, JSON); `study predict` refuses any pickle-based file "
-              "and any file whose sha256 differs from `study_model.json`.", ""]
+              "and any file whose sha256 differs from `study_model.json` or that it does not list; "
+              "`study_model.json` carries its own sha256 (`meta_sha256`), so an edit to it is refused too.", ""]
     return "\n".join(lines)
 
 

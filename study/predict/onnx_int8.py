@@ -60,7 +60,13 @@ class OnnxPredictor:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = predictors.THREADS  # the same thread budget as torch
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_file), sess_options=opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(onnx_file), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own types (InvalidProtobuf, NoSuchFile, ...): a damaged file
+            from study.errors import StudyError
+
+            raise StudyError(f"not a loadable ONNX graph ({type(exc).__name__}); the saved model is damaged, "
+                             "run `study train` again", onnx_file) from None
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.tok = AutoTokenizer.from_pretrained(hf_dir)
         self.classes, self.max_length, self.batch_size = classes, max_length, batch_size

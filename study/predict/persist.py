@@ -10,8 +10,9 @@
       hf/                  transformer: save_pretrained (safetensors) + tokenizer
       onnx/model.int8.onnx transformer: the int8 graph, only if it passed its check
 
-Loading refuses a folder holding any pickle-based file, a file changed since saving, and a
-label set or codebook version other than the one in use.
+Loading refuses a folder holding any pickle-based file, a file changed or added since saving,
+an edited study_model.json (study.predict.model_meta), weights whose own label set differs from
+it, and a label set or codebook version other than the one in use.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from pathlib import Path
 from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
 from study.errors import StudyError
 from study.formatting.numbers import fmt_pct
+from study.predict import model_meta
 from study.predict.safety import check_digests, file_digests, refuse_pickles
 from study.registry import SAVABLE
 
 META_FILE = "study_model.json"
 CARD_FILE = "README.md"
-FORMAT = "study-model/1"
+FORMAT = "study-model/2"  # /2: study_model.json carries its own checksum
 # Types a skops file may hold: scikit-learn estimators and the numeric types inside them.
 SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
@@ -47,8 +49,9 @@ def save_weights(clf, kind: str, folder: Path) -> None:
 
 
 def seal(folder: Path, meta: dict) -> None:
-    """Record every file's sha256 in study_model.json (written last)."""
+    """Record every file's sha256 in study_model.json (written last), and the metadata's own."""
     meta = {**meta, "files": file_digests(folder, skip=(META_FILE, CARD_FILE))}
+    meta[model_meta.CHECKSUM_KEY] = model_meta.meta_checksum(meta)
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -65,10 +68,17 @@ def read_meta(folder: Path) -> dict:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StudyError(f"not valid JSON ({exc})", meta_path) from None
-    if meta.get("format") != FORMAT:
+    if isinstance(meta, dict) and meta.get("format") != FORMAT:
         raise StudyError(f"format {meta.get('format')!r} is not {FORMAT!r}; retrain with this version of study", meta_path)
-    check_digests(folder, meta.get("files", {}))
+    model_meta.check_structure(meta, meta_path)
     check_label_set(meta, folder)
+    model_meta.check_checksum(meta, meta_path)
+    check_digests(folder, meta["files"], allowed=(META_FILE, CARD_FILE))
+    if meta["model"] == "transformer":
+        model_meta.check_hf_config(folder, meta)
+    for rel in meta["files"]:
+        if rel.endswith(".safetensors"):
+            model_meta.check_safetensors(folder / rel)
     return meta
 
 
@@ -83,14 +93,52 @@ def check_label_set(meta: dict, folder: Path) -> None:
                          f"{meta.get('classes')}, but codebook {CODEBOOK_VERSION} in use has {expected}; retrain with `study train`", folder)
 
 
-def _load_skops(path: Path):
+def _load_skops(path: Path, meta: dict):
+    """The estimator in a skops file, after its types and its classes_ are checked."""
+    import zipfile
+
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as exc:
+        raise StudyError(f"not a skops file ({type(exc).__name__}); the saved model is damaged, run `study train` again",
+                         path) from None
     bad = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
     if bad:
         raise StudyError(f"holds types outside scikit-learn/numpy/scipy ({', '.join(bad[:3])}); refused", path)
-    return sio.load(path, trusted=untrusted)
+    try:
+        estimator = sio.load(path, trusted=untrusted)
+    except Exception as exc:  # a skops archive whose contents do not load: damaged, not a code path
+        raise StudyError(f"cannot be loaded ({type(exc).__name__}); the saved model is damaged, run `study train` again",
+                         path) from None
+    model_meta.check_estimator_classes(estimator, meta, path)
+    return estimator
+
+
+def check_loadable(folder: Path, precision: str = "fp32") -> dict:
+    """Every check load_predictor makes, without loading a transformer or an encoder (the Ray
+    driver runs it before starting Ray, so a bad folder is one line, not a Ray traceback)."""
+    meta = read_meta(folder)
+    if precision == "int8":
+        _int8_file(folder, meta)
+    elif precision != "fp32":
+        raise StudyError(f"--precision {precision!r}: allowed: fp32, int8")
+    if meta["model"] in ("tfidf_logreg", "embed_logreg"):
+        _load_skops(folder / ("pipeline.skops" if meta["model"] == "tfidf_logreg" else "head.skops"), meta)
+    return meta
+
+
+def _int8_file(folder: Path, meta: dict) -> Path:
+    """The int8 graph, if the model has one that passed its check."""
+    int8, kind = meta["int8"] or {}, meta["model"]
+    if kind != "transformer":
+        raise StudyError(f"--precision int8: only transformer models have an int8 path; {{model}} is {kind}", also={"model": folder})
+    if not int8.get("passed"):
+        why = (f"its label agreement with fp32 was {fmt_pct(int8['agreement'], 1)} < {fmt_pct(int8['min_agreement'])} on "
+               f"{int8['n_sentences']} gold sentences" if "agreement" in int8 else "no int8 check was run (trained with --no-int8)")
+        raise StudyError(f"--precision int8 refused for {{model}}: {why}; use --precision fp32", also={"model": folder})
+    return folder / int8["file"]
 
 
 def load_predictor(folder: Path, precision: str = "fp32", batch_size: int = 64):
@@ -100,23 +148,17 @@ def load_predictor(folder: Path, precision: str = "fp32", batch_size: int = 64):
     meta = read_meta(folder)
     kind, classes, max_length = meta["model"], meta["classes"], meta["max_length"]
     if precision == "int8":
-        int8 = meta.get("int8") or {}
-        if kind != "transformer":
-            raise StudyError(f"--precision int8: only transformer models have an int8 path; {{model}} is {kind}", also={"model": folder})
-        if not int8.get("passed"):
-            why = (f"its label agreement with fp32 was {fmt_pct(int8['agreement'], 1)} < {fmt_pct(int8['min_agreement'])} on "
-                   f"{int8['n_sentences']} gold sentences" if "agreement" in int8 else "no int8 check was run (trained with --no-int8)")
-            raise StudyError(f"--precision int8 refused for {{model}}: {why}; use --precision fp32", also={"model": folder})
+        onnx_file = _int8_file(folder, meta)
         from study.predict.onnx_int8 import OnnxPredictor
 
-        return meta, OnnxPredictor(folder / int8["file"], folder / "hf", classes, max_length, batch_size)
+        return meta, OnnxPredictor(onnx_file, folder / "hf", classes, max_length, batch_size)
     if precision != "fp32":
         raise StudyError(f"--precision {precision!r}: allowed: fp32, int8")
     if kind == "transformer":
         return meta, predictors.TorchPredictor(folder / "hf", classes, max_length, batch_size)
     if kind == "tfidf_logreg":
-        return meta, predictors.SklearnPredictor(_load_skops(folder / "pipeline.skops"), classes)
+        return meta, predictors.SklearnPredictor(_load_skops(folder / "pipeline.skops", meta), classes)
     if kind == "embed_logreg":
-        head = _load_skops(folder / "head.skops")
+        head = _load_skops(folder / "head.skops", meta)
         return meta, predictors.EmbedPredictor(head, classes, meta["pretrained"], max_length, batch_size)
     raise StudyError(f"model {kind!r} cannot be loaded; saved kinds: {', '.join(SAVABLE)}", folder / META_FILE)

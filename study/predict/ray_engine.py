@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ ROWS_PER_BATCH = 256  # rows per map_batches call; the predictor length-sorts wi
 # Ray starts an actor pool (a model load per actor) for every dataset it runs, so the driver
 # hands it at least this many sentences at a time (several resumable chunks).
 MIN_SENTENCES_PER_CALL = 20000
+CONNECT_TIMEOUT_S = 3  # the TCP probe of --ray-address
 
 
 def _ray():
@@ -65,15 +67,48 @@ class _ModelActor:
         remove_made(self.dir.parent)
 
 
+def _check_address(address: str) -> None:
+    """Fail in seconds on an address with nothing listening (ray.init retries such a one for
+    minutes), and on a ray:// address without the Ray Client extra (a traceback otherwise)."""
+    if address in ("auto", "local"):
+        return
+    target = address
+    if address.startswith("ray://"):
+        try:
+            import grpc  # noqa: F401  (what Ray Client needs; the plain `ray` package lacks it)
+        except ImportError:
+            raise StudyError(f"--ray-address {address}: a ray:// address needs Ray Client, which is not installed: "
+                             'pip install "ray[client]" (or give the head node\'s host:port)') from None
+        target = address[len("ray://"):]
+    host, _, port = target.rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise StudyError(f"--ray-address {address!r}: allowed: auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError, OverflowError) as exc:
+        raise StudyError(f"cannot reach a Ray cluster at {address} ({getattr(exc, 'strerror', None) or exc}); "
+                         "start one with `ray start --head` or check --ray-address") from None
+
+
 class RayEngine:
     def __init__(self, model_dir: Path, opts):
+        from study.predict import persist
+
+        persist.check_loadable(model_dir, opts.precision)  # a bad model folder: one line, before Ray starts
+        if opts.ray_address:
+            _check_address(opts.ray_address)
         self.ray = _ray()
         self.started = False
         logging.getLogger("ray").setLevel(logging.WARNING)
         warnings.filterwarnings("ignore", module="ray")  # "operator received fewer inputs than actors" on small chunks
         if not self.ray.is_initialized():
             kwargs = {"address": opts.ray_address} if opts.ray_address else {"num_cpus": os.cpu_count()}
-            self.ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+            try:
+                self.ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+            except ValueError as exc:
+                if "ray[client]" not in str(exc):
+                    raise
+                raise StudyError('a ray:// address needs Ray Client, which is not installed: pip install "ray[client]"') from None
             self.started = True
         ctx = self.ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False

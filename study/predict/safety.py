@@ -46,11 +46,19 @@ def file_digests(folder: Path, skip: tuple[str, ...]) -> dict[str, str]:
             if p.is_file() and p.relative_to(folder).as_posix() not in (*skip, MARKER)}
 
 
-def check_digests(folder: Path, expected: dict[str, str]) -> None:
-    """Every recorded file present and unchanged, and no unrecorded model file added."""
+def check_digests(folder: Path, expected: dict[str, str], allowed: tuple[str, ...] = ()) -> None:
+    """Every recorded file present and unchanged, and no unrecorded file added (other than
+    `allowed` and the tool's marker): a file added later could change what loads."""
+    from study.outputs import MARKER
+
     for rel, digest in expected.items():
         path = folder / rel
         if not path.is_file():
             raise StudyError("missing; the saved model is incomplete, run `study train` again", path)
         if file_hash(path, None) != digest:
             raise StudyError("changed since `study train` saved it (sha256 differs); retrain or restore it", path)
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_dir() and rel not in expected and rel not in (*allowed, MARKER):
+            raise StudyError(f"a file not recorded when the model was saved: {rel}; remove it or retrain "
+                             "(a file added later could change what loads)", folder)
