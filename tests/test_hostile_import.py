@@ -41,6 +41,12 @@ BAD = {
         {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": {"text": "abc"}}}),
     "a note with an object in its list": lambda t: t["annotations"][0]["result"].append(
         {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [{"x": 1}, None]}}),
+    # rows 305-306: more shapes that used to be tracebacks or to pass unchecked
+    "from_name a list": lambda t: _result(t, "stance").update(from_name=["stance"]),
+    "a lone surrogate in the text": lambda t: t["data"].update(text="bad \ud800 text"),
+    "a lone surrogate in a note": lambda t: t["annotations"][0]["result"].append(
+        {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": ["bad \ud800"]}}),
+    "no text": lambda t: t["data"].pop("text"),
 }
 
 
@@ -60,3 +66,13 @@ def test_a_huge_integer_file_is_one_line(run_cli, project_copy, coder):  # noqa:
     (project_copy.root / "big.json").write_text("[" + "9" * 5000 + "]")
     code, _, err = run_cli(project_copy.root, "annotate", "import", "big.json", "--annotator", coder)
     assert code == 1 and err.startswith("error: big.json: not a Label Studio JSON export"), err
+
+
+def test_each_non_object_task_is_one_line(run_cli, project_copy, coder):  # noqa: F811
+    tasks = _good(run_cli, project_copy)
+    bad = [tasks[0], 5, tasks[1], "oops", *tasks[2:]]
+    (project_copy.root / "bad.json").write_text(json.dumps(bad))
+    code, _, err = run_cli(project_copy.root, "annotate", "import", "bad.json", "--annotator", coder)
+    assert code == 1 and err.splitlines() == [
+        f"error: bad.json: task #{n}: not an object (Label Studio's JSON export is a list of task objects)" for n in (2, 4)], err
+    assert not (project_copy.annotations_dir / f"{coder}.jsonl").exists()
