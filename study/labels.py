@@ -60,7 +60,6 @@ def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | N
     secondary = row.get("frames_secondary", [])
     if not isinstance(secondary, list) or any(f not in FRAME for f in secondary):
         problems.append(f"frames_secondary must be a list of frames from: {', '.join(FRAME)}")
-
     if "exclude" in row and not isinstance(row["exclude"], bool):
         problems.append(f"exclude must be true or false, got {row['exclude']!r}")
     if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:

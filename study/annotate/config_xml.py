@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from study.codebook import FRAME, LABEL_FIELDS, STANCE_TARGET
+from study.codebook import FRAME, LABEL_FIELDS, MAX_SECONDARY_FRAMES, STANCE_TARGET
 
 # `exclude` is a yes/no question in the interface and a boolean in the labels.
 EXCLUDE_CHOICES: dict[str, bool] = {"no": False, "yes": True}
@@ -19,10 +19,11 @@ EXCLUDE_HINTS = {
 }
 SINGLE_FIELDS = (*LABEL_FIELDS, "exclude", "exclude_reason")  # one choice each
 TEXT_FIELDS = ("note",)
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three"}  # the question reads as the codebook does
 FIELD_QUESTIONS = {
     "stance": f"Stance toward {STANCE_TARGET}",
     "frame": "Primary frame: what aspect of the issue does this sentence make the reader think about?",
-    "frames_secondary": "Secondary frames (optional, at most two, clearly present)",
+    "frames_secondary": f"Secondary frames (optional, at most {_COUNT_WORDS.get(MAX_SECONDARY_FRAMES, MAX_SECONDARY_FRAMES)}, clearly present)",
     "sentiment": "Sentiment: the tone of the sentence's own wording",
     "source": "Source: whose voice carries the sentence",
     "exclude": "Exclude: is this text outside the news report?",

@@ -36,9 +36,18 @@ def read_export(path: Path) -> list[dict]:
         raise StudyError(f"not JSON ({exc.msg}, line {exc.lineno}); give Label Studio's JSON export", path) from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits, or nesting too deep
         raise StudyError(f"not a Label Studio JSON export ({str(exc).splitlines()[0][:120]})", path) from None
-    if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+    if not isinstance(tasks, list):  # a non-object task inside the list is one line of its own, in import_export
         raise StudyError("expected a JSON list of tasks (Label Studio's JSON export, not JSON_MIN or CSV)", path)
     return tasks
+
+
+def not_text(task: Any) -> str | None:
+    """Why a task cannot be read as text (a lone surrogate such as \\ud800 is valid JSON, not UTF-8), or None."""
+    try:
+        json.dumps(task, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"holds {exc.object[exc.start:exc.end]!a}, which is not text (a lone surrogate); export the task again"
+    return None
 
 
 def pick_annotation(task: dict, completed_by: str | None) -> tuple[dict | None, str | None]:
@@ -66,6 +75,9 @@ def values_of(result: list[dict]) -> tuple[dict[str, Any], list[str]]:
     for k, item in enumerate(result, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("value") or {}, dict):
             problems.append(f"result item {k} is not an object with a 'value' object")
+            continue
+        if not isinstance(item.get("from_name"), (str, type(None))):
+            problems.append(f"result item {k}: from_name must be a field name, got {type(item['from_name']).__name__}")
             continue
         name, value = item.get("from_name"), item.get("value") or {}
         if name in values:  # a second answer for one field: which one counts would be a guess
@@ -166,12 +178,18 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
     problems: list[str] = []  # each about the export file `path`
     uncoded = 0
     for n, task in enumerate(read_export(path), start=1):
+        if not isinstance(task, dict):
+            problems.append(f"task #{n}: not an object (Label Studio's JSON export is a list of task objects)")
+            continue
         data = task.get("data") or {}
         sid = data.get("sentence_id") if isinstance(data, dict) else None
         task_id = task.get("id", f"#{n}")
         where = f"task {task_id if isinstance(task_id, (str, int)) else f'#{n}'}" + (f" ({sid})" if isinstance(sid, str) else "")
         if not isinstance(data, dict) or not isinstance(sid, str):
             problems.append(f"{where}: data must be an object with a sentence_id string (a task of `study annotate export`)")
+            continue
+        if (why := not_text(task)) is not None:
+            problems.append(f"{where}: {why}")
             continue
         if not sid or "project_marker" not in data:
             problems.append(f"{where}: not a task of `study annotate export` (no sentence_id/project_marker)")
@@ -191,8 +209,8 @@ def import_export(project: Project, path: Path, annotator: str, kind: str | None
             problems.append(f"{where}: the sentence text changed since export (hash {data.get('text_hash')} -> "
                             f"{by_id[sid]['hash']}); code it again from a new export")
             continue
-        if "text" in data and (not isinstance(data["text"], str) or short_hash(data["text"]) != by_id[sid]["hash"]):
-            problems.append(f"{where}: the text the coder saw is not this sentence's text in corpus/sentences.jsonl; "
+        if not isinstance(data.get("text"), str) or short_hash(data["text"]) != by_id[sid]["hash"]:  # what the coder saw
+            problems.append(f"{where}: data.text (the text the coder saw) is missing or not this sentence's text in corpus/sentences.jsonl; "
                             "code it again from a new export")
             continue
         annotation, problem = pick_annotation(task, completed_by)
