@@ -61,7 +61,7 @@ def _families_sentence(pairs: list[dict]) -> str:
         parts.append(f"{display(model)} is better in {better} and worse in {worse} of {len(mine)}")
     any_better = any(p["p_holm"] < ALPHA and p["delta"] > 0 for p in tested)
     verdict = ("some model beats word counts" if any_better
-               else "no pretrained or fine-tuned model beats word counts on this little data")
+               else "no pretrained model beats tf-idf on this little data")
     return ("Against tf-idf (paired permutation tests over task-split pairs, Holm-corrected), " + "; ".join(parts)
             + f": {verdict}.")
 
@@ -71,7 +71,7 @@ def _outlets_sentence(project: Project) -> str:
     per = sorted({len(o.article_ids) for o in outlets})
     if per and per[-1] < 2:
         return (f"The outlet tables describe {len(outlets)} outlets with one article each, so they show how these "
-                f"single articles differ (counts and shares with intervals), not how the outlets' coverage differs; "
+                f"single articles differ, not how the outlets' coverage differs; "
                 f"outlet and article cannot be separated.")
     return (f"The outlet tables cover {len(outlets)} outlets with {per[0]} to {per[-1]} articles each; an outlet "
             f"effect is tested with the article as the unit, and a sentence-level test is only a sensitivity check.")

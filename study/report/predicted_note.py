@@ -6,9 +6,9 @@ from __future__ import annotations
 from study.formatting.blocks import Block
 
 NO_PREDICTIONS = "results/summary.csv lists no run on the gold labels, so there are no predictions to compare."
-WHAT_IT_SHOWS = ("Section 6 shows whether the classifiers' out-of-fold predictions (seeds pooled) reproduce each "
-                 "outlet's gold label shares: predicted beside gold, and their Jensen-Shannon distance (0: identical). "
-                 "Numbers: results/tables/predicted_<task>.csv and js_distance.md.")
+WHAT_IT_SHOWS = ("Section 6 shows whether the classifiers' pooled out-of-fold predictions reproduce each outlet's "
+                 "gold label shares (Jensen-Shannon distance 0: identical). Numbers: results/tables/predicted_<task>.csv, "
+                 "js_distance.md.")
 
 
 def shows_predictions(blocks: list[Block]) -> bool:
