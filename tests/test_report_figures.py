@@ -46,3 +46,15 @@ def test_curve_ticks_are_the_sizes_used_and_the_csv_is_only_read(tmp_path):
     svg = (tmp_path / "figures" / "curve_stance.svg").read_text(encoding="utf-8")
     # one x tick per size used (matplotlib writes one xtick group per major tick)
     assert svg.count('id="xtick_') == len(size_ticks(rows))
+
+
+def test_study_tables_redraws_the_curve_figures_from_the_csv(tmp_path):
+    from test_tables_report import FAST, build_project
+    from study.outlets.write import write_tables
+
+    project = build_project(tmp_path / "proj")
+    (project.results / "curves").mkdir()
+    shutil.copy(REPO / "results" / "curves" / "frame.csv", project.results / "curves" / "frame.csv")
+    written = write_tables(project, **FAST)
+    assert project.results / "figures" / "curve_frame.svg" in written
+    assert (project.results / "figures" / "curve_frame.png").stat().st_size > 0
