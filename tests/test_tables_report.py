@@ -359,6 +359,11 @@ window.addEventListener('load', function () {
   document.body.setAttribute('data-images', String(images.length));
   document.body.setAttribute('data-broken', broken.map(function (i) { return i.getAttribute('src'); }).join(' '));
   document.body.setAttribute('data-tables', String(document.querySelectorAll('table > caption').length));
+  // tables wider than their scroll box at this window (issue 21: the comparison column was clipped at 1300 px)
+  var clipped = Array.prototype.slice.call(document.querySelectorAll('.scroll')).filter(function (d) {
+    return d.scrollWidth > d.clientWidth + 1; }).map(function (d) {
+    var c = d.querySelector('caption'); return c ? c.textContent.slice(0, 40) : '?'; });
+  document.body.setAttribute('data-clipped', clipped.join(' | '));
   document.body.setAttribute('data-checked', 'yes');
 });
 </script>"""
@@ -401,7 +406,7 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
     probe.write_text(page.replace("</body>", CHECK_SCRIPT + "\n</body>"), encoding="utf-8")
     flags = CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path / 'chromium-profile'}"]
     try:
-        dom = subprocess.run([chromium, *flags, "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+        dom = subprocess.run([chromium, *flags, "--window-size=1300,4000", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
                              capture_output=True, text=True, timeout=120, check=True).stdout
     finally:
         probe.unlink()
@@ -412,6 +417,9 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
     assert int(collector.body["data-images"]) == page.count("<img ") > 0
     assert int(collector.body["data-tables"]) == page.count("<caption>") > 0
     assert [h.strip() for h in collector.h2] == [heading for _, heading in SECTIONS]
+    model_tables = {"Classifiers for stance", "Classifiers for sentiment", "Classifiers for frame"}
+    clipped = collector.body["data-clipped"]
+    assert not any(title in clipped for title in model_tables), f"tables clipped at 1300 px: {clipped}"
 
     screenshot = tmp_path / "report.png"
     subprocess.run([chromium, *flags, f"--screenshot={screenshot}", "--window-size=1280,4000",

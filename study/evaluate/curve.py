@@ -144,7 +144,7 @@ CAVEATS = ("The extrapolation assumes macro-F1 keeps rising linearly in log2(n) 
 def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
     import pandas as pd
 
-    from study.formatting.figures import MARKERS, new_figure, save_figure, styled
+    from study.formatting.curve_figure import draw_curve
     from study.formatting.numbers import fmt_ci, fmt_score
 
     written = []
@@ -167,24 +167,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
         atomic_write_text(project.results / "curves" / f"{task}.md", "\n".join(lines))
         written += [csv_path, project.results / "curves" / f"{task}.md"]
 
-        @styled
-        def draw():
-            fig = new_figure(6.0, 3.6)
-            ax = fig.add_subplot(1, 1, 1)
-            for i, ((model, split), grp) in enumerate(frame.groupby(["model", "split"], sort=True)):
-                grp = grp.sort_values("n_train_mean")
-                gray = str(0.55 * (i % 3) / 2)
-                ax.errorbar(grp["n_train_mean"], grp["macro_f1"], yerr=[grp["macro_f1"] - grp["lo"], grp["hi"] - grp["macro_f1"]],
-                            color=gray, marker=MARKERS[i % len(MARKERS)], linestyle=("-", "--", ":", "-.")[i % 4],
-                            capsize=2, linewidth=1, markersize=4, label=f"{model} ({split.replace('_', ' ')})")
-            ax.set_xscale("log", base=2)
-            ax.set_xlabel("labelled training sentences per fold (log scale)")
-            ax.set_ylabel("macro-F1")
-            ax.set_title(f"Learning curve: {task}")
-            ax.legend(loc="best", frameon=False)
-            return save_figure(fig, project.results / "figures" / f"curve_{task}")
-
-        written += draw()
+        written += draw_curve(task_rows, task, project.results / "figures" / f"curve_{task}")
     return written
 
 

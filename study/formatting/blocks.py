@@ -16,7 +16,7 @@ from study.formatting.tables import table_html, table_markdown
 
 @dataclass
 class Block:
-    kind: str  # "h2", "p", "ul", "table", "figure"
+    kind: str  # "h2", "p", "ul", "table", "figure", "links" (content: (text, [(label, href), ...]))
     content: Any
     anchor: str = ""
 
@@ -68,6 +68,9 @@ def render_markdown(blocks: list[Block], title: str, sections: Sequence[tuple[st
             out += [f'<a id="{block.anchor}"></a>', "", f"## {block.content}", ""]
         elif block.kind == "p":
             out += [block.content, ""]
+        elif block.kind == "links":
+            text, links = block.content
+            out += [f"{text} " + " · ".join(f"[{label}]({href})" for label, href in links), ""]
         elif block.kind == "ul":
             out += [f"- {item}" for item in block.content] + [""]
         elif block.kind == "table":

@@ -1,8 +1,9 @@
-"""Figures for `study tables`: PNG and SVG, readable in grayscale, byte-identical across runs.
+"""Figures for `study tables`: PNG and SVG, colour-blind safe and readable in print, byte-identical across runs.
 
 Figures are drawn on a bare `matplotlib.figure.Figure` with the Agg canvas (no pyplot, so no
-global backend state and no open-figure leaks). Categories are told apart by gray level
-*and* hatching, so a grayscale print keeps them distinct. Determinism: the SVG hash salt is
+global backend state and no open-figure leaks). Categories are told apart by an Okabe-Ito
+colour (safe for the common colour-vision deficiencies) *and* a hatch, so a grayscale print
+keeps them distinct too. Determinism: the SVG hash salt is
 fixed, glyphs are written as paths, and the date / software metadata that would differ
 between runs or machines is dropped.
 """
@@ -38,9 +39,10 @@ STYLE = {
 SVG_METADATA = {"Date": None}
 PNG_METADATA = {"Software": None}
 
-# Fills from white to mid gray (black hatching stays visible on all of them); a category's
-# style is (gray, hatch), both changing so that neighbours in a stack never look alike.
-GRAYS = ("1.0", "0.78", "0.56", "0.38")
+# Okabe & Ito's colour-blind-safe palette (black left out: hatching must stay visible), and
+# hatches kept for print. Colour cycles over 7 and hatch over 5, so neighbours in a stack differ
+# in both and each of the first 35 categories has its own pair (12 frame classes included).
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 HATCHES = ("", "///", "...", "xxx", "\\\\\\")
 # Marks for point estimates, distinct without color.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
@@ -58,8 +60,19 @@ def styled(function):
 
 
 def category_style(i: int) -> tuple[str, str]:
-    """(face gray, hatch) for the i-th category; unique for the first 20."""
-    return GRAYS[i % len(GRAYS)], HATCHES[(i // len(GRAYS)) % len(HATCHES)]
+    """(face colour, hatch) for the i-th category; unique for the first 35."""
+    return PALETTE[i % len(PALETTE)], HATCHES[i % len(HATCHES)]
+
+
+SPLIT_ABBREVIATIONS = {"stratified_kfold": "CV", "leave_one_outlet_out": "LOO"}
+
+
+def short_run_label(task: str, model: str, split: str, config: str) -> str:
+    """A run's label for figure axes, e.g. 'embed_logreg CV +previous+headline' (not the
+    60-character config name that squeezed the bars): model, split (CV / LOO) and any context."""
+    rest = Path(config).stem.removeprefix(f"{task}_").removesuffix("_by_outlet").removeprefix(model).strip("_")
+    extra = " +" + rest.removeprefix("context_").replace("_", "+") if rest else ""
+    return f"{model} {SPLIT_ABBREVIATIONS.get(split, split)}{extra}"
 
 
 def new_figure(width: float, height: float) -> Figure:

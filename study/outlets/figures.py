@@ -47,13 +47,21 @@ def outlet_figure(project: Project, inputs: StudyInputs, result: FieldComparison
     return FigureEntry(f"outlet_{result.field}", "outlets", f"Gold {result.field} by outlet", caption, paths)
 
 
+RUN_LABELS = "Runs: model, CV (k-fold) or LOO (leave-one-outlet-out), +context."
+
+
+def _short(comparison: RunComparison) -> str:
+    run = comparison.run
+    return figures.short_run_label(run.task, run.model, run.split, run.config)
+
+
 def predicted_figure(project: Project, inputs: StudyInputs, task: str, comparisons: list[RunComparison]) -> FigureEntry:
     labels = LABEL_FIELDS[task]
     used = [j for j in range(len(labels))
             if any(c.gold_counts[:, j].sum() + c.pred_counts[:, j].sum() > 0 for c in comparisons)]
     gold = comparisons[0].gold_counts
     groups = [f"{o.name} (n={int(gold[i].sum())})" for i, o in enumerate(inputs.outlets)]
-    series = ["gold"] + [c.run.label for c in comparisons]
+    series = ["gold"] + [_short(c) for c in comparisons]
     stacked = np.stack([gold[:, used]] + [c.pred_counts[:, used] for c in comparisons], axis=1)  # outlet, series, label
     totals = stacked.sum(axis=2, keepdims=True)
     proportions = np.divide(stacked, totals, out=np.zeros_like(stacked), where=totals > 0)
@@ -61,7 +69,7 @@ def predicted_figure(project: Project, inputs: StudyInputs, task: str, compariso
     paths = figures.grouped_stacked_figure(stem, f"Predicted vs gold {task}, by outlet", groups, series,
                                            [labels[j] for j in used], proportions,
                                            xlabel="share of the outlet's sentences (predictions: all seeds pooled)")
-    caption = f"Gold {task} shares per outlet (top bar) beside each run's pooled out-of-fold predicted shares."
+    caption = f"Gold {task} shares per outlet (top bar) beside each run's pooled out-of-fold predicted shares; run labels as in the next figure."
     return FigureEntry(f"predicted_{task}", "predicted", f"Predicted vs gold {task}", caption, paths)
 
 
@@ -69,12 +77,12 @@ def js_figure(project: Project, inputs: StudyInputs, comparisons: list[RunCompar
     values = np.array([list(c.js) + [c.js_all] for c in comparisons])
     included = Counter(s["outlet_id"] for s in inputs.included)
     cols = [f"{textwrap.fill(o.name, 14)}\n(n={included[o.outlet_id]})" for o in inputs.outlets] + [f"all\n(n={len(inputs.included)})"]
-    rows = [f"{c.run.task}: {c.run.label}" for c in comparisons]
+    rows = [f"{c.run.task}: {_short(c)}" for c in comparisons]
     stem = project.results / "figures" / "js_distance"
     paths = figures.heatmap_figure(stem, "Jensen-Shannon distance, predicted vs gold", rows, cols, values,
                                    colorbar_label="JS distance (base 2)", xlabel="outlet", ylabel="task: run")
     caption = ("Jensen-Shannon distance (base 2; 0 = same distribution, darker = further) between each run's pooled "
-               "predicted label distribution and the gold one, per outlet. Provenance: appendix.")
+               f"predicted label distribution and the gold one, per outlet. {RUN_LABELS} Provenance: appendix.")
     return FigureEntry("js_distance", "predicted", "Jensen-Shannon distance, predicted vs gold", caption, paths)
 
 

@@ -33,6 +33,7 @@ from study.errors import StudyError
 from study.fileio import read_jsonl
 from study.project import Project
 from study.registry import names
+from study.formatting.curve_figure import redraw_from_csv
 from study.formatting.tables import Table, table_csv, table_latex, table_markdown
 
 
@@ -114,4 +115,6 @@ def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot:
     written.append(out_dir / "tables.json")
     for entry in figure_entries:
         written += entry.paths
-    return written
+    # Learning-curve figures are redrawn from their committed CSVs (read only), so figure changes reach
+    # results/ without re-running `make curve`; the report shows them when they exist.
+    return written + redraw_from_csv(project.results)

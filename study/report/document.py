@@ -12,7 +12,9 @@ from study.outlets.inputs import load_gold_split, read_agreement_and_summary
 from study.passes import load_passes
 from study.project import Project
 from study.formatting.blocks import Block, figure_block, render_html, render_markdown
+from study.report.brief import brief_sentences, extension_links, update_readme
 from study.report.findings import findings_blocks, provenance_table
+from study.report.predicted_note import predicted_intro
 from study.report.sections import (
     agreement_blocks,
     codebook_blocks,
@@ -26,6 +28,7 @@ TITLE = "Framing, stance and voice across outlets: study report"
 
 # (anchor, heading) in reading order; tables and figures carry a section key from this list.
 SECTIONS = (
+    ("brief", "Findings in brief"),
     ("findings", "Findings"),
     ("corpus", "1. Corpus and outlets"),
     ("codebook", "2. Codebook"),
@@ -52,6 +55,7 @@ def build_blocks(project: Project) -> list[Block]:
     figures = {f["name"]: f for f in figure_list}
 
     by_section: dict[str, list[Block]] = {key: [] for key, _ in SECTIONS}
+    by_section["brief"] = [Block("ul", brief_sentences(project, summary, agreement))] + extension_links(project)
     by_section["findings"] = findings_blocks(project, summary, agreement)
     by_section["appendix"] = [Block("table", provenance_table(project, summary))]
     by_section["corpus"] = corpus_blocks(project, articles, sentences, gold, included, excluded)
@@ -75,12 +79,7 @@ def build_blocks(project: Project) -> list[Block]:
     for entry in figure_list:
         if entry["name"] not in shown:
             by_section.setdefault(entry["section"], []).append(figure_block(entry))
-    if not any(b.kind == "table" for b in by_section["predicted"]):
-        by_section["predicted"].insert(0, Block("p", "results/summary.csv lists no run on the gold labels, so there are no predictions to compare."))
-    by_section["predicted"].insert(0, Block(
-        "p", "A classifier that reproduced the gold outlet differences would give per-outlet distributions (its "
-             "out-of-fold predictions, seeds pooled) at Jensen-Shannon distance near 0 from the gold ones. Numbers: "
-             "results/tables/predicted_<task>.csv and js_distance.md."))
+    by_section["predicted"][:0] = predicted_intro(by_section["predicted"])
     by_section["lexical"].insert(0, Block(
         "p", "How each outlet names the people the DOJ request concerns, in quoted speech and in the reporter's own "
              "narration. Counted from the article text with the term list in study/resources/terms.yaml."))
@@ -96,6 +95,7 @@ def build_blocks(project: Project) -> list[Block]:
 def write_report(project: Project) -> list[Path]:
     """Write results/index.html and results/REPORT.md from the same blocks."""
     blocks = build_blocks(project)
+    update_readme(project, blocks[1].content)  # the brief's list; README.md's marked block only
     paths = [project.results / "index.html", project.results / "REPORT.md"]
     atomic_write_text(paths[0], render_html(blocks, TITLE, SECTIONS))
     atomic_write_text(paths[1], render_markdown(blocks, TITLE, SECTIONS))
