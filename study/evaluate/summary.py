@@ -2,8 +2,8 @@
 (study.evaluate.comparisons, written to results/comparisons.csv).
 
 Each model is compared with the transformer and each encoder model with tf-idf, by a paired
-permutation test on the same sentences, seeds and folds; the p-values of a task form one
-family and are Holm-adjusted. Runs with different seeds or folds are never compared. Every Δ
+permutation test on the same sentences, seeds and folds; Holm-adjusted per task within the
+primary family (study.evaluate.family) or among the exploratory rest. Runs with different seeds or folds are never compared. Every Δ
 is the difference of the two means printed beside it. Numbers are stored at full precision in
 the CSV and formatted once, by study.formatting.numbers, here and in the report.
 """
@@ -99,8 +99,9 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
           "of out-of-fold predictions: mean ± sd over seeds; 95% percentile bootstrap intervals over sentences "
           f"(B = {b}) and over articles (whole articles resampled; only 5 articles, so coarse). Δ = this model's mean "
           "minus the reference's mean, as printed; p = two-sided paired permutation test on the same sentences, seeds "
-          f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over all "
-          "tests of the task. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
+          f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over the "
+          "primary family of the task (each learned model without context vs tf-idf, study/evaluate/family.py); every other "
+          "comparison is exploratory, Holm-adjusted among the task's exploratory tests. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
           "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6). **did not learn k/n**: in k of its n "
           "fits the model fitted its own training fold no better than the majority class, or gave near-uniform outputs "
           "(study.evaluate.learning); its comparisons say nothing about what such a model can do. **near-uniform outputs "
@@ -126,7 +127,7 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
         context = [(r, pair(pairs, r["config"], r["model"])) for r in task_rows if r["context"] != "none"]
         context = [(r, found) for r, found in context if found]
         if context:  # the transformer's own no-context run is its "vs transformer" reference
-            md += ["", "With context vs the same model without it (paired, same seeds and folds; in the Holm family):", ""]
+            md += ["", "With context vs the same model without it (paired, same seeds and folds; exploratory):", ""]
             md += [f"- {r['config']} vs {found['reference']}: {comparison_cell(pairs, r['config'], r['model'])}"
                    for r, found in context]
         notes: dict[tuple[str, str], list[str]] = {}

@@ -178,7 +178,7 @@ def context_note(rows: list[dict], pairs: list[dict]) -> str:
     survive = [r["config"] for r, _ in found if _survives(pairs, r, r["model"]).startswith("survives")]
     return (f"Context (the previous sentence, or it and the headline) against the same model without it: Δ from "
             f"{fmt_delta(min(deltas))} to {fmt_delta(max(deltas))} over {len(found)} paired comparisons "
-            "(each in results/summary.md); " + (f"surviving Holm: {', '.join(survive)}." if survive else "none survives Holm correction."))
+            "(each in results/summary.md); " + (f"surviving exploratory Holm: {', '.join(survive)}." if survive else "none survives exploratory Holm correction."))
 
 
 def label_findings(agreement: list[dict[str, str]]) -> list[str]:
@@ -202,7 +202,8 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
     headline = model_findings(rows, pairs)
     return [
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
-                   "same folds, Holm-corrected per task):"),
+                   "same folds; Holm over each task's primary family, each learned model vs tf-idf; every other comparison is "
+                   "exploratory, with its own Holm correction):"),
         Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note] + curve_findings(project)),
         Block("p", "Per-outlet differences in the gold labels (5 outlets, one article each; n sentences):"),
         Block("ul", outlet_findings(project)),
