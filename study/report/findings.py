@@ -17,6 +17,7 @@ from study.outlets.inputs import read_csv_rows, resolve_run_dir
 from study.project import Project
 from study.formatting.blocks import Block
 from study.report.curves import curve_findings
+from study.report.outlet_text import outlet_findings
 from study.formatting.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import display, names
@@ -92,27 +93,6 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
                          f"Δ {cell or 'not compared'}." + _not_learned(own))
             items.append(line)
     return items
-
-
-def outlet_findings(project: Project) -> list[str]:
-    path = project.results / "tables" / "independence_tests.csv"
-    if not path.exists():
-        return []
-    columns, tests = read_csv_rows(path)
-    needed = ("field", "n", "n_outlets", "p_permutation", "p_holm", "n_permutations", "cramers_v_corrected", "v_ci_low",
-              "v_ci_high", "cells_above", "cells_below", "cells_readable")
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        raise StudyError(f"missing column(s) {', '.join(missing)} (written by an older version?): run `study tables` again", path)
-    lines = []
-    for t in tests:
-        b = int(parse_float(t["n_permutations"]))
-        p_holm = parse_float(t["p_holm"])
-        verdict = ("survives Holm correction" if p_holm < ALPHA else "does not survive Holm correction") if math.isfinite(p_holm) else "sensitivity analysis, outside the Holm family"
-        lines.append(f"Outlet × {t['field']}: permutation p {fmt_p(parse_float(t['p_permutation']), b)} "
-                     f"(Holm {fmt_p(p_holm, b)}; {verdict}); bias-corrected V {fmt_score(parse_float(t['cramers_v_corrected']))} "
-                     f"{fmt_ci(parse_float(t['v_ci_low']), parse_float(t['v_ci_high']))}, n = {t['n']}.")
-    return lines
 
 
 def tuned_layers(project: Project, rows: list[dict], model: str) -> tuple[str, bool]:
@@ -193,7 +173,7 @@ def label_findings(agreement: list[dict[str, str]]) -> list[str]:
         f"α {c['stance']:.2f} on stance, {c['frame']:.2f} on frame and {c['sentiment']:.2f} on sentiment (n = {c['n']}); "
         "the frame disagreements concentrate on sentences that describe the request itself "
         "(policy_prescription_and_evaluation under rule F2 vs crime_and_punishment). The F2 sensitivity row of the "
-        "independence table shows how much of the outlet frame result rests on that rule.",
+        "outlet association table shows how much of the outlet frame result rests on that rule.",
     ]
 
 
@@ -205,7 +185,7 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
                    "same folds; Holm over each task's primary family, each learned model vs tf-idf; every other comparison is "
                    "exploratory, with its own Holm correction):"),
         Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note] + curve_findings(project)),
-        Block("p", "Per-outlet differences in the gold labels (5 outlets, one article each; n sentences):"),
+        Block("p", "Per-outlet differences in the gold labels:"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),
         Block("ul", label_findings(agreement)),

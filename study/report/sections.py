@@ -29,6 +29,7 @@ from study.formatting.blocks import Block, figure_block
 from study.report.curves import curve_blocks
 from study.evaluate.comparisons import ENCODER_REFERENCE, REFERENCE, comparison_cell, read_comparisons
 from study.report.findings import parsed_summary, tuned_layers
+from study.report.outlet_text import outlet_limits
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import names
@@ -214,11 +215,6 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
                                           len(outlets), len(LABEL_FIELDS["frame"]))
     used = frame_table[:, frame_table.sum(axis=0) > 0]
     small = float((stats.expected_counts(used) < 5).mean()) if used.size else float("nan")
-    tests_csv = project.results / "tables" / "independence_tests.csv"
-    require_file(project, tests_csv, "study tables")
-    _, tests = read_csv_rows(tests_csv)
-    tests = [t for t in tests if math.isfinite(parse_float(t.get("p_holm")))]  # sensitivity rows are outside the family
-    significant = [t["field"] for t in tests if parse_float(t.get("p_holm")) < 0.05]
     alphas = [(r.get("field", ""), parse_float(r.get("krippendorff_alpha"))) for r in agreement]
     alphas = [(f, a) for f, a in alphas if math.isfinite(a)]
     lowest = min(alphas, key=lambda fa: fa[1]) if alphas else None
@@ -231,15 +227,9 @@ def limits_blocks(project: Project, articles, included, excluded, gold, agreemen
          f"outlet's editorial line. {unattributed} article(s) name no outlet at all."),
         (f"Small and unequal samples: {len(included)} analysed sentences, from {per_outlet[smallest.outlet_id]} "
          f"({names[smallest.outlet_id]}) to {per_outlet[largest.outlet_id]} ({names[largest.outlet_id]}) per outlet; "
-         f"{fmt_pct(small)} of the outlet × frame cells have an expected count below 5. Hence the permutation test and the "
-         f"wide bootstrap intervals of the bias-corrected Cramér's V."),
-        ("Sentences are not independent: sentences of one article share a reporter, sources and topic, and the "
-         "permutation test treats them as exchangeable. Its p-values describe these articles; they do not license "
-         "generalising to the outlets' coverage in general."),
-        (f"Multiple comparisons: the {len(tests)} outlet × label tests are Holm-corrected as one family; "
-         f"{len(significant)} of them {'has' if len(significant) == 1 else 'have'} a Holm-adjusted p below 0.05"
-         + (f" ({', '.join(significant)})." if significant else ".")
-         + " Per-cell residual marks are descriptive and not corrected."),
+         f"{fmt_pct(small)} of the outlet × frame cells have an expected count below 5. Hence the "
+         f"Wilson intervals on every share."),
+        *outlet_limits(project),
         (f"Labels: the gold labels come from {len(passes)} blind annotation passes ({', '.join(passes)}) adjudicated "
          f"by the project engineer; every pass and the adjudicator are language-model instances (section 2), so agreement "
          f"between passes shows reproducibility, not validity, and bounds how far the labels can be "
