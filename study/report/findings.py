@@ -27,7 +27,7 @@ ALPHA = 0.05
 # brief, on n = 113 sentences, against the gold labels. Quoted, not recomputed here.
 INDEPENDENT_CODER = {"n": 113, "stance": 0.84, "frame": 0.60, "sentiment": 0.78}
 
-NUMERIC = ("macro_f1_mean", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "article_ci_low", "article_ci_high",
+NUMERIC = ("macro_f1_mean", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high",
            "accuracy_mean", "accuracy_sd", "f_avg_mean", "macro_f1_ceiling")
 
 
