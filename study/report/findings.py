@@ -13,12 +13,12 @@ from study.codebook import TASKS
 from study.evaluate.comparisons import ENCODER_REFERENCE, comparison_cell, pair, read_comparisons
 from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
-from study.outlets.inputs import read_csv_rows, resolve_run_dir
+from study.outlets.inputs import resolve_run_dir
 from study.project import Project
 from study.formatting.blocks import Block
 from study.report.curves import curve_findings
 from study.report.outlet_text import outlet_findings
-from study.formatting.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
+from study.formatting.numbers import fmt_ci, fmt_delta, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import display, names
 

@@ -20,7 +20,6 @@ from study import stats
 from study.passes import describe, load_passes
 from study.outlets.inputs import (
     outlets_of,
-    read_csv_rows,
     require_file,
     resolve_run_dir,
 )
