@@ -28,6 +28,15 @@ def one_article_each(tmp_path_factory):
     return project
 
 
+def test_the_retired_sentence_level_table_is_removed(tmp_path):
+    project = build_project(tmp_path / "proj")
+    (project.results / "tables").mkdir()
+    stale = project.results / "tables" / "independence_tests.csv"
+    stale.write_text("field,p_holm\nsource,0.042\n", encoding="utf-8")
+    write_tables(project, **FAST)
+    assert not stale.exists() and (project.results / "tables" / "outlet_association.csv").exists()
+
+
 def test_one_article_per_outlet_gets_no_p_value_anywhere(one_article_each):
     project = one_article_each
     tables = project.results / "tables"

@@ -42,6 +42,8 @@ PREDICTED_SPLIT = "stratified_kfold"
 FLOORS = names("floor")
 F2_FILE = "labels/rule_f2.jsonl"
 F2_RECODE = "crime_and_punishment"
+# independence_tests: sentence-level tests with BCa intervals of V+, replaced by outlet_association.
+RETIRED_TABLES = ("independence_tests",)
 
 
 def f2_recoding(project: Project, inputs) -> dict[str, str]:
@@ -105,6 +107,9 @@ def write_tables(project: Project, n_permutations: int = N_PERMUTATIONS, n_boot:
         figure_entries.append(model_figure(project, inputs))
 
     out_dir = project.results / "tables"
+    for stale in RETIRED_TABLES:  # tables an older version wrote, whose numbers this one no longer stands behind
+        for suffix in (".md", ".csv", ".tex"):
+            (out_dir / f"{stale}{suffix}").unlink(missing_ok=True)
     written: list[Path] = []
     for table in tables:
         for suffix, text in ((".md", table_markdown(table)), (".csv", table_csv(table)), (".tex", table_latex(table))):
