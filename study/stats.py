@@ -1,8 +1,10 @@
 """Statistics for the per-outlet comparison: contingency tables and what is computed on them.
 
 Every statistic is defined once here, with its standard definition in one line, so that
-tables, figures and tests use the same numbers. Randomised procedures (permutation test,
-bootstrap) take an explicit seed and give identical results on every run.
+tables, figures and tests use the same numbers. Randomised procedures take an explicit seed and
+give identical results on every run. Tests with articles or paragraphs as the unit:
+study.cluster_stats. (No bootstrap interval of V: item bootstraps inflate X² in sparse tables,
+so BCa intervals of V+ did not contain their estimate.)
 
 Conventions: a contingency table has outlets as rows and labels as columns. Rows or
 columns whose total is zero (a label no sentence carries) carry no information and are
@@ -11,7 +13,6 @@ left out of degrees of freedom and of Cramér's V; their residuals are NaN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -150,26 +151,6 @@ def cramers_v_corrected(table: np.ndarray) -> float:
     return float(np.sqrt(phi2 / denom)) if denom > 0 else float("nan")
 
 
-def bootstrap_v_corrected(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int,
-                          n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """BCa bootstrap interval (scipy.stats.bootstrap, method="BCa") of the bias-corrected V,
-    resampling items (outlet, label pairs) with replacement."""
-    rows = np.asarray(row_codes, dtype=np.int64)
-    cols = np.asarray(col_codes, dtype=np.int64)
-
-    def statistic(idx, axis=-1):
-        idx = np.atleast_2d(np.asarray(idx, dtype=np.int64))
-        flat = (np.arange(idx.shape[0])[:, None] * (n_rows * n_cols) + rows[idx] * n_cols + cols[idx]).ravel()
-        tables = np.bincount(flat, minlength=idx.shape[0] * n_rows * n_cols).reshape(-1, n_rows, n_cols)
-        out = np.array([cramers_v_corrected(tb) for tb in tables])
-        return out if out.size > 1 else out[0]
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        res = scipy_stats.bootstrap((np.arange(rows.size),), statistic, vectorized=True, n_resamples=n_boot,
-                                    method="BCa", confidence_level=level, random_state=seed, batch=500)
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
 def holm_adjust(p_values: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment (statsmodels multipletests, method="holm"), returned in the
     input order; controls the family-wise error rate. NaNs pass through."""
@@ -198,45 +179,3 @@ def row_proportions(table: np.ndarray) -> np.ndarray:
     table = np.asarray(table, dtype=float)
     totals = table.sum(axis=1, keepdims=True)
     return np.divide(table, totals, out=np.zeros_like(table), where=totals > 0)
-
-
-@dataclass(frozen=True)
-class IndependenceTest:
-    """Outlet x label independence: permutation chi-square, bias-corrected Cramér's V with a BCa
-    interval (the uncorrected V kept as a labelled reference), and adjusted residuals per cell
-    with the expected counts that decide whether a residual can be read."""
-
-    n: int
-    chi_square: float
-    df: int
-    p_permutation: float
-    n_permutations: int
-    p_asymptotic: float
-    cramers_v: float  # uncorrected, reference only
-    v_corrected: float
-    v_ci_low: float
-    v_ci_high: float
-    n_boot: int
-    table: np.ndarray
-    residuals: np.ndarray
-    expected: np.ndarray
-
-    def readable(self) -> np.ndarray:
-        """Cells whose residual may be read: expected count at least MIN_EXPECTED_FOR_MARK."""
-        return self.expected >= MIN_EXPECTED_FOR_MARK
-
-
-def independence_test(row_codes: Sequence[int], col_codes: Sequence[int], n_rows: int, n_cols: int,
-                      n_permutations: int = 10_000, n_boot: int = 2000, seed: int = 0) -> IndependenceTest:
-    """All statistics of one outlet x label table, from the items' (row, column) codes."""
-    table = contingency_table(row_codes, col_codes, n_rows, n_cols)
-    chi2, p_perm = permutation_chi_square(table, n_permutations, seed)
-    # An independent stream for the bootstrap, so changing B of one does not move the other.
-    low, high = bootstrap_v_corrected(row_codes, col_codes, n_rows, n_cols, n_boot, seed + 1)
-    return IndependenceTest(
-        n=int(table.sum()), chi_square=chi2, df=degrees_of_freedom(table),
-        p_permutation=p_perm, n_permutations=n_permutations,
-        p_asymptotic=asymptotic_chi_square_p(table), cramers_v=cramers_v(table),
-        v_corrected=cramers_v_corrected(table), v_ci_low=low, v_ci_high=high, n_boot=n_boot, table=table,
-        residuals=adjusted_residuals(table), expected=expected_counts(table),
-    )

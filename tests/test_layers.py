@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "study"
 # Floors, ground first. A unit imports only units on floors below its own.
 FLOORS = (
     ("errors", "codebook", "metrics", "stats", "registry", "logs", "__init__"),
-    ("fileio", "project", "segmenter", "options", "run_record"),
+    ("fileio", "project", "segmenter", "options", "run_record", "cluster_stats"),
     ("formatting", "provenance", "outputs"),
     ("yamlfile", "tabular", "corpus", "estimate"),
     ("config", "passes"),

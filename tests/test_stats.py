@@ -131,13 +131,6 @@ def test_permutation_p_close_to_asymptotic_on_a_large_table():
     assert abs(p_perm - p_asym) < 0.02  # Monte Carlo SE at B = 10,000 is about 0.003
 
 
-def test_bca_interval_of_corrected_v_deterministic_and_ordered():
-    rows, cols = codes_of(TABLE_2X3)
-    low, high = stats.bootstrap_v_corrected(rows, cols, 2, 3, n_boot=500, seed=3)
-    assert (low, high) == stats.bootstrap_v_corrected(rows, cols, 2, 3, n_boot=500, seed=3)
-    assert 0 <= low <= stats.cramers_v_corrected(TABLE_2X3) <= high <= 1
-
-
 def test_corrected_v_matches_bergsma_by_hand():
     # TABLE_2X3: n = 40, r = 2, c = 3. phi2+ = X2/40 - 2/39; r+ = 2 - 1/39; c+ = 3 - 4/39.
     phi2 = max(0.0, CHI2_2X3 / 40 - (1 * 2) / 39)
@@ -169,11 +162,3 @@ def test_no_residual_mark_on_cells_with_expected_count_below_one():
 
 
 
-def test_independence_test_bundles_everything():
-    rows, cols = codes_of(TABLE_2X3)
-    result = stats.independence_test(rows, cols, 2, 3, n_permutations=500, n_boot=200, seed=0)
-    assert result.n == 40 and result.df == 2
-    assert result.chi_square == pytest.approx(CHI2_2X3)
-    assert result.cramers_v == pytest.approx(math.sqrt(CHI2_2X3 / 40))
-    assert np.array_equal(result.table, TABLE_2X3)
-    assert 0 < result.p_permutation <= 1

@@ -97,7 +97,7 @@ def build_project(root: Path) -> Project:
         writer.writerow({"task": "stance", "split": "stratified_kfold", "model": "tfidf_logreg", "context": "none", "config": RUN_DIR,
                          "run_dir": RUN_DIR, "n_sentences": len(included), "n_articles": 3, "n_seeds": len(SEEDS),
                          "seeds": "0 1", "macro_f1_mean": 0.61, "macro_f1_sd": 0.04, "macro_f1_ci_low": 0.5,
-                         "macro_f1_ci_high": 0.7, "article_ci_low": 0.45, "article_ci_high": 0.75, "accuracy_mean": 0.66,
+                         "macro_f1_ci_high": 0.7, "per_article_macro_f1": "x001=0.45 x002=0.75", "accuracy_mean": 0.66,
                          "accuracy_sd": 0.03, "f_avg_mean": 0.58, "macro_f1_ceiling": 1.0, "resamples": 1000})
     from study.evaluate.comparisons import COLUMNS
 
@@ -135,7 +135,7 @@ def fresh(tmp_path) -> Project:
 
 def test_tables_and_figures_exist(built):
     project, table_paths, _ = built
-    names = ["independence_tests", "outlet_stance", "outlet_frame", "outlet_sentiment", "outlet_source",
+    names = ["outlet_association", "outlet_stance", "outlet_frame", "outlet_sentiment", "outlet_source",
              "predicted_stance", "js_distance", "lexical_terms"]
     for name in names:
         for suffix in (".md", ".csv", ".tex"):
@@ -159,8 +159,8 @@ def test_captions_are_short_and_provenance_is_stated_once(built):
         assert "n = " in table["caption"] or any("(n=" in h for h in table["header"]), table["name"]
         assert RUN_DIR not in table["caption"] and CONFIG_HASH not in table["caption"], table["name"]
     captions = {t["name"]: t["caption"] for t in index["tables"]}
-    assert "Permutation" in captions["outlet_stance"] and "bias-corrected V" in captions["outlet_stance"]
-    assert "Holm" in captions["independence_tests"]
+    assert "Wilson" in captions["outlet_stance"] and "Bias-corrected V" in captions["outlet_stance"]
+    assert "test nothing" in captions["outlet_association"]
     md = (project.results / "tables" / "outlet_stance.md").read_text(encoding="utf-8")
     assert md.startswith("**Gold stance by outlet.**") and "| support |" in md
     report = (project.results / "REPORT.md").read_text(encoding="utf-8")
@@ -175,7 +175,8 @@ def test_distribution_counts_and_exclusions(built):
         rows = {r["outlet_id"]: r for r in csv.DictReader(fh)}
     assert rows["alpha"]["n_included"] == "5" and rows["alpha"]["n_excluded"] == "1"
     assert rows["alpha"]["count_support"] == "4" and rows["beta"]["count_oppose"] == "4"
-    assert float(rows["beta"]["pct_oppose"]) == pytest.approx(80.0)
+    assert float(rows["beta"]["share_oppose"]) == pytest.approx(0.8)
+    assert float(rows["beta"]["share_oppose_ci_low"]) < 0.8 < float(rows["beta"]["share_oppose_ci_high"])  # Wilson
     assert rows["all"]["n_included"] == "14"
 
 

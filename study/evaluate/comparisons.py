@@ -4,8 +4,10 @@ Pairs are found from what each run records, never from its file name: the task, 
 source and model of its manifest and the context of its resolved config. A run is compared with
 the transformer, an encoder run also with tf-idf, and a context variant with the same model
 without context; a reference is always a run without context on the same task, split and data.
-Each pair is a paired permutation test on the same sentences, seeds and folds; the p-values of a
-task form one Holm family. `pair` looks a comparison up for the summary and the report alike.
+Each pair is a paired permutation test on the same sentences, seeds and folds. A small primary
+family (`primary_pair`, the one place it is declared) is Holm-adjusted per task; every other
+comparison is exploratory, with its own Holm adjustment per task. `pair` looks a comparison up
+for the summary and the report alike.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from study.fileio import read_text_utf8
 from study.formatting.numbers import fmt_delta, fmt_p, parse_float, rounded_score
 from study.project import Project
 from study.registry import BY_NAME
+from study.evaluate.family import PRIMARY, family_of
 from study.stats import holm_adjust
 from study.yamlfile import load_yaml
 
@@ -33,7 +36,7 @@ ENCODER_REFERENCE = "tfidf_logreg"  # every encoder run is also compared with it
 # large the difference. B = 10,000 (0.3 s a test) resolves p down to 0.0002.
 N_PERMUTATIONS = 10_000
 COLUMNS = ("task", "split", "config", "model", "context", "reference", "reference_model", "delta", "p", "p_holm",
-           "permutations", "note")
+           "permutations", "note", "family")
 
 
 def run_context(run: dict) -> str:
@@ -131,8 +134,10 @@ def comparisons(runs: list[dict], n_permutations: int = N_PERMUTATIONS) -> tuple
             if why:
                 notes[id(run)].append(f"vs {rows[-1]['reference']}: {why}")
                 print(f"summary: {rows[-1]['config']} {why} with {rows[-1]['reference']}", file=sys.stderr)
-    for task in sorted({r["task"] for r in rows}):  # one Holm family per task
-        family = [r for r in rows if r["task"] == task]
+    for r in rows:
+        r["family"] = family_of(r)
+    for key in sorted({(r["task"], r["family"]) for r in rows}):  # Holm per task, within each family
+        family = [r for r in rows if (r["task"], r["family"]) == key]
         for r, adj in zip(family, holm_adjust([r["p"] for r in family])):
             r["p_holm"] = float(adj)
     return rows, notes
@@ -177,4 +182,5 @@ def comparison_cell(rows: list[dict], config: str, reference_model: str) -> str:
     if not np.isfinite(found["p"]):
         return "not compared"
     b = found["permutations"]
-    return f"{fmt_delta(found['delta'])} (p {fmt_p(found['p'], b)}; Holm {fmt_p(found['p_holm'], b)})"
+    holm = "Holm" if found.get("family", PRIMARY) == PRIMARY else "exploratory Holm"
+    return f"{fmt_delta(found['delta'])} (p {fmt_p(found['p'], b)}; {holm} {fmt_p(found['p_holm'], b)})"

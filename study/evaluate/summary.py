@@ -2,8 +2,8 @@
 (study.evaluate.comparisons, written to results/comparisons.csv).
 
 Each model is compared with the transformer and each encoder model with tf-idf, by a paired
-permutation test on the same sentences, seeds and folds; the p-values of a task form one
-family and are Holm-adjusted. Runs with different seeds or folds are never compared. Every Δ
+permutation test on the same sentences, seeds and folds; Holm-adjusted per task within the
+primary family (study.evaluate.family) or among the exploratory rest. Runs with different seeds or folds are never compared. Every Δ
 is the difference of the two means printed beside it. Numbers are stored at full precision in
 the CSV and formatted once, by study.formatting.numbers, here and in the report.
 """
@@ -24,6 +24,7 @@ from study.evaluate.comparisons import (
     csv_text,
     pair,
 )
+from study.evaluate.per_article import encode_scores, fmt_article_scores, per_article_scores
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
 from study.fileio import atomic_write_text
 from study.project import Project
@@ -32,7 +33,7 @@ from study.registry import MODEL_NAMES
 
 SUMMARY_COLUMNS = (
     "task", "split", "model", "context", "config", "run_dir", "n_sentences", "n_articles", "n_seeds", "seeds", "macro_f1_mean",
-    "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "article_ci_low", "article_ci_high", "accuracy_mean",
+    "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "per_article_macro_f1", "accuracy_mean",
     "accuracy_sd", "f_avg_mean", "macro_f1_ceiling", "resamples", "permutations", "n_warnings", "did_not_learn", "near_uniform",
 )
 MODEL_ORDER = MODEL_NAMES  # floors first, then by capacity; an unknown model sorts last
@@ -72,8 +73,9 @@ def summary_rows(project: Project, runs: list[dict]) -> tuple[list[dict], list[d
                      "run_dir": project.rel(r["dir"]), "n_sentences": m["n_sentences"], "n_articles": m.get("n_articles", ""),
                      "n_seeds": m["n_seeds"], "seeds": " ".join(sorted(f1.get("per_seed", {}))),
                      "macro_f1_mean": f1["mean"], "macro_f1_sd": f1["sd"], "macro_f1_ci_low": f1.get("ci_low"),
-                     "macro_f1_ci_high": f1.get("ci_high"), "article_ci_low": f1.get("article_ci_low"),
-                     "article_ci_high": f1.get("article_ci_high"), "accuracy_mean": m["accuracy"]["mean"],
+                     "macro_f1_ci_high": f1.get("ci_high"),
+                     "per_article_macro_f1": encode_scores(per_article_scores(r["dir"], m.get("scored_labels") or m["classes"])),
+                     "accuracy_mean": m["accuracy"]["mean"],
                      "accuracy_sd": m["accuracy"]["sd"], "f_avg_mean": m["f_avg"]["mean"] if "f_avg" in m else "",
                      "macro_f1_ceiling": m.get("macro_f1_ceiling", {}).get("value", ""), "resamples": m.get("resamples", 1000),
                      "permutations": N_PERMUTATIONS,
@@ -96,11 +98,13 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
     n_perm = int(rows[0]["permutations"]) if rows else N_PERMUTATIONS
     md = ["# Model comparison", "",
           "Written by `study run`. Macro-F1 over the classes present in the gold labels (fixed in every resample), "
-          "of out-of-fold predictions: mean ± sd over seeds; 95% percentile bootstrap intervals over sentences "
-          f"(B = {b}) and over articles (whole articles resampled; only 5 articles, so coarse). Δ = this model's mean "
+          "of out-of-fold predictions: mean ± sd over seeds; 95% percentile bootstrap interval over sentences "
+          f"(B = {b}); per article: each article's own macro-F1 (seed mean, over the classes its gold contains), listed "
+          "because a bootstrap over 5 articles gives no valid 95% interval. Δ = this model's mean "
           "minus the reference's mean, as printed; p = two-sided paired permutation test on the same sentences, seeds "
-          f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over all "
-          "tests of the task. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
+          f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over the "
+          "primary family of the task (each learned model without context vs tf-idf, study/evaluate/family.py); every other "
+          "comparison is exploratory, Holm-adjusted among the task's exploratory tests. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
           "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6). **did not learn k/n**: in k of its n "
           "fits the model fitted its own training fold no better than the majority class, or gave near-uniform outputs "
           "(study.evaluate.learning); its comparisons say nothing about what such a model can do. **near-uniform outputs "
@@ -111,7 +115,7 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
         task_rows = [r for r in rows if r["task"] == task]
         stance = task == "stance"
         md += [f"## {task} (n = {task_rows[0]['n_sentences']} sentences)", "",
-               "| split | config | macro-F1 mean ± sd | 95% CI sentences | 95% CI articles | ceiling | accuracy | "
+               "| split | config | macro-F1 mean ± sd | 95% CI sentences | per article | ceiling | accuracy | "
                + ("F_avg | " if stance else "") + "Δ vs transformer (p; Holm) | Δ vs tf-idf (p; Holm) | seeds | warnings |",
                "|---|---|---|---|---|---|---|" + ("---|" if stance else "") + "---|---|---|---|"]
         for r in task_rows:
@@ -119,14 +123,14 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
                 f" **near-uniform outputs {r['near_uniform']}**" if r["near_uniform"] and r["near_uniform"] != "?" else "")
             md.append(f"| {r['split']} | [{r['config']}](runs/{Path(r['run_dir']).name}/){flag} | {fmt_score(r['macro_f1_mean'])} ± "
                       f"{fmt_score(r['macro_f1_sd'])} | {fmt_ci(r['macro_f1_ci_low'], r['macro_f1_ci_high'])} | "
-                      f"{fmt_ci(r['article_ci_low'], r['article_ci_high'])} | {fmt_score(r['macro_f1_ceiling'])} | "
+                      f"{fmt_article_scores(r['per_article_macro_f1'])} | {fmt_score(r['macro_f1_ceiling'])} | "
                       f"{fmt_score(r['accuracy_mean'])} | " + (f"{fmt_score(r['f_avg_mean'])} | " if stance else "")
                       + f"{comparison_cell(pairs, r['config'], REFERENCE)} | {comparison_cell(pairs, r['config'], ENCODER_REFERENCE)} | "
                       + f"{r['seeds']} | {r['n_warnings']} |")
         context = [(r, pair(pairs, r["config"], r["model"])) for r in task_rows if r["context"] != "none"]
         context = [(r, found) for r, found in context if found]
         if context:  # the transformer's own no-context run is its "vs transformer" reference
-            md += ["", "With context vs the same model without it (paired, same seeds and folds; in the Holm family):", ""]
+            md += ["", "With context vs the same model without it (paired, same seeds and folds; exploratory):", ""]
             md += [f"- {r['config']} vs {found['reference']}: {comparison_cell(pairs, r['config'], r['model'])}"
                    for r, found in context]
         notes: dict[tuple[str, str], list[str]] = {}

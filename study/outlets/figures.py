@@ -43,7 +43,7 @@ def outlet_figure(project: Project, inputs: StudyInputs, result: FieldComparison
     paths = figures.stacked_bar_figure(stem, f"Gold {result.field} by outlet", bar_labels,
                                        [result.labels[j] for j in result.used], counts,
                                        xlabel="share of the outlet's included sentences", ylabel="outlet")
-    caption = f"Gold {result.field} shares per outlet (n per bar); counts, residuals and the test: the table above."
+    caption = f"Gold {result.field} shares per outlet (n per bar); counts, 95% Wilson intervals and the unit of analysis: the table above."
     return FigureEntry(f"outlet_{result.field}", "outlets", f"Gold {result.field} by outlet", caption, paths)
 
 

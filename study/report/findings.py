@@ -13,11 +13,12 @@ from study.codebook import TASKS
 from study.evaluate.comparisons import ENCODER_REFERENCE, comparison_cell, pair, read_comparisons
 from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
-from study.outlets.inputs import read_csv_rows, resolve_run_dir
+from study.outlets.inputs import resolve_run_dir
 from study.project import Project
 from study.formatting.blocks import Block
 from study.report.curves import curve_findings
-from study.formatting.numbers import fmt_ci, fmt_delta, fmt_p, fmt_score, parse_float
+from study.report.outlet_text import outlet_findings
+from study.formatting.numbers import fmt_ci, fmt_delta, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import display, names
 
@@ -26,7 +27,7 @@ ALPHA = 0.05
 # brief, on n = 113 sentences, against the gold labels. Quoted, not recomputed here.
 INDEPENDENT_CODER = {"n": 113, "stance": 0.84, "frame": 0.60, "sentiment": 0.78}
 
-NUMERIC = ("macro_f1_mean", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "article_ci_low", "article_ci_high",
+NUMERIC = ("macro_f1_mean", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high",
            "accuracy_mean", "accuracy_sd", "f_avg_mean", "macro_f1_ceiling")
 
 
@@ -94,27 +95,6 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
     return items
 
 
-def outlet_findings(project: Project) -> list[str]:
-    path = project.results / "tables" / "independence_tests.csv"
-    if not path.exists():
-        return []
-    columns, tests = read_csv_rows(path)
-    needed = ("field", "n", "n_outlets", "p_permutation", "p_holm", "n_permutations", "cramers_v_corrected", "v_ci_low",
-              "v_ci_high", "cells_above", "cells_below", "cells_readable")
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        raise StudyError(f"missing column(s) {', '.join(missing)} (written by an older version?): run `study tables` again", path)
-    lines = []
-    for t in tests:
-        b = int(parse_float(t["n_permutations"]))
-        p_holm = parse_float(t["p_holm"])
-        verdict = ("survives Holm correction" if p_holm < ALPHA else "does not survive Holm correction") if math.isfinite(p_holm) else "sensitivity analysis, outside the Holm family"
-        lines.append(f"Outlet × {t['field']}: permutation p {fmt_p(parse_float(t['p_permutation']), b)} "
-                     f"(Holm {fmt_p(p_holm, b)}; {verdict}); bias-corrected V {fmt_score(parse_float(t['cramers_v_corrected']))} "
-                     f"{fmt_ci(parse_float(t['v_ci_low']), parse_float(t['v_ci_high']))}, n = {t['n']}.")
-    return lines
-
-
 def tuned_layers(project: Project, rows: list[dict], model: str) -> tuple[str, bool]:
     """What `model`'s runs on the gold labels trained, in words ("training only the top layer of
     6"), and whether layers were frozen (a CPU budget choice), read from the runs' resolved
@@ -178,7 +158,7 @@ def context_note(rows: list[dict], pairs: list[dict]) -> str:
     survive = [r["config"] for r, _ in found if _survives(pairs, r, r["model"]).startswith("survives")]
     return (f"Context (the previous sentence, or it and the headline) against the same model without it: Δ from "
             f"{fmt_delta(min(deltas))} to {fmt_delta(max(deltas))} over {len(found)} paired comparisons "
-            "(each in results/summary.md); " + (f"surviving Holm: {', '.join(survive)}." if survive else "none survives Holm correction."))
+            "(each in results/summary.md); " + (f"surviving exploratory Holm: {', '.join(survive)}." if survive else "none survives exploratory Holm correction."))
 
 
 def label_findings(agreement: list[dict[str, str]]) -> list[str]:
@@ -193,7 +173,7 @@ def label_findings(agreement: list[dict[str, str]]) -> list[str]:
         f"α {c['stance']:.2f} on stance, {c['frame']:.2f} on frame and {c['sentiment']:.2f} on sentiment (n = {c['n']}); "
         "the frame disagreements concentrate on sentences that describe the request itself "
         "(policy_prescription_and_evaluation under rule F2 vs crime_and_punishment). The F2 sensitivity row of the "
-        "independence table shows how much of the outlet frame result rests on that rule.",
+        "outlet association table shows how much of the outlet frame result rests on that rule.",
     ]
 
 
@@ -202,9 +182,10 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
     headline = model_findings(rows, pairs)
     return [
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
-                   "same folds, Holm-corrected per task):"),
+                   "same folds; Holm over each task's primary family, each learned model vs tf-idf; every other comparison is "
+                   "exploratory, with its own Holm correction):"),
         Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note] + curve_findings(project)),
-        Block("p", "Per-outlet differences in the gold labels (5 outlets, one article each; n sentences):"),
+        Block("p", "Per-outlet differences in the gold labels:"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),
         Block("ul", label_findings(agreement)),
