@@ -317,3 +317,33 @@ def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
     assert tuned_layers(project, [one, four], "transformer")[0] == "training the layers each config sets"
     missing = {"model": "transformer", "run_dir": "results/runs/gone-1"}
     assert tuned_layers(project, [one, missing], "transformer")[0] == "training the layers each config sets"
+
+
+SHARED_QUOTE_PAIRS = [("a000-p20-s02", "a003-p08-s01"), ("a000-p04-s01", "a001-p14-s01"), ("a001-p14-s01", "a004-p02-s01")]
+
+
+@pytest.mark.parametrize("task", ["stance", "frame", "sentiment"])
+def test_sentences_sharing_a_long_quote_share_a_group_and_a_fold(repo_project, task):
+    # difflib >= 0.9 missed these: each pair shares 8-word verbatim runs inside different sentences
+    from study.evaluate.items import load_items
+
+    cfg = parse_config({"task": task, "split": {"kind": "stratified_kfold", "k": 5}})
+    items = load_items(repo_project, cfg)
+    at = {sid: i for i, sid in enumerate(items.ids)}
+    groups, _ = duplicate_groups(items.texts, items.articles)
+    for a, b in SHARED_QUOTE_PAIRS:
+        assert groups[at[a]] == groups[at[b]], (a, b)
+    for seed in (0, 1, 2):
+        folds, _ = make_folds(cfg, items, seed)
+        fold_of = {int(i): f for f, (_, test) in enumerate(folds) for i in test}
+        for a, b in SHARED_QUOTE_PAIRS:
+            assert fold_of[at[a]] == fold_of[at[b]], (seed, a, b)
+
+
+def test_a_shared_run_of_seven_words_does_not_group_but_eight_does():
+    run = "one two three four five six seven eight"
+    texts = [f"alpha beta {run} gamma.", f"delta {run} epsilon zeta.", f"x y {' '.join(run.split()[:7])} z w."]
+    _, clusters = duplicate_groups(texts, ["a", "b", "c"])
+    assert [[int(i) for i in c] for c in clusters] == [[0, 1]]
+    _, clusters = duplicate_groups(texts, ["a", "a", "c"])  # one article: never joined
+    assert clusters == []
