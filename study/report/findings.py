@@ -80,7 +80,7 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
             group = [r for r in rows if r["task"] == task and r["split"] == split]
             if not group:
                 continue
-            best = max(group, key=lambda r: r["macro_f1_mean"])
+            best = max([r for r in group if r["model"] not in names("control")] or group, key=lambda r: r["macro_f1_mean"])  # a text model
             line = f"{task}, {split}: best {best['config']} {fmt_score(best['macro_f1_mean'])} {fmt_ci(best['macro_f1_ci_low'], best['macro_f1_ci_high'])}."
             for model in reversed(names("transformer")):  # the largest first
                 own = next((r for r in group if r["model"] == model and r["context"] == "none"), None)
