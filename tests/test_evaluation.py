@@ -350,3 +350,10 @@ def test_a_shared_run_of_seven_words_does_not_group_but_eight_does():
     assert [[int(i) for i in c] for c in clusters] == [[0, 1]]
     _, clusters = duplicate_groups(texts, ["a", "a", "c"])  # one article: never joined
     assert clusters == []
+
+
+def test_the_report_shows_what_the_best_models_learned(study_with_results):
+    report = (study_with_results / "results" / "REPORT.md").read_text(encoding="utf-8")
+    errors = (study_with_results / "results" / "errors.md").read_text(encoding="utf-8")
+    assert "What the best models learned (per class, confusion matrices, examples: results/errors.md)" in report
+    assert "## stance: tf-idf" in errors and "Most frequent confusions" in errors and "of 3 seeds)" in errors

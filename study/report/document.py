@@ -12,6 +12,7 @@ from study.outlets.inputs import load_gold_split, read_agreement_and_summary
 from study.passes import load_passes
 from study.project import Project
 from study.formatting.blocks import Block, figure_block, render_html, render_markdown
+from study.report.errors import error_blocks, write_errors
 from study.report.findings import findings_blocks, provenance_table
 from study.report.sections import (
     agreement_blocks,
@@ -59,6 +60,7 @@ def build_blocks(project: Project) -> list[Block]:
     by_section["codebook"] = codebook_blocks(gold, passes)
     by_section["agreement"] = agreement_blocks(agreement, figures)
     by_section["models"] = model_blocks(project, summary, figures)
+    by_section["models"] += error_blocks(write_errors(project, summary)[1])  # full tables: results/errors.md
     # Tables from `study tables` each followed by the figure of the same name, when there is one.
     shown = {"agreement", "model_comparison"}
     for table in tables:
