@@ -59,3 +59,14 @@ def test_the_macro_f1_note_counts_the_tiny_classes_from_the_file():
     note = macro_note(rows)
     assert note.startswith("Macro-F1 over 3 gold classes") and "2 hold 1 or 2 sentences (a, c)" in note
     assert "macro-F1 by 1/3" in note and "(2 score F1 0)" in note
+
+
+def test_the_source_only_control_is_set_beside_the_best_text_model(tmp_path):
+    project, summary = _project(tmp_path)
+    control = {**_summary_row("stance", "source_only", 0.74, "results/runs/none"), "macro_f1_ci_low": "0.65",
+               "macro_f1_ci_high": "0.82"}
+    _, found = write_errors(project, summary + [control])
+    assert found["stance"]["row"]["model"] == "tfidf_logreg"
+    (bullets,) = [b.content for b in error_blocks(found, summary + [control]) if b.kind == "ul"]
+    assert bullets[-1].startswith("stance from the speaker alone (stance_source_only")
+    assert "macro-F1 0.740 [0.650, 0.820] against 0.600 for tf-idf: how much of stance is who speaks." in bullets[-1]

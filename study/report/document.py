@@ -60,7 +60,7 @@ def build_blocks(project: Project) -> list[Block]:
     by_section["codebook"] = codebook_blocks(gold, passes)
     by_section["agreement"] = agreement_blocks(agreement, figures)
     by_section["models"] = model_blocks(project, summary, figures)
-    by_section["models"] += error_blocks(write_errors(project, summary)[1])  # full tables: results/errors.md
+    by_section["models"] += error_blocks(write_errors(project, summary)[1], summary)  # full tables: results/errors.md
     # Tables from `study tables` each followed by the figure of the same name, when there is one.
     shown = {"agreement", "model_comparison"}
     for table in tables:

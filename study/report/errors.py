@@ -17,7 +17,7 @@ from study.codebook import TASKS
 from study.corpus import load_sentences
 from study.fileio import atomic_write_text, read_text_utf8
 from study.formatting.blocks import Block
-from study.formatting.numbers import fmt_count_pct, fmt_score, parse_float
+from study.formatting.numbers import fmt_ci, fmt_count_pct, fmt_score, parse_float
 from study.formatting.tables import Table, table_markdown
 from study.outlets.inputs import resolve_run_dir
 from study.project import Project
@@ -122,8 +122,23 @@ def write_errors(project: Project, summary: list[dict[str, str]]) -> tuple[Path,
     return path, found
 
 
-def error_blocks(found: dict[str, dict]) -> list[Block]:
-    """The report's short section: per task, the best model's F1 range and its top confusion."""
+def speaker_lines(summary: list[dict[str, str]], found: dict[str, dict]) -> list[str]:
+    """Per task with a source-only control run: its macro-F1 beside the best text model's."""
+    lines = []
+    for r in summary:
+        if r.get("model") in names("control") and r.get("split") == "stratified_kfold" and r.get("task") in found:
+            best = found[r["task"]]["row"]
+            lines.append(f"{r['task']} from the speaker alone ({r['config']}: the gold source label, majority per source in the "
+                         f"training fold, no text): macro-F1 {fmt_score(parse_float(r['macro_f1_mean']))} "
+                         f"{fmt_ci(parse_float(r['macro_f1_ci_low']), parse_float(r['macro_f1_ci_high']))} against "
+                         f"{fmt_score(parse_float(best['macro_f1_mean']))} for {display(best['model'])}: how much of "
+                         f"{r['task']} is who speaks.")
+    return lines
+
+
+def error_blocks(found: dict[str, dict], summary: list[dict[str, str]] = ()) -> list[Block]:
+    """The report's short section: per task, the best model's F1 range and its top confusion; the
+    source-only control beside it."""
     if not found:
         return []
     items = []
@@ -134,5 +149,6 @@ def error_blocks(found: dict[str, dict]) -> list[Block]:
                      f"{len(f1)}" + (f"; most often {top['gold']} read as {top['pred']} ({top['count']}/"
                                                f"{e['n_predictions']})" if top else "") + ".")
     frame = found.get("frame") or next(iter(found.values()))
+    items += speaker_lines(list(summary), found)
     return [Block("p", f"What the best models learned (per class, confusion matrices, examples: results/{OUT}). "
                        + macro_note(frame["per_class"])), Block("ul", items)]
