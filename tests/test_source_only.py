@@ -64,3 +64,10 @@ def test_the_config_runs_cross_validated(project_copy):
     code, out, err = run_cli(project_copy.root, "run", "configs/stance_source_only.yaml")
     assert code == 0, err
     assert "stance_source_only: macro-F1" in out
+
+
+def test_the_control_is_kept_out_of_the_predicted_tables_and_the_label_audit():
+    from study.annotate.audit import BASELINES
+    from study.outlets.write import FLOORS
+
+    assert "source_only" in FLOORS and "source_only" in BASELINES
