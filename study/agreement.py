@@ -37,7 +37,8 @@ NOTES_FILE = "agreement_notes.md"  # the adjudicator's reading of the disagreeme
 N_BOOT_RANGE = (10, 100_000)
 
 
-def agreement_rows(passes: list[dict[str, dict]], n_boot: int = 1000, seed: int = 0) -> list[dict]:
+def agreement_rows(passes: list[dict[str, dict]], n_boot: int = 1000, seed: int = 0,
+                   fields: tuple[str, ...] = AGREEMENT_FIELDS) -> list[dict]:
     """One row per field over two or more passes of the same sentence ids: Krippendorff's
     alpha over all passes at once; Cohen's kappa and % agreement averaged over the pairs of
     passes (the mean pairwise kappa is Light's kappa). With two passes these are exactly
@@ -45,7 +46,7 @@ def agreement_rows(passes: list[dict[str, dict]], n_boot: int = 1000, seed: int 
     ids = sorted(set.intersection(*(set(p) for p in passes)))
     pairs = list(itertools.combinations(range(len(passes)), 2))
     rows = []
-    for field in AGREEMENT_FIELDS:
+    for field in fields:
         cols = [np.array([str(p[i][field]) for i in ids], dtype=object) for p in passes]
         differ = np.zeros(len(ids), dtype=bool)
         for c in cols[1:]:
@@ -128,7 +129,8 @@ def render_markdown(rows: list[dict], confusions: dict[tuple[str, str], dict[str
         "|---|---|---|---|---|---|",
     ]
     for p in declared:
-        cells = [p.id, p.kind, "yes" if p.blind else "no", "yes" if p in used else "no (not blind)", p.codebook_version, p.description]
+        used_cell = "yes" if p in used else ("no (own brief: vs gold, results/agreement_independent.csv)" if p.own_brief else "no (not blind)")
+        cells = [p.id, p.kind, "yes" if p.blind else "no", used_cell, p.brief if p.own_brief else p.codebook_version, p.description]
         lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")  # a description is free text
     lines += ["", _kinds_note(used), "", "## Agreement", ""] + _metric_table(rows)
     if pairwise and len(used) > 2:
@@ -229,7 +231,7 @@ def write_agreement(project: Project, n_boot: int = 1000, seed: int = 0,
     Lines for the user (an undeclared annotation file, which is not used) go to `notes_out`."""
     check_options(n_boot, seed)
     declared = load_passes(project)
-    used = [p for p in declared if p.blind]
+    used = [p for p in declared if p.blind and not p.own_brief]  # own-brief passes: compared with gold (brief_agreement)
     if len(used) < 2:
         raise StudyError("agreement needs at least two passes declared blind: true, "
                          f"found {len(used)} ({', '.join(p.id for p in used) or 'none'})", project.passes_file)

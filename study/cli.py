@@ -43,6 +43,9 @@ def _agree(args, project: Project) -> int:
 
     notes: list = []
     written = write_agreement(project, n_boot=args.n_boot, seed=args.seed, notes_out=notes)
+    from study.brief_agreement import write_gold_agreement
+
+    written += write_gold_agreement(project, n_boot=args.n_boot, seed=args.seed)  # passes with their own brief, vs gold
     for line in notes:
         print(f"note: {render(line, project.root)}", file=sys.stderr)
     for path, changed in written:

@@ -60,8 +60,12 @@ TASKS = ("stance", "frame", "sentiment")
 ANNOTATORS: dict[str, str] = {
     "ann_a": "Annotator A: blind pass 1, a fresh-context LLM helper that saw only CODEBOOK.md (v1.0; v1.1 for the 2 re-segmented sentences) and the sentences",
     "ann_b": "Annotator B: blind pass 2, a separate fresh-context LLM helper that saw only CODEBOOK.md (v1.0; v1.1 for the 2 re-segmented sentences) and the sentences, in reverse article order",
+    "indep_brief": "Independent coder: a language-model instance that coded from its own brief (labels/INDEPENDENT_BRIEF.md), not CODEBOOK.md, without seeing any project label",
     "adjudicator": "Adjudicator: the project engineer, a language-model agent (kind: model), who read both passes and the sentence in context and wrote labels/gold.jsonl",
 }
+# Annotators who coded from their own brief (no source, exclude reason or codebook version in
+# their rows); labels/passes.yaml declares the same with `brief:`, and a test keeps the two equal.
+OWN_BRIEF_ANNOTATORS = ("indep_brief",)
 
 STANCE_TARGET = (
     "the federal push for local cooperation with immigration enforcement, in particular "

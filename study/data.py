@@ -56,7 +56,7 @@ def dataset_rows(project: Project, include_excluded: bool = True) -> list[dict]:
         }
         for name, labels in sorted(passes.items()):
             for f in LABEL_FIELDS:
-                row[f"{f}_{name}"] = labels[sid][f] if sid in labels else ""
+                row[f"{f}_{name}"] = labels[sid].get(f, "") if sid in labels else ""  # an own-brief pass codes no source
         rows.append(row)
     return rows
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from study.codebook import ANNOTATORS, EXCLUDE_REASONS, FRAME, KNOWN_CODEBOOK_VERSIONS, LABEL_FIELDS, MAX_SECONDARY_FRAMES
+from study.codebook import (ANNOTATORS, EXCLUDE_REASONS, FRAME, KNOWN_CODEBOOK_VERSIONS, LABEL_FIELDS, MAX_SECONDARY_FRAMES,
+                            OWN_BRIEF_ANNOTATORS)
 from study.errors import StudyError
 from study.fileio import read_jsonl_lenient, strip_line
 from study.project import Project
@@ -18,6 +19,23 @@ from study.project import Project
 REQUIRED_KEYS = ("id", "hash", *LABEL_FIELDS, "exclude", "annotator", "codebook_version")
 OPTIONAL_KEYS = ("frames_secondary", "exclude_reason", "note", "resolution", "reason", "annotator_kind")
 GOLD_RESOLUTIONS = ("agreed", "adjudicated")
+
+
+def own_brief_passes(project: Project) -> set[str]:
+    """Ids of the passes labels/passes.yaml declares with a brief other than CODEBOOK.md, read
+    leniently: a malformed passes file is reported on its own line, not once per label row (then
+    the codebook's OWN_BRIEF_ANNOTATORS stand in)."""
+    from study.passes import CODEBOOK_BRIEF
+    from study.yamlfile import load_yaml
+
+    try:
+        data = load_yaml(project.passes_file) if project.passes_file.exists() else {}
+    except StudyError:
+        return set(OWN_BRIEF_ANNOTATORS)
+    entries = data.get("passes") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return set(OWN_BRIEF_ANNOTATORS)
+    return {str(e.get("id")) for e in entries if isinstance(e, dict) and e.get("brief", CODEBOOK_BRIEF) != CODEBOOK_BRIEF}
 
 
 def known_annotators(project: Project | None) -> set[str]:
@@ -45,10 +63,16 @@ def secondary_frame_problems(row: dict[str, Any]) -> list[str]:
     return []
 
 
-def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | None = None) -> list[str]:
+# A pass coded from its own brief (labels/passes.yaml `brief`) codes these fields only: it has no
+# source, exclude reason or codebook version of this codebook's.
+OWN_BRIEF_KEYS = ("id", "hash", "exclude", "stance", "frame", "sentiment", "annotator")
+
+
+def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | None = None,
+                    own_brief: bool = False) -> list[str]:
     """Problems with one label line, one message each (empty when the line is valid)."""
     problems = []
-    missing = [k for k in REQUIRED_KEYS if k not in row]
+    missing = [k for k in (OWN_BRIEF_KEYS if own_brief else REQUIRED_KEYS) if k not in row]
     if missing:
         problems.append(f"missing field(s) {', '.join(missing)}")
     unknown = sorted(set(row) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS) - {"_line"})
@@ -62,7 +86,7 @@ def check_label_row(row: dict[str, Any], gold: bool = False, known: set[str] | N
         problems.append(f"frames_secondary must be a list of frames from: {', '.join(FRAME)}")
     if "exclude" in row and not isinstance(row["exclude"], bool):
         problems.append(f"exclude must be true or false, got {row['exclude']!r}")
-    if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS:
+    if row.get("exclude") is True and row.get("exclude_reason") not in EXCLUDE_REASONS and not own_brief:
         problems.append(f"an excluded sentence needs exclude_reason, one of: {', '.join(EXCLUDE_REASONS)}")
     known = known if known is not None else set(ANNOTATORS)
     if "annotator" in row and (not isinstance(row["annotator"], str) or row["annotator"] not in known):
@@ -89,8 +113,9 @@ def check_label_file(path: Path, sentences_by_id: dict[str, dict], project: Proj
     seen: dict[str, int] = {}
     good = []
     known = known_annotators(project)
+    own_brief = not gold and path.stem in own_brief_passes(project)
     for row in rows:
-        row_problems = check_label_row(row, gold=gold, known=known)
+        row_problems = check_label_row(row, gold=gold, known=known, own_brief=own_brief)
         sid = row.get("id")
         if sid is not None and not isinstance(sid, str):
             row_problems.append(f"id must be a string, got {sid!r}")

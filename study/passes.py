@@ -19,6 +19,8 @@ from study.yamlfile import load_yaml
 
 KINDS = ("person", "model")
 PASS_KEYS = ("id", "kind", "blind", "codebook_version", "description")
+OPTIONAL_KEYS = ("brief",)  # the written instructions, a file in labels/; absent: CODEBOOK.md
+CODEBOOK_BRIEF = "CODEBOOK.md"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,13 @@ class Pass:
     blind: bool  # made without seeing any other pass
     codebook_version: str
     description: str
+    brief: str = CODEBOOK_BRIEF
+
+    @property
+    def own_brief(self) -> bool:
+        """Coded from another written brief: its agreement with gold measures how much the labels
+        depend on this codebook, so it is kept out of the between-pass agreement."""
+        return self.brief != CODEBOOK_BRIEF
 
     def file(self, project: Project) -> Path:
         return project.annotations_dir / f"{self.id}.jsonl"
@@ -40,9 +49,12 @@ def _check_pass(entry: object) -> tuple[Pass | None, list[str]]:
     missing = [k for k in PASS_KEYS if k not in entry]
     if missing:
         problems.append(f"missing key(s) {', '.join(missing)}")
-    unknown = sorted(str(k) for k in set(entry) - set(PASS_KEYS))
+    unknown = sorted(str(k) for k in set(entry) - set(PASS_KEYS) - set(OPTIONAL_KEYS))
     if unknown:
-        problems.append(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PASS_KEYS)}")
+        problems.append(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(PASS_KEYS + OPTIONAL_KEYS)}")
+    brief = entry.get("brief", CODEBOOK_BRIEF)
+    if not (isinstance(brief, str) and re.fullmatch(r"[A-Za-z0-9_.-]+\.md", brief)):
+        problems.append(f"brief {brief!r} must name a Markdown file in labels/ (e.g. {CODEBOOK_BRIEF})")
     pid = entry.get("id")
     if "id" in entry and not (isinstance(pid, str) and re.fullmatch(r"[A-Za-z0-9_-]+", pid)):
         problems.append(f"id {pid!r} must be letters, digits, _ or - (the file is labels/annotations/<id>.jsonl)")
@@ -57,7 +69,7 @@ def _check_pass(entry: object) -> tuple[Pass | None, list[str]]:
     if problems:
         return None, problems
     return Pass(id=pid, kind=entry["kind"], blind=entry["blind"], codebook_version=str(entry["codebook_version"]),
-                description=" ".join(entry["description"].split())), []
+                description=" ".join(entry["description"].split()), brief=brief), []
 
 
 def load_passes(project: Project) -> list[Pass]:
@@ -87,6 +99,9 @@ def pass_file_problems(project: Project, passes: list[Pass]) -> list[StudyError]
     also = {"passes": project.passes_file}
     problems = [StudyError(f"file not found, but pass {p.id!r} is declared in {{passes}}", p.file(project), also=also)
                 for p in passes if not p.file(project).is_file()]  # also a folder or a broken symlink
+    problems += [StudyError(f"file not found, but pass {p.id!r} names it as its brief in {{passes}}",
+                            project.root / "labels" / p.brief, also=also)
+                 for p in passes if not (project.root / "labels" / p.brief).is_file()]
     declared = {p.id for p in passes}
     if project.annotations_dir.is_dir():
         for path in sorted(project.annotations_dir.iterdir()):
@@ -103,4 +118,5 @@ def pass_file_problems(project: Project, passes: list[Pass]) -> list[StudyError]
 
 def describe(p: Pass) -> str:
     """`ann_a (model, blind, codebook 1.0)`: how a pass is named in reports."""
-    return f"{p.id} ({p.kind}, {'blind' if p.blind else 'not blind'}, codebook {p.codebook_version})"
+    source = f"brief {p.brief}" if p.own_brief else f"codebook {p.codebook_version}"
+    return f"{p.id} ({p.kind}, {'blind' if p.blind else 'not blind'}, {source})"

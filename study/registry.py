@@ -14,11 +14,12 @@ from importlib import import_module
 @dataclass(frozen=True)
 class ModelEntry:
     name: str  # the config's model.name
-    family: str  # floor (a chance baseline), lexicon, linear, transformer (a fine-tuned encoder)
+    family: str  # floor (a chance baseline), control (no text), lexicon, linear, transformer (a fine-tuned encoder)
     encoder: bool  # loads model.pretrained; may take model.context
     savable: bool  # `study train` can save it as a model folder
     display: str  # how the report names it in a sentence
     implementation: str  # "module:Class"
+    inputs: str = "text"  # what the model is fitted on: "text" (the sentence, maybe with context) or "source" (its gold source label only)
 
     def load(self) -> type:
         module, cls = self.implementation.split(":")
@@ -29,10 +30,12 @@ class ModelEntry:
         return self.implementation.split(":")[0]
 
 
-# In display order: the floors first, then by capacity.
+# In display order: the floors and the control first, then by capacity.
 MODELS = (
     ModelEntry("majority", "floor", False, False, "majority", "study.models.base:Majority"),
     ModelEntry("stratified_random", "floor", False, False, "stratified random", "study.models.base:StratifiedRandom"),
+    # a control, not a text model: how much of a label is who speaks (the gold `source` of each sentence)
+    ModelEntry("source_only", "control", False, False, "source-only lookup", "study.models.source_lookup:SourceOnly", "source"),
     ModelEntry("vader", "lexicon", False, False, "VADER", "study.models.lexicon:Vader"),
     ModelEntry("tfidf_logreg", "linear", False, True, "tf-idf", "study.models.linear:TfidfLogreg"),
     ModelEntry("embed_logreg", "linear", True, True, "embedding logistic regression", "study.models.linear:EmbedLogreg"),

@@ -294,7 +294,10 @@ def test_the_report_opens_with_findings_stays_short_and_quotes_the_agreement(stu
         alphas = [f"{r['field']} {fmt_score(float(r['krippendorff_alpha']))}" for r in csv.DictReader(fh)
                   if r["field"] in ("stance", "frame", "sentiment")]
     assert len(alphas) == 3 and f"Krippendorff's α: {', '.join(alphas)})" in report  # the fixture's own agreement
-    assert "α 0.84 on stance, 0.60 on frame and 0.78 on sentiment (n = 113)" in report
+    with open(study_with_results / "results" / "agreement_independent.csv", encoding="utf-8") as fh:
+        indep = {r["field"]: fmt_score(float(r["krippendorff_alpha"])) for r in csv.DictReader(fh)}
+    assert [round(float(indep[f]), 2) for f in ("stance", "frame", "sentiment")] == [0.84, 0.60, 0.78]  # the committed pass
+    assert f"at α {indep['stance']} [" in report and "(n = 113 sentences both keep" in report
 
 
 def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
@@ -319,3 +322,40 @@ def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
     assert tuned_layers(project, [one, four], "transformer")[0] == "training the layers each config sets"
     missing = {"model": "transformer", "run_dir": "results/runs/gone-1"}
     assert tuned_layers(project, [one, missing], "transformer")[0] == "training the layers each config sets"
+
+
+SHARED_QUOTE_PAIRS = [("a000-p20-s02", "a003-p08-s01"), ("a000-p04-s01", "a001-p14-s01"), ("a001-p14-s01", "a004-p02-s01")]
+
+
+@pytest.mark.parametrize("task", ["stance", "frame", "sentiment"])
+def test_sentences_sharing_a_long_quote_share_a_group_and_a_fold(repo_project, task):
+    # difflib >= 0.9 missed these: each pair shares 8-word verbatim runs inside different sentences
+    from study.evaluate.items import load_items
+
+    cfg = parse_config({"task": task, "split": {"kind": "stratified_kfold", "k": 5}})
+    items = load_items(repo_project, cfg)
+    at = {sid: i for i, sid in enumerate(items.ids)}
+    groups, _ = duplicate_groups(items.texts, items.articles)
+    for a, b in SHARED_QUOTE_PAIRS:
+        assert groups[at[a]] == groups[at[b]], (a, b)
+    for seed in (0, 1, 2):
+        folds, _ = make_folds(cfg, items, seed)
+        fold_of = {int(i): f for f, (_, test) in enumerate(folds) for i in test}
+        for a, b in SHARED_QUOTE_PAIRS:
+            assert fold_of[at[a]] == fold_of[at[b]], (seed, a, b)
+
+
+def test_a_shared_run_of_seven_words_does_not_group_but_eight_does():
+    run = "one two three four five six seven eight"
+    texts = [f"alpha beta {run} gamma.", f"delta {run} epsilon zeta.", f"x y {' '.join(run.split()[:7])} z w."]
+    _, clusters = duplicate_groups(texts, ["a", "b", "c"])
+    assert [[int(i) for i in c] for c in clusters] == [[0, 1]]
+    _, clusters = duplicate_groups(texts, ["a", "a", "c"])  # one article: never joined
+    assert clusters == []
+
+
+def test_the_report_shows_what_the_best_models_learned(study_with_results):
+    report = (study_with_results / "results" / "REPORT.md").read_text(encoding="utf-8")
+    errors = (study_with_results / "results" / "errors.md").read_text(encoding="utf-8")
+    assert "What the best models learned (per class, confusion matrices, examples: results/errors.md)" in report
+    assert "## stance: tf-idf" in errors and "Most frequent confusions" in errors and "of 3 seeds)" in errors

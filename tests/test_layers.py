@@ -23,7 +23,7 @@ FLOORS = (
     ("labels", "models"),
     ("validate", "annotate"),
     ("agreement", "data"),
-    ("outlets", "evaluate", "predict", "corpus_study"),
+    ("outlets", "evaluate", "predict", "corpus_study", "brief_agreement"),
     ("report", "hub"),
     ("cli",),
     ("__main__",),

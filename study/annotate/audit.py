@@ -19,7 +19,7 @@ from study.project import Project
 from study.registry import names
 from study.run_record import BrokenRun, advice, read_metrics
 
-BASELINES = names("floor") + names("lexicon")  # not learned from the labels
+BASELINES = names("floor") + names("lexicon") + names("control")  # not learned from the text
 COLUMNS = ("task", "run", "id", "gold", "suggested", "p_gold", "p_suggested")
 
 

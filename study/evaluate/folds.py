@@ -1,7 +1,8 @@
-"""Outer folds: stratified k-fold (near-duplicates kept together) or leave-one-outlet-out."""
+"""Outer folds: stratified k-fold (near-duplicates and shared long quotes kept together) or leave-one-outlet-out."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import Counter
 
@@ -13,6 +14,7 @@ from study.evaluate.items import Items
 
 
 NEAR_DUPLICATE = 0.9  # difflib ratio at or above which two sentences count as one quote
+SHARED_RUN = 8  # word tokens: two sentences sharing this long a verbatim run quote one source
 PAIRWISE_LIMIT = 3000  # above this many sentences only exact duplicates are grouped (pairs grow as n^2)
 
 
@@ -20,10 +22,17 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").replace("“", '"').replace("”", '"').split())
 
 
+def word_runs(text: str, n: int = SHARED_RUN) -> set[tuple[str, ...]]:
+    """The sentence's runs of n consecutive lowercased word tokens."""
+    words = re.findall(r"[a-z0-9]+(?:'[a-z0-9]+)*", _normalise(text))
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
 def duplicate_groups(texts: list[str], articles: list[str] | None = None) -> tuple[np.ndarray, list[list[int]]]:
     """A group id per sentence such that near-duplicates in different articles (the same wire
     quote reprinted, difflib ratio >= NEAR_DUPLICATE after normalising case, quotes and
-    spaces) share a group; and the groups with more than one member. Sentences of one article
+    spaces, or any shared run of SHARED_RUN words: a long quote inside otherwise different
+    sentences) share a group; and the groups with more than one member. Sentences of one article
     are never joined, so templated text in one source cannot chain into one giant group."""
     articles = articles if articles is not None else [str(i) for i in range(len(texts))]
     norm = [_normalise(t) for t in texts]
@@ -41,6 +50,12 @@ def duplicate_groups(texts: list[str], articles: list[str] | None = None) -> tup
             parent[find(i)] = find(first[t])
         else:
             first.setdefault(t, i)
+    run_owner: dict[tuple[str, ...], int] = {}  # linear in the corpus size, so no PAIRWISE_LIMIT
+    for i, t in enumerate(texts):
+        for run in word_runs(t):
+            j = run_owner.setdefault(run, i)
+            if articles[j] != articles[i]:
+                parent[find(i)] = find(j)
     if len(texts) <= PAIRWISE_LIMIT:
         from difflib import SequenceMatcher
 

@@ -32,6 +32,9 @@ class Items:
     # article's headline; empty lists when the source has none
     previous: list[str] = field(default_factory=list)
     headline: list[str] = field(default_factory=list)
+    # the gold `source` label of each sentence (who speaks), for the source-only control; empty for
+    # an external dataset. An input of that model, like the text: never the label it predicts
+    speakers: list[str] = field(default_factory=list)
 
     def data_hash(self) -> str:
         return short_hash(json.dumps([self.ids, self.texts, self.labels, self.groups, self.classes]))
@@ -48,7 +51,7 @@ def load_items(project: Project, cfg: ExperimentConfig) -> Items:
             ids=[r["id"] for r in kept], texts=[r["text"] for r in kept], labels=[r[cfg.task] for r in kept],
             groups=[r["outlet_id"] for r in kept], articles=[r["article_id"] for r in kept],
             classes=list(LABEL_FIELDS[cfg.task]), source="gold labels (labels/gold.jsonl)",
-            n_excluded=len(rows) - len(kept),
+            n_excluded=len(rows) - len(kept), speakers=[r["source"] for r in kept],
             file_hashes={p: file_hash(project.root / p) for p in ("corpus/sentences.jsonl", "labels/gold.jsonl")},
             **_study_context(rows, kept),
         )

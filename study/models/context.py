@@ -31,6 +31,16 @@ def model_inputs(items, cfg) -> np.ndarray:
     array (the sentence, or a (context, sentence) pair)."""
     kind = getattr(cfg.model, "context", "none")
     out = np.empty(len(items.texts), dtype=object)  # np.array() would turn pairs into a 2-d array
+    from study.registry import BY_NAME
+
+    if cfg.model.name in BY_NAME and BY_NAME[cfg.model.name].inputs == "source":
+        if len(getattr(items, "speakers", [])) != len(items.texts):
+            from study.errors import StudyError
+
+            raise StudyError(f"model {cfg.model.name}: needs the gold source label of every sentence; only the study's "
+                             "gold labels have one (not an external dataset)")
+        out[:] = list(items.speakers)  # the source label stands in for the sentence
+        return out
     if kind == "none":
         out[:] = list(items.texts)
         return out

@@ -40,7 +40,7 @@ from study.formatting.tables import Table, table_csv, table_latex, table_markdow
 # Per-outlet predicted distributions: the trained models under k-fold (the floors and the
 # leave-one-outlet-out runs stay in the JS overview), so the report stays readable.
 PREDICTED_SPLIT = "stratified_kfold"
-FLOORS = names("floor")
+FLOORS = names("floor") + names("control")  # not classifiers of the text: left out of the predicted-vs-gold tables
 F2_FILE = "labels/rule_f2.jsonl"
 F2_RECODE = "crime_and_punishment"
 # independence_tests: sentence-level tests with BCa intervals of V+, replaced by outlet_association.

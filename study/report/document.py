@@ -13,6 +13,7 @@ from study.passes import load_passes
 from study.project import Project
 from study.formatting.blocks import Block, figure_block, render_html, render_markdown
 from study.report.brief import brief_sentences, extension_links, update_readme
+from study.report.errors import error_blocks, write_errors
 from study.report.findings import findings_blocks, provenance_table
 from study.report.predicted_note import predicted_intro
 from study.report.sections import (
@@ -63,6 +64,7 @@ def build_blocks(project: Project) -> list[Block]:
     by_section["codebook"] = codebook_blocks(gold, passes)
     by_section["agreement"] = agreement_blocks(agreement, figures)
     by_section["models"] = model_blocks(project, summary, figures)
+    by_section["models"] += error_blocks(write_errors(project, summary)[1], summary)  # full tables: results/errors.md
     # Tables from `study tables` each followed by the figure of the same name, when there is one.
     shown = {"agreement", "model_comparison"}
     for table in tables:

@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+from study.brief_agreement import read_gold_agreement
 from study.codebook import TASKS
 from study.evaluate.comparisons import ENCODER_REFERENCE, comparison_cell, pair, read_comparisons
 from study.errors import StudyError
@@ -25,7 +26,6 @@ from study.registry import display, names
 ALPHA = 0.05
 # Measured outside this pipeline (issue 12): an independent coder with a different written
 # brief, on n = 113 sentences, against the gold labels. Quoted, not recomputed here.
-INDEPENDENT_CODER = {"n": 113, "stance": 0.84, "frame": 0.60, "sentiment": 0.78}
 
 NUMERIC = ("macro_f1_mean", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high",
            "accuracy_mean", "accuracy_sd", "f_avg_mean", "macro_f1_ceiling")
@@ -81,7 +81,7 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
             group = [r for r in rows if r["task"] == task and r["split"] == split]
             if not group:
                 continue
-            best = max(group, key=lambda r: r["macro_f1_mean"])
+            best = max([r for r in group if r["model"] not in names("control")] or group, key=lambda r: r["macro_f1_mean"])  # a text model
             line = f"{task}, {split}: best {best['config']} {fmt_score(best['macro_f1_mean'])} {fmt_ci(best['macro_f1_ci_low'], best['macro_f1_ci_high'])}."
             for model in reversed(names("transformer")):  # the largest first
                 own = next((r for r in group if r["model"] == model and r["context"] == "none"), None)
@@ -161,19 +161,31 @@ def context_note(rows: list[dict], pairs: list[dict]) -> str:
             "(each in results/summary.md); " + (f"surviving exploratory Holm: {', '.join(survive)}." if survive else "none survives exploratory Holm correction."))
 
 
-def label_findings(agreement: list[dict[str, str]]) -> list[str]:
+def independent_sentence(independent: list[dict[str, str]]) -> str:
+    """The own-brief pass against gold, from results/agreement_independent.csv (`study agree`)."""
+    alpha = {r["field"]: r for r in independent if r.get("field") in ("stance", "frame", "sentiment")}
+    if len(alpha) < 3:
+        return ("No pass coded from an independent brief is compared with the gold labels (results/agreement_independent.csv "
+                "is absent: declare one with `brief:` in labels/passes.yaml and run `study agree`).")
+    a = {f: f"{fmt_score(parse_float(r['krippendorff_alpha']))} {fmt_ci(parse_float(r['alpha_ci_low']), parse_float(r['alpha_ci_high']))}"
+         for f, r in alpha.items()}
+    return (f"An independent coder ({alpha['stance']['pass']}, a language model) who worked from a different written brief "
+            f"(not this codebook) agreed with the gold labels at α {a['stance']} on stance, {a['frame']} on frame and "
+            f"{a['sentiment']} on sentiment (n = {alpha['stance']['n_items']} sentences both keep; "
+            f"labels/annotations/{alpha['stance']['pass']}.jsonl, results/agreement_independent.csv); "
+            "the frame disagreements concentrate on sentences that describe the request itself "
+            "(policy_prescription_and_evaluation under rule F2 vs crime_and_punishment). The F2 sensitivity row of the "
+            "independence table shows how much of the outlet frame result rests on that rule.")
+
+
+def label_findings(agreement: list[dict[str, str]], independent: list[dict[str, str]] = ()) -> list[str]:
     alphas = ", ".join(f"{r['field']} {fmt_score(parse_float(r['krippendorff_alpha']))}" for r in agreement
                        if r.get("field") in ("stance", "frame", "sentiment"))
-    c = INDEPENDENT_CODER
     return [
         f"Every annotation pass (ann_a, ann_b and the later passes) was made by an instance of the same language model. "
         f"Their agreement (Krippendorff's α: {alphas}) shows that the codebook can be followed the same way twice; it "
         f"measures the codebook's reproducibility, not the validity of the labels.",
-        f"An independent coder who worked from a different written brief (not this codebook) agreed with the gold labels at "
-        f"α {c['stance']:.2f} on stance, {c['frame']:.2f} on frame and {c['sentiment']:.2f} on sentiment (n = {c['n']}); "
-        "the frame disagreements concentrate on sentences that describe the request itself "
-        "(policy_prescription_and_evaluation under rule F2 vs crime_and_punishment). The F2 sensitivity row of the "
-        "outlet association table shows how much of the outlet frame result rests on that rule.",
+        independent_sentence(list(independent)),
     ]
 
 
@@ -188,7 +200,7 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
         Block("p", "Per-outlet differences in the gold labels:"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),
-        Block("ul", label_findings(agreement)),
+        Block("ul", label_findings(agreement, read_gold_agreement(project))),
         Block("p", f"Each config's question is answered by its row in section 4: macro-F1 with 95% intervals (n = "
                    f"{', '.join(sorted({str(r['n_sentences']) for r in rows}))}) and Δ vs the transformer and tf-idf, "
                    "raw and Holm-adjusted p."),
