@@ -16,7 +16,6 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from study import stats
 
 LEVEL = 0.95
 
