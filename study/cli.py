@@ -140,9 +140,11 @@ def _curve(args, project: Project) -> int:
 def _tables(args, project: Project) -> int:
     from study.outlets.write import write_tables
 
-    if args.n_permutations < 99 or args.n_boot < 99:
-        raise StudyError(f"study tables: --n-permutations and --n-boot must be at least 99 "
-                         f"(got {args.n_permutations} and {args.n_boot})")
+    for option, value in (("--n-permutations", args.n_permutations), ("--n-boot", args.n_boot)):
+        if not 99 <= value <= 100_000:  # fewer cannot resolve p < 0.01; more only costs time (1e12 would not finish)
+            raise StudyError(f"{option} {value}: must be a whole number from 99 to 100000")
+    if (args.out or args.force) and not args.predictions:
+        raise StudyError("--out and --force go with --predictions (the study's own tables are written to results/tables/)")
     with tracked_writes() as writes:
         if args.predictions:  # new text: shares of predicted labels, not the study's gold tables
             from study.predict.outlet_shares import write_predicted_tables
@@ -273,9 +275,12 @@ def main(argv: list[str] | None = None) -> int:
 def run_step(func, args, project: Project) -> int:
     """Run one step as `study` does (also for a dataset's own scripts): paths in messages relative
     to the root, a StudyError as one line on stderr and exit code 1."""
+    from study import outputs
+
     try:
         if not project.root.is_dir():
             raise StudyError(f"--root {args.root!r}: not a folder")
+        outputs.PROJECT_ROOT = project.root  # its corpus, labels, configs and own files are never an output
         return func(args, project)
     except ProblemList as exc:
         for line in exc.lines(project.root):

@@ -27,6 +27,8 @@ from study.errors import StudyError
 from study.fileio import atomic_write_bytes, file_hash
 
 MARKER = ".study-made.json"
+PROJECT_ROOT: Path | None = None  # set by the CLI: the project (--root) whose own data is never an output
+PROTECTED = ("corpus", "labels", "configs")  # the study's inputs: no command writes there, --force or not
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -81,11 +83,27 @@ def _resolved(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def _protected() -> dict[str, Path]:
+    if PROJECT_ROOT is None:
+        return {}
+    return {f"the project's {name}/ folder": PROJECT_ROOT / name for name in PROTECTED}
+
+
 def check_not_input(out: Path, inputs: dict[str, Path | None], option: str = "--out") -> None:
-    """An output equal to an input, or inside an input folder, would replace or join what
-    the command reads."""
+    """An output equal to an input, or inside an input folder (the project's corpus/, labels/
+    and configs/ always count as inputs), would replace or join what the command reads; so
+    would the project folder itself, or one of the files at its top (README.md, LICENSE, ...)."""
     target = _resolved(out)
-    for name, given in inputs.items():
+    if PROJECT_ROOT is not None:
+        root = _resolved(PROJECT_ROOT)
+        if target == root:
+            raise StudyError("is the project folder; choose a folder inside it, e.g. results/<name>", out,
+                             template=f"{option} {{path}}: {{text}}")
+        record = read_marker(root) if target.parent == root else None
+        if target.parent == root and target.is_file() and not (record and _ours(root, target.name, record)):
+            raise StudyError("is one of the project's own files; choose a path under results/ or another folder", out,
+                             template=f"{option} {{path}}: {{text}}")
+    for name, given in {**_protected(), **inputs}.items():
         if given is None:
             continue
         source = _resolved(given)
@@ -108,15 +126,17 @@ def claim_folder(folder: Path, command: str, *, force: bool = False, inputs: dic
     where = f"{option} {{path}}: {{text}}"
     if folder.exists() and not folder.is_dir():
         raise StudyError(f"is a file; {option} names a folder", folder, template=where)
-    if not folder.is_dir() or force or not any(folder.iterdir()):
+    if not folder.is_dir() or not any(folder.iterdir()):
         return
     record = read_marker(folder)
-    if record is None:
+    if record is None and not force:
         raise StudyError(f"exists and was not made by `study {command}` (it has no {MARKER}); choose a new folder, "
                          "or give --force to write the command's files into it (nothing else in it is touched)", folder, template=where)
-    changed = [n for n in names if (folder / n).exists() and not _ours(folder, n, record)]
-    if changed:
-        raise StudyError(f"{changed[0]} was changed since study wrote it; move it away, or give --force to replace it", folder, template=where)
+    # even with --force, a file of the same name that study did not write (or that was changed since) is not replaced
+    theirs = [n for n in names if (folder / n).exists() and not (record and _ours(folder, n, record))]
+    if theirs:
+        raise StudyError(f"{theirs[0]} is there and was not written by study (or was changed since); move it away "
+                         "or choose another folder", folder, template=where)
 
 
 def claim_file(path: Path, command: str, *, force: bool = False, inputs: dict | None = None, option: str = "--out") -> None:

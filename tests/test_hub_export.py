@@ -44,4 +44,4 @@ def test_the_hub_folder_loads_with_datasets_and_rebuilds_its_texts(project_copy,
     # a second export replaces its own files; a folder study did not make is refused
     assert run_cli(project_copy.root, "export", "--hub", "hub")[0] == 0
     code, _, err = run_cli(project_copy.root, "export", "--hub", "labels")
-    assert code == 1 and "was not made by" in err
+    assert code == 1 and "the project's labels/ folder" in err

@@ -99,14 +99,35 @@ def test_annotate_export_labels_is_refused_and_labels_survive(project):
     """F1: `--out labels` used to delete the codebook, the gold labels and every pass."""
     before = _snapshot(project / "labels")
     code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "labels")
-    assert code == 1 and "was not made by `study annotate export`" in err and "--force" in err
+    assert code == 1 and "is also the input the project's labels/ folder" in err
     assert _snapshot(project / "labels") == before
-    # with --force only its three files are added; nothing else in labels/ changes
+    # the project's labels/ is never an output, --force or not
     code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "labels", "--force")
+    assert code == 1 and "the project's labels/ folder" in err and _snapshot(project / "labels") == before
+    # a user's own folder with --force: only the three files are added; a same-named file of theirs is never replaced
+    (project / "mine").mkdir()
+    (project / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
+    code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "mine", "--force")
     assert code == 0, err
-    after = _snapshot(project / "labels")
-    assert {k: v for k, v in after.items() if k in before} == before
-    assert set(after) - set(before) == {"tasks.json", "config.xml", "sample.json", outputs.MARKER}
+    assert sorted(p.name for p in (project / "mine").iterdir()) == [outputs.MARKER, "config.xml", "notes.txt", "sample.json", "tasks.json"]
+    (project / "other").mkdir()
+    (project / "other" / "tasks.json").write_text("theirs", encoding="utf-8")
+    code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "other", "--force")
+    assert code == 1 and "tasks.json is there and was not written by study" in err
+    assert (project / "other" / "tasks.json").read_text(encoding="utf-8") == "theirs"
+
+
+@pytest.mark.parametrize("args", [["predict", "--model", "MODEL", "--input", "in/sents.jsonl", "--sentences", "--output", "labels/gold.jsonl", "--force"],
+                                  ["export", "--out", "README.md", "--force"], ["export", "--hub", ".", "--force"],
+                                  ["export", "--hub", "corpus", "--force"], ["audit-labels", "--out", "README", "--force"],
+                                  ["predicted-tables", "--predictions", "in/preds.jsonl", "--out", "configs", "--force"]])
+def test_force_never_writes_over_the_projects_own_data(project, args):
+    """--force lifts "not made by study" for a folder of the user's, never for the project's corpus/,
+    labels/, configs/, its folder or the files at its top (round 3: R3-21, R3-122, R3-124-126, R3-84)."""
+    before = _snapshot(project)
+    code, _, err = run_cli(project, *[_model(project) if a == "MODEL" else a for a in args])
+    assert code == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert _snapshot(project) == before
 
 
 def test_a_reexport_keeps_a_coders_file_beside_the_tasks(project):
@@ -121,7 +142,7 @@ def test_a_reexport_keeps_a_coders_file_beside_the_tasks(project):
     # a task file the coder edited is theirs now: refused without --force
     (folder / "tasks.json").write_text("[]", encoding="utf-8")
     code, _, err = run_cli(project, "annotate", "export", "--n", "7")
-    assert code == 1 and "tasks.json was changed since study wrote it" in err
+    assert code == 1 and "tasks.json is there and was not written by study (or was changed since)" in err
 
 
 def test_predict_replaces_only_its_own_output_and_never_gold(project):
@@ -129,7 +150,7 @@ def test_predict_replaces_only_its_own_output_and_never_gold(project):
     model = _model(project)
     gold = (project / "labels/gold.jsonl").read_bytes()
     code, _, err = run_cli(project, "predict", "--model", model, "--input", "in/sents.jsonl", "--sentences", "--output", "labels/gold.jsonl")
-    assert code == 1 and "was not written by `study predict`" in err and (project / "labels/gold.jsonl").read_bytes() == gold
+    assert code == 1 and "is inside the input the project's labels/ folder" in err and (project / "labels/gold.jsonl").read_bytes() == gold
     for _ in range(2):  # the second run replaces the file the first one wrote
         code, _, err = run_cli(project, "predict", "--model", model, "--input", "in/sents.jsonl", "--sentences", "--output", "o/p.jsonl")
         assert code == 0, err
@@ -178,7 +199,11 @@ def test_audit_labels_never_overwrites_the_readme_or_the_summary(project):
     """F5: `audit-labels --out README` overwrote README.md (its help says it changes nothing)."""
     before = (project / "README.md").read_bytes()
     code, _, err = run_cli(project, "audit-labels", "--out", "README")
-    assert code == 1 and "was not written by `study audit-labels`" in err and (project / "README.md").read_bytes() == before
+    assert code == 1 and "is one of the project's own files" in err and (project / "README.md").read_bytes() == before
+    (project / "results").mkdir(exist_ok=True)
+    (project / "results" / "summary.md").write_text("the summary", encoding="utf-8")
+    code, _, err = run_cli(project, "audit-labels", "--out", "results/summary")
+    assert code == 1 and "was not written by `study audit-labels`" in err
 
 
 def test_curve_refuses_to_drop_the_curves_of_other_configs(project):

@@ -43,6 +43,10 @@ def _audit(args, project: Project) -> int:
     from study.annotate.audit import audit, write_audit
     from study.corpus import load_sentences
 
+    if args.out is not None and not args.out.strip():
+        from study.errors import StudyError
+
+        raise StudyError("--out '': give a file stem such as results/label_audit (writes .md and .csv)")
     stem = _path(project, args.out) if args.out else None
     if stem is not None and stem != project.root / "results/label_audit":  # its own default names are the tool's
         from study.outputs import claim_file

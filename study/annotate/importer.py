@@ -8,6 +8,7 @@ choice for every field. Each problem is one line; with any problem nothing is wr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,9 @@ def declared_kind(project: Project, annotator: str, kind: str | None) -> str:
     from study.passes import load_passes
 
     passes_file = project.passes_file
+    if not isinstance(annotator, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", annotator):
+        raise StudyError(f"--annotator {annotator!r}: a pass id is letters, digits, '_', '.' and '-' (it names "
+                         "labels/annotations/<id>.jsonl)")
     passes = {p.id: p for p in load_passes(project)}
     if annotator not in passes:
         raise StudyError(f"no pass {annotator!r}; declare it before importing (id: {annotator}, kind: person|model, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from study.errors import StudyError
 from study.project import Project
 
 
@@ -15,6 +16,9 @@ def _sample(args, project: Project) -> int:
 
     check_seed(args.seed)
     articles, sentences, out = (project.arg_path(v) for v in (args.articles, args.sentences, args.out))
+    if out.is_dir() or not out.name or out.name in (".", ".."):
+        raise StudyError("is a folder; give the sample's file name, e.g. sample/sample_sentences.jsonl", out,
+                         template="--out {path}: {text}")
     record_path = out.with_name(out.stem + "_record.json")
     claim_file(sentences, "sample-sentences", force=args.force, inputs={"--articles": articles}, option="--sentences")
     for path in (out, record_path):
@@ -33,7 +37,10 @@ def _fresh(args, project: Project) -> int:
     config, data and code), so a Makefile can skip the slow `study predict`."""
     from study.corpus_study.shares_report import made_by
 
-    makers = made_by(project.arg_path(args.predictions))
+    path = project.arg_path(args.predictions)
+    if path.is_dir():
+        raise StudyError("is a folder; give a `study predict` output (.parquet)", path)
+    makers = made_by(path)
     if not makers:
         print(f"{args.predictions}: missing or without annotator_id; predict again")
         return 1

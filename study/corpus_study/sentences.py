@@ -47,6 +47,26 @@ def read_gzip_jsonl(path: Path) -> list[dict]:
         raise StudyError(f"not a gzipped JSON Lines file ({exc})", path) from None
 
 
+ARTICLE_FIELDS = ("article_id", "outlet", "leaning", "text")  # what segmenting and sampling read; date is optional
+
+
+def check_articles(rows: list[dict], path: Path) -> None:
+    """Every row an object with string article_id (unique), outlet, leaning and text: one line
+    naming the file, row and field otherwise, before anything is written."""
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise StudyError(f"expected a JSON object, got {type(row).__name__}", path, line=line)
+        for name in ARTICLE_FIELDS:
+            if not isinstance(row.get(name), str) or (name != "text" and not row[name].strip()):
+                got = "missing" if name not in row else f"{row[name]!r}"[:40]
+                raise StudyError(f"field {name!r} must be a non-empty string, got {got}; each article needs "
+                                 f"{', '.join(ARTICLE_FIELDS)}", path, line=line)
+        if row["article_id"] in seen:
+            raise StudyError(f"article_id {row['article_id']!r} appears twice; ids must be unique", path, line=line)
+        seen.add(row["article_id"])
+
+
 def _article(row: dict) -> Article:
     # segment_article only reads the text; the Article carries the ids for the record
     return Article(article_id=row["article_id"], file="", outlet_id=row["outlet"], outlet=row["outlet"],
@@ -109,7 +129,10 @@ def sample_sentences(articles_path: Path, sentences_path: Path, sample_path: Pat
                      articles_name: str | None = None) -> tuple[list[tuple[Path, bool]], dict]:
     """Segment articles_path into sentences_path (see write_sentence_table), write the sample (JSONL) and its record
     (which names the articles file `articles_name`, e.g. relative to the project); returns ((path, changed), ...) and the record."""
+    if n < 1:
+        raise StudyError(f"--n {n}: must be at least 1")
     articles = read_gzip_jsonl(articles_path)
+    check_articles(articles, articles_path)
     sentences = segment_rows(articles)
     sample = draw_sample(sentences, n, seed)
     written = [(sentences_path, write_sentence_table(sentences_path, sentences)),

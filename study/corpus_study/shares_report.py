@@ -80,9 +80,14 @@ def made_by(path: Path) -> list[str]:
     """The annotator ids of a `study predict` output (the model folder that made it), [] when not recorded."""
     import pyarrow.parquet as pq
 
-    if not path.is_file() or "annotator_id" not in pq.read_schema(path).names:
+    if not path.is_file():
         return []
-    return sorted({str(v) for v in pq.read_table(path, columns=["annotator_id"]).column(0).unique().to_pylist()})
+    try:
+        if "annotator_id" not in pq.read_schema(path).names:
+            return []
+        return sorted({str(v) for v in pq.read_table(path, columns=["annotator_id"]).column(0).unique().to_pylist()})
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise StudyError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", path) from None
 
 
 def accuracy_rows(project: Project, results: Path, fields: tuple[str, ...]) -> tuple[list[dict], list[list[dict]], list[str]]:
