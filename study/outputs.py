@@ -89,6 +89,14 @@ def _protected() -> dict[str, Path]:
     return {f"the project's {name}/ folder": PROJECT_ROOT / name for name in PROTECTED}
 
 
+def _made_here(target: Path) -> bool:
+    """A folder the tool made (its marker), or a file it recorded and nobody changed since."""
+    if target.is_dir():
+        return read_marker(target) is not None
+    record = read_marker(target.parent)
+    return bool(record) and _ours(target.parent, target.name, record)
+
+
 def check_not_input(out: Path, inputs: dict[str, Path | None], option: str = "--out") -> None:
     """An output equal to an input, or inside an input folder (the project's corpus/, labels/
     and configs/ always count as inputs), would replace or join what the command reads; so
@@ -103,7 +111,12 @@ def check_not_input(out: Path, inputs: dict[str, Path | None], option: str = "--
         if target.parent == root and target.is_file() and not (record and _ours(root, target.name, record)):
             raise StudyError("is one of the project's own files; choose a path under results/ or another folder", out,
                              template=f"{option} {{path}}: {{text}}")
-    for name, given in {**_protected(), **inputs}.items():
+    for name, folder in _protected().items():  # the project's data: the folder never, what is in it only if study made it
+        source = _resolved(folder)
+        if target == source or (source in target.parents and target.exists() and not _made_here(target)):
+            raise StudyError(f"is in {name}, which holds the study's data; choose a path under results/ or another folder",
+                             out, template=f"{option} {{path}}: {{text}}")
+    for name, given in inputs.items():
         if given is None:
             continue
         source = _resolved(given)

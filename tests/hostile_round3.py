@@ -67,8 +67,11 @@ def build_template(dest: Path) -> None:
             shutil.copy(dest / "corpus" / art["file"], dest / "in" / "arts" / art["outlet_id"] / f"{art['article_id']}.txt")
     subprocess.run([PY, "-m", "study", "--root", str(dest), "predict", "--model", "models/M", "--input", "in/arts",
                     "--output", "in/preds.jsonl"], capture_output=True, text=True, env=env, check=True)
-    rows = [json.loads(x) for x in (dest / "labels/gold.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
-    (dest / "in/lab.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[::3]), encoding="utf-8")
+    # a labelled sample of every third predicted sentence, in the predictions' ids (<outlet>/<article>-pNN-sNN)
+    gold = {r["id"]: r for r in (json.loads(x) for x in (dest / "labels/gold.jsonl").read_text(encoding="utf-8").splitlines() if x.strip())}
+    preds = [json.loads(x) for x in (dest / "in/preds.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    lab = [{**gold[p["sentence_id"].split("/")[-1]], "id": p["sentence_id"], "hash": p["text_hash"]} for p in preds[::3]]
+    (dest / "in/lab.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lab), encoding="utf-8")
     sents = [json.loads(x) for x in (dest / "corpus/sentences.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     (dest / "in/sents.jsonl").write_text("".join(json.dumps({"id": s["id"], "text": s["text"]}) + "\n" for s in sents[:20]),
                                          encoding="utf-8")

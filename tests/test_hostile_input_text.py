@@ -28,14 +28,21 @@ def corpus_as_one_paragraph() -> str:
 
 @pytest.mark.slow
 def test_a_one_megabyte_paragraph_is_segmented_in_seconds():
-    """Was quadratic: about 9 minutes for 1 MB of news text on one line (13 s for 160 KB)."""
+    """Was quadratic: about 9 minutes for 1 MB of news text on one line (13 s for 160 KB). Timed
+    against a baseline measured in the same run (the guide's rule: no absolute time limits on a
+    shared machine): the same 1 MB as 52 paragraphs. Linear time keeps the two close; the old
+    quadratic code was about 50x slower on the single paragraph."""
     from study.segmenter import segment_text
 
-    text = " ".join([corpus_as_one_paragraph()] * 52)
+    block = corpus_as_one_paragraph()
+    text = " ".join([block] * 52)
     assert len(text) > 1_000_000
     started = time.perf_counter()
+    segment_text("\n\n".join([block] * 52))
+    baseline = time.perf_counter() - started
+    started = time.perf_counter()
     rows = segment_text(text)
-    assert time.perf_counter() - started < 20
+    assert time.perf_counter() - started < 4 * baseline + 1
     assert len(rows) > 5000 and {p for p, *_ in rows} == {1}
     assert all(text[s:e] == t for _, _, s, e, t in rows)
     assert [i for _, i, *_ in rows] == list(range(1, len(rows) + 1))

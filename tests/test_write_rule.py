@@ -99,11 +99,15 @@ def test_annotate_export_labels_is_refused_and_labels_survive(project):
     """F1: `--out labels` used to delete the codebook, the gold labels and every pass."""
     before = _snapshot(project / "labels")
     code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "labels")
-    assert code == 1 and "is also the input the project's labels/ folder" in err
+    assert code == 1 and "is in the project's labels/ folder, which holds the study's data" in err
     assert _snapshot(project / "labels") == before
     # the project's labels/ is never an output, --force or not
     code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "labels", "--force")
     assert code == 1 and "the project's labels/ folder" in err and _snapshot(project / "labels") == before
+    # a new folder inside labels/ (the extension keeps its Label Studio tasks in labels/label_studio/) is allowed
+    code, _, err = run_cli(project, "annotate", "export", "--n", "5", "--out", "labels/label_studio/tasks")
+    assert code == 0 and (project / "labels/label_studio/tasks/tasks.json").is_file(), err
+    assert run_cli(project, "annotate", "export", "--n", "6", "--out", "labels/label_studio/tasks")[0] == 0
     # a user's own folder with --force: only the three files are added; a same-named file of theirs is never replaced
     (project / "mine").mkdir()
     (project / "mine" / "notes.txt").write_text("mine", encoding="utf-8")
@@ -150,7 +154,7 @@ def test_predict_replaces_only_its_own_output_and_never_gold(project):
     model = _model(project)
     gold = (project / "labels/gold.jsonl").read_bytes()
     code, _, err = run_cli(project, "predict", "--model", model, "--input", "in/sents.jsonl", "--sentences", "--output", "labels/gold.jsonl")
-    assert code == 1 and "is inside the input the project's labels/ folder" in err and (project / "labels/gold.jsonl").read_bytes() == gold
+    assert code == 1 and "is in the project's labels/ folder" in err and (project / "labels/gold.jsonl").read_bytes() == gold
     for _ in range(2):  # the second run replaces the file the first one wrote
         code, _, err = run_cli(project, "predict", "--model", model, "--input", "in/sents.jsonl", "--sentences", "--output", "o/p.jsonl")
         assert code == 0, err
