@@ -17,7 +17,6 @@ from study.fileio import file_hash, read_text_utf8
 from study.outlets.inputs import resolve_run_dir
 from study.project import Project
 from study.formatting.blocks import Block
-from study.report.curves import curve_findings
 from study.report.outlet_text import outlet_findings
 from study.formatting.numbers import fmt_ci, fmt_delta, fmt_score, parse_float
 from study.formatting.tables import Table
@@ -64,13 +63,12 @@ def _not_learned(row: dict) -> str:
     """The caveat a comparison with a model that did not learn must carry (summary.csv's did_not_learn)."""
     flag, uniform = str(row.get("did_not_learn") or ""), str(row.get("near_uniform") or "")
     if not flag and uniform and uniform != "?":
-        return f" Its outputs were near-uniform in {uniform} fits: its labels count, its probabilities do not."
+        return f" Near-uniform outputs in {uniform} fits."
     if not flag:
         return ""
     if flag == "?":
         return " (Whether it learned was not checked: run written before the check; re-run it.)"
-    return (f" It did not learn in {flag} fits (training-fold accuracy not above the majority share, or a training loss that did not fall"
-            "): this comparison is about a failed fit, not about what such a model can do.")
+    return f" It did not learn in {flag} fits."
 
 
 def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
@@ -137,14 +135,12 @@ def transformer_note(rows: list[dict], pairs: list[dict], layers: tuple[str, boo
             if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
     failed = [r for r in tf if str(r.get("did_not_learn") or "") not in ("", "?")]
     if failed:  # the check comes first: a comparison with an unfitted model says nothing about the model family
-        lead = (f"The fine-tuned transformer did not learn in {len(failed)} of its {len(tf)} runs (flagged in "
-                "results/summary.md: training-fold accuracy not above the majority share, or a training loss that did not fall); "
+        lead = (f"The fine-tuned transformer did not learn in some fits of {len(failed)} of its {len(tf)} runs (results/summary.md): "
                 f"its comparisons describe a failed optimisation, not what a transformer can do. {lead}")
     return (f"{lead} Its settings are fixed a "
             "priori (Hugging Face Trainer defaults: learning rate 5e-5, batch 8; epochs by early stopping on an inner split; "
-            f"{layers[0]}{' for the CPU budget' if layers[1] else ''}), and with them it underfits 93-sentence training folds (section 4). "
-            "An earlier, undocumented choice (learning rate 2e-4) scored higher but was not selected by any procedure that "
-            "keeps the test folds out, so it is not reported; selecting the learning rate on inner splits is the open fix.")
+            f"{layers[0]}{' for the CPU budget' if layers[1] else ''}), and with them it underfits 93-sentence training folds (section 4); "
+            "a recipe that learns, fixed before any test fold is seen, is the open fix.")
 
 
 def context_note(rows: list[dict], pairs: list[dict]) -> str:
@@ -196,7 +192,7 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds; Holm over each task's primary family, each learned model vs tf-idf; every other comparison is "
                    "exploratory, with its own Holm correction):"),
-        Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note] + curve_findings(project)),
+        Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note]),
         Block("p", "Per-outlet differences in the gold labels:"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),

@@ -38,10 +38,11 @@ def outlet_findings(project: Project) -> list[str]:
     if not rows:
         return []
     if descriptive(rows):
-        sizes = "; ".join(f"{r['field']} {fmt_score(parse_float(r['cramers_v_corrected']))} (paragraphs shuffled: "
-                          f"95% quantile {fmt_score(parse_float(r['v_shuffled_q95']))})" for r in rows)
+        sizes = "; ".join(f"{r['field']} {fmt_score(parse_float(r['cramers_v_corrected']))} "
+                          f"({fmt_score(parse_float(r['v_shuffled_q95']))})" for r in rows)
         return [WHY_DESCRIPTIVE,
-                f"How different these articles are (bias-corrected Cramér's V, n = {rows[0]['n']} sentences): {sizes}."]
+                f"How different these articles are (bias-corrected Cramér's V, n = {rows[0]['n']} sentences; in brackets the 95% "
+                f"quantile of V with paragraphs shuffled between articles): {sizes}."]
     lines = []
     for r in rows:
         b = int(parse_float(r["n_permutations"]))

@@ -161,7 +161,8 @@ def _model_table(task: str, rows: list[dict], pairs: list[dict], first: bool = T
                           f"tf-idf and against the transformer; p: paired permutation test ({rows[0]['permutations'] if rows else 0:,} "
                           "permutations), raw and Holm-adjusted within its family (primary: each learned model vs tf-idf; "
                           "the rest exploratory). Provenance: appendix." if first else f"As the first model table; n = {n} sentences.") + same_ceiling,
-                 header=header, rows=body, left_columns=1)
+                 # the five per-article scores wrap (a text cell) so the table fits a 1300-pixel window
+                 header=header, rows=body, align="lrrl" + "r" * (len(header) - 4))
 
 
 def _per_outlet_table(project: Project, task: str, rows: list[dict], first: bool = True) -> Table | None:
