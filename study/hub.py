@@ -77,7 +77,10 @@ def features(text: bool):
 
 def table(project: Project, text: bool):
     """The rows as a `datasets.Dataset` with the features above."""
+    import datasets
     from datasets import Dataset
+
+    datasets.disable_progress_bars()  # the command says what it wrote; no bars on stderr
 
     from study.data import dataset_rows
 
