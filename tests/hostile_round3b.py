@@ -177,7 +177,7 @@ CASES = [
     C("R3-67", "annotate export: --out folder with user files, --force", f"{AEXP} --n 3 --out ud --force",
       expect="any", setup=USERDIR, writes=["ud/*"], check=KEEP),
     C("R3-68", "annotate export: --input does not exist", "$S annotate export --input nope.jsonl --task stance --n 3 --out out"),
-    C("R3-69", "annotate export: --input without a text column", f"$S annotate export --input preds.parquet --task stance --n 3 --out out"),
+    C("R3-69", "annotate export: --input without a text column", "$S annotate export --input preds.parquet --task stance --n 3 --out out"),
     C("R3-70", "annotate export: --sample uncertain on predictions without probabilities",
       "$S annotate export --input in.jsonl --task stance --sample uncertain --n 1 --out out",
       setup="printf '{\"id\":\"a000-p01-s01\",\"text\":\"x\",\"label\":\"neutral\"}\\n' > in.jsonl"),
