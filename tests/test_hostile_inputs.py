@@ -148,8 +148,8 @@ def test_agree_needs_two_blind_passes(project_copy, run_cli, blind_false):
     ("    kind: model\n", "    kind: human\n", "labels/passes.yaml: pass 1: kind 'human' is not allowed; allowed: person, model"),
     ("    blind: true\n", "    blind: 'yes'\n", "labels/passes.yaml: pass 1: blind must be true or false, got 'yes'"),
     ("  - id: ann_b", "  - id: ann_a", "labels/passes.yaml: pass 2: id 'ann_a' is declared twice"),
-    ("    kind: model\n", "    kind: model\n    kind: person\n", "labels/passes.yaml:8:5: not valid YAML ("),
-    ("  - id: ann_b", "\t- id: ann_b", "labels/passes.yaml:13:1: not valid YAML ("),
+    ("    kind: model\n", "    kind: model\n    kind: person\n", "labels/passes.yaml:11:5: not valid YAML ("),
+    ("  - id: ann_b", "\t- id: ann_b", "labels/passes.yaml:16:1: not valid YAML ("),
     ('codebook_version: "1.0"', 'codebook_version: "9"', "labels/passes.yaml: pass 1: codebook_version '9' unknown"),
     ("    description: >-", "    who: x\n    description: >-", "labels/passes.yaml: pass 1: unknown key(s) who"),
 ])

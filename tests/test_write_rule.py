@@ -264,7 +264,7 @@ def test_a_superseded_run_folder_with_a_users_file_is_moved_aside_not_deleted(pr
     stale = project / run.with_name("stance_tfidf_logreg-00000000")
     shutil.copytree(project / run, stale)
     (stale / "notes.txt").write_text("mine", encoding="utf-8")
-    code, out, err = run_cli(project, "run", "configs/stance_tfidf_logreg.yaml")
+    code, out, err = run_cli(project, "run", "configs/stance_tfidf_logreg.yaml", "--force")  # the committed run is current
     assert code == 0, err
     assert not stale.exists() and (stale.with_name(".kept-" + stale.name) / "notes.txt").read_text(encoding="utf-8") == "mine"
 
