@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
-SKIP_DIRS = {".git", "__pycache__", ".venv", ".pytest_cache"}
+SKIP_DIRS = {".git", "__pycache__", ".venv", ".pytest_cache", "models", "predictions", ".venv-labelstudio"}  # not the checkout's own trained models
 
 # --- the cases ------------------------------------------------------------------------------
 
