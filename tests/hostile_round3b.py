@@ -489,7 +489,7 @@ def write_table(out: Path, res: list, total: int) -> None:
     new = sum(r["id"] not in RECHECKS for r in res)
     out.write_text(f"# Hostile inputs, round 3\n\n{len(res)} of {total} cases run ({new} new, "
                    f"{len(res) - new} re-checks of older rows: {', '.join(sorted(RECHECKS))}); {summary}\n\n"
-                   + "\n".join(rows) + "\n", encoding="utf-8")
+                   + "\n".join(rows).replace(PY, "python").replace(str(REPO) + "/", "") + "\n", encoding="utf-8")  # no absolute path in the record
     print(f"{len(res)}/{total} {summary}", flush=True)
 
 
