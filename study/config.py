@@ -55,6 +55,10 @@ class ModelConfig(_Strict):
     weight_decay: float = Field(0.01, ge=0, lt=1, description="transformer: AdamW weight decay")
     warmup_fraction: float = Field(0.1, ge=0, lt=1, description="transformer: share of steps with linear warm-up")
     freeze_layers: int = Field(0, ge=0, le=48, description="transformer, setfit: embeddings and this many lowest encoder layers stay frozen (0 = full fine-tuning)")
+    pooling: Literal["mean", "cls_pooler"] = Field(
+        "mean", description="transformer: sentence representation the head reads: 'mean' (mean over tokens, normalised: how all-MiniLM-L6-v2 was trained) or 'cls_pooler' (BERT pooler over [CLS], older runs)")
+    head_init: Literal["linear_probe", "random"] = Field(
+        "linear_probe", description="transformer, pooling 'mean': head starts from a logistic regression on the frozen embeddings of the training fold (LP-FT, Kumar et al. 2022) or at random")
     early_stopping: bool = Field(False, description="transformer: stop on inner-split macro-F1 instead of fixed epochs")
     patience: int = Field(2, ge=1, description="transformer: epochs without inner-split improvement before stopping")
     inner_val_fraction: float = Field(0.2, gt=0, lt=0.5, description="transformer: share of training fold held out when early_stopping")

@@ -45,7 +45,7 @@ def fold_columns(project: Project) -> dict[str, dict[str, int]]:
     stratified 5-fold split of that task and seed (-1: not in the task, e.g. excluded)."""
     from study.config import parse_config
     from study.evaluate.folds import make_folds
-    from study.evaluate.items import load_items
+    from study.items import load_items
 
     out: dict[str, dict[str, int]] = {}
     for task in TASKS:

@@ -26,7 +26,7 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 # The evaluate modules that compute a run; with the registry's model classes and every `study`
 # module they import (read statically), they are the code whose change re-runs every experiment.
-RUN_ENTRIES = ("study.evaluate.items", "study.evaluate.folds", "study.evaluate.scores", "study.evaluate.resample",
+RUN_ENTRIES = ("study.items", "study.evaluate.folds", "study.evaluate.scores", "study.evaluate.resample",
                "study.evaluate.pool")
 # The code whose change changes a saved model (`study train`): its savers, with the same model classes.
 TRAIN_ENTRIES = ("study.predict.train", "study.predict.persist", "study.predict.predictors", "study.predict.onnx_int8")

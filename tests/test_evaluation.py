@@ -15,7 +15,7 @@ from sklearn.metrics import f1_score
 from study.config import parse_config
 from study.evaluate import pool, runner
 from study.evaluate.folds import duplicate_groups, make_folds
-from study.evaluate.items import Items
+from study.items import Items
 from study.evaluate.resample import Scorer, paired_permutation_test
 from study.metrics import macro_f1, macro_f1_codes
 from study.models import make_model
@@ -330,7 +330,7 @@ SHARED_QUOTE_PAIRS = [("a000-p20-s02", "a003-p08-s01"), ("a000-p04-s01", "a001-p
 @pytest.mark.parametrize("task", ["stance", "frame", "sentiment"])
 def test_sentences_sharing_a_long_quote_share_a_group_and_a_fold(repo_project, task):
     # difflib >= 0.9 missed these: each pair shares 8-word verbatim runs inside different sentences
-    from study.evaluate.items import load_items
+    from study.items import load_items
 
     cfg = parse_config({"task": task, "split": {"kind": "stratified_kfold", "k": 5}})
     items = load_items(repo_project, cfg)

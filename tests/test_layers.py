@@ -23,6 +23,7 @@ FLOORS = (
     ("labels", "models"),
     ("validate", "annotate"),
     ("agreement", "data"),
+    ("items",),
     ("outlets", "evaluate", "predict", "corpus_study", "brief_agreement"),
     ("report", "hub"),
     ("cli",),

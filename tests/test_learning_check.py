@@ -47,7 +47,7 @@ def test_a_transformer_with_a_learning_rate_near_zero_is_flagged(small_project, 
     bert = make_tiny_bert(tmp_path / "bert")
     cfg = small_project.root / "configs" / "stance_broken.yaml"
     cfg.write_text(f"task: stance\nmodel:\n  name: transformer\n  pretrained: {bert.as_posix()}\n  epochs: 2\n"
-                   "  batch_size: 16\n  learning_rate: 1.0e-12\n  max_length: 32\n  early_stopping: false\nseeds: [0]\nn_boot: 100\n")
+                   "  batch_size: 16\n  learning_rate: 1.0e-12\n  head_init: random\n  max_length: 32\n  early_stopping: false\nseeds: [0]\nn_boot: 100\n")
     code, out, err = run_cli(small_project.root, "run", str(cfg))
     assert code == 0, err
     (run,) = (small_project.results / "runs").glob("stance_broken-*")

@@ -10,7 +10,7 @@ import pytest
 
 from study.config import ModelConfig, parse_config
 from study.errors import StudyError
-from study.evaluate.items import Items
+from study.items import Items
 from study.models.context import model_inputs, token_lengths, tokenize
 
 
@@ -69,7 +69,7 @@ def test_context_is_refused_for_models_without_an_encoder_and_for_data_without_c
 
 
 def test_study_items_carry_previous_sentence_and_lead(project_copy):
-    from study.evaluate.items import load_items
+    from study.items import load_items
 
     items = load_items(project_copy, parse_config({"task": "stance"}))
     assert len(items.previous) == len(items.headline) == len(items.texts)
@@ -143,7 +143,7 @@ class _Spy:
 def test_curve_never_trains_on_test_sentences_and_writes_table_and_figure(project_copy, monkeypatch):
     from study.evaluate import curve
     from study.evaluate.folds import make_folds
-    from study.evaluate.items import load_items
+    from study.items import load_items
 
     import study.models
     from study.evaluate.pool import FitPool

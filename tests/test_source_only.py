@@ -8,7 +8,7 @@ import pytest
 from study import registry
 from study.config import parse_config
 from study.errors import StudyError
-from study.evaluate.items import Items, load_items
+from study.items import Items, load_items
 from study.models import make_model
 from study.models.context import model_inputs
 

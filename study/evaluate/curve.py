@@ -24,7 +24,7 @@ from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.provenance import code_hash
-from study.evaluate.items import load_items
+from study.items import load_items
 from study.evaluate.pool import Fit, FitPool
 from study.fileio import atomic_write_text
 from study.metrics import macro_f1, macro_f1_codes

@@ -10,7 +10,7 @@ import numpy as np
 
 from study.config import ExperimentConfig
 from study.errors import StudyError
-from study.evaluate.items import Items
+from study.items import Items
 
 
 NEAR_DUPLICATE = 0.9  # difflib ratio at or above which two sentences count as one quote

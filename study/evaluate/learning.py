@@ -4,6 +4,11 @@ A model that learned fits its own training fold better than always answering the
 class, and its outputs are not near-uniform; where it reports a training loss per epoch, the
 loss fell. The floors (chance baselines) and the lexicon model do not learn from the training
 fold by design and are not judged.
+
+The rule (stated here once; summary.md's legend repeats it for readers): a fit is flagged when its
+training-fold accuracy is at or below the majority share, or its training loss did not fall; a
+fit that passes both but whose mean top probability is within UNIFORM_MARGIN of uniform is flagged
+"near-uniform outputs" instead.
 """
 
 from __future__ import annotations
@@ -59,9 +64,7 @@ def learning_summary(records: list[tuple[int, int, dict]]) -> tuple[dict, list[s
     fits = [{"seed": s, "fold": f, **r} for s, f, r in sorted(records, key=lambda t: (t[0], t[1]))]
     block = {"fits": fits, "n_fits": len(fits),
              "did_not_learn": sum(f.get("flag") == "did not learn" for f in fits),
-             "near_uniform": sum(f.get("flag") == "near-uniform outputs" for f in fits),
-             "rule": "did not learn = training-fold accuracy <= majority share, or training loss not falling; "
-                     f"near-uniform outputs = otherwise learned, but mean top probability within {UNIFORM_MARGIN:.0%} of uniform"}
+             "near_uniform": sum(f.get("flag") == "near-uniform outputs" for f in fits)}
     warnings = []
     for flag, what in (("did not learn", "its comparisons say nothing about what this model can do"),
                        ("near-uniform outputs", "its labels (the most probable class) are usable, its probabilities are not")):

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from study.config import ExperimentConfig
-from study.evaluate.items import Items
+from study.items import Items
 from study.provenance import code_hash, package_versions
 from study.errors import StudyError
 from study.run_record import BrokenRun, read_json_object, read_metrics  # noqa: F401 (BrokenRun: read here by the summary)

@@ -15,7 +15,7 @@ import numpy as np
 from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
-from study.evaluate.items import Items, load_items
+from study.items import Items, load_items
 from study.evaluate.learning import learning_summary
 from study.evaluate.pool import Fit, FitPool, FoldResult
 from study.provenance import code_hash

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 
 from study.config import ExperimentConfig
-from study.evaluate.items import Items
+from study.items import Items
 from study.evaluate.resample import Scorer, cluster_interval, encode, sentence_interval
 from study.metrics import accuracy, f_avg, macro_f1, per_class_prf
 

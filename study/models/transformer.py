@@ -8,13 +8,15 @@ import numpy as np
 
 from study.errors import StudyError
 from study.models.base import Classifier
-from study.models import frozen
+from study.models import frozen, pooled
 from study.models.context import token_lengths, tokenize
 from study.models.encoders import (
     adamw,
     device,
+    encode_sentences,
     length_sorted_batches,
     linear_warmup_decay,
+    mean_pooled,
     quiet_transformers,
     resolve_pretrained,
     setup_torch,
@@ -29,17 +31,29 @@ _LENGTHS: dict[tuple, int] = {}  # (pretrained, max_length, input) -> token coun
 
 
 class Transformer(Classifier):
-    """Fine-tuned encoder with a classification head (AutoModelForSequenceClassification).
+    """Fine-tuned encoder with a linear head.
 
-    Class-weighted cross-entropy; AdamW with linear warm-up and decay; fixed epochs, or early
-    stopping on an inner split of the training fold; seeded and deterministic on CPU.
-    `freeze_layers` keeps the embeddings and the lowest encoder layers fixed (a CPU budget
-    choice, recorded in each run's config). For BERT-style encoders the frozen layers' outputs
-    are computed once per sentence and cached, so training runs only the top layers (frozen
-    layers then run without dropout); other architectures take the plain full forward pass.
+    pooling "mean" (default): the sentence embedding the checkpoint was trained for (mean over
+    tokens, normalised; study.models.pooled), and with head_init "linear_probe" the head starts
+    from a logistic regression fitted on the frozen embeddings of the training fold (LP-FT), its C
+    chosen by inner CV of that fold. pooling "cls_pooler": AutoModelForSequenceClassification
+    (BERT pooler over [CLS], random head), kept to reproduce older runs.
+    Class-weighted cross-entropy; bias-corrected AdamW with linear warm-up and decay; fixed epochs,
+    or early stopping on an inner split of the training fold; seeded and deterministic on CPU.
+    `freeze_layers` keeps the embeddings and the lowest encoder layers fixed; for BERT-style
+    encoders their outputs are then computed once per sentence and cached (frozen layers run
+    without dropout); with no frozen layer every step runs the full model.
     """
 
+    def _pooled(self) -> bool:
+        return self.cfg.pooling == "mean"
+
+    def _base(self):
+        return self.model.encoder if self._pooled() else getattr(self.model, self.model.base_model_prefix, None)
+
     def _load(self):
+        if self._pooled():
+            return self._load_pooled()
         """Tokenizer and a fresh model: a copy of the once-loaded weights whose newly initialised
         head is drawn as from_pretrained draws it (normal(0, initializer_range) weight, zero bias,
         from the seeded RNG), so the numbers, and the RNG state after loading, are the same as
@@ -61,6 +75,42 @@ class Transformer(Classifier):
                 model.classifier.bias.zero_()
         return tok, model
 
+    def _load_pooled(self):
+        """Tokenizer and a fresh mean-pooled classifier on a copy of the once-loaded encoder."""
+        torch = setup_torch()
+        key = (self.cfg.pretrained, "encoder")
+        if key not in _TEMPLATES:
+            from transformers import AutoModel, AutoTokenizer
+
+            quiet_transformers()
+            path = resolve_pretrained(self.cfg.pretrained)
+            try:
+                _TEMPLATES[key] = (AutoTokenizer.from_pretrained(path),
+                                   AutoModel.from_pretrained(path, attn_implementation="eager"))
+            except OSError as exc:
+                raise StudyError(f"model.pretrained {self.cfg.pretrained!r} could not be loaded ({str(exc).splitlines()[0]}); "
+                                 "offline, use the packaged model or a local path") from None
+        tok, template = _TEMPLATES[key]
+        model = pooled.build(copy.deepcopy(template), self.classes)
+        with torch.no_grad():  # drawn from the seeded RNG like any new head; LP-FT overwrites it
+            model.classifier.weight.normal_(mean=0.0, std=template.config.initializer_range)
+            model.classifier.bias.zero_()
+        return tok, model
+
+    def _probe_init(self, texts: list, labels: list) -> None:
+        """LP-FT: the head starts as a class-weighted logistic regression on the frozen
+        embeddings of these (training) sentences, C by inner CV of them."""
+        from sklearn.pipeline import Pipeline
+
+        from study.models.linear import fit_logreg_with_inner_cv, logreg
+
+        x = encode_sentences(texts, self.cfg.pretrained, self.cfg.max_length)
+        fitted, _ = fit_logreg_with_inner_cv(x, labels, self.cfg, self.seed,
+                                             lambda: Pipeline([("clf", logreg(self.cfg, self.seed))]))
+        clf = fitted.named_steps["clf"]
+        pooled.set_head(self.model, *pooled.probe_weights(clf, self.classes, x.shape[1]))
+        self.chosen_settings = {"probe_C": float(clf.C)}
+
     def _load_from_disk(self):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -81,7 +131,7 @@ class Transformer(Classifier):
         n = self.cfg.freeze_layers
         if n <= 0:
             return
-        base = getattr(model, model.base_model_prefix)
+        base = self._base()
         for p in base.embeddings.parameters():
             p.requires_grad = False
         layers = base.encoder.layer
@@ -92,10 +142,11 @@ class Transformer(Classifier):
                 p.requires_grad = False
 
     def _fast_path(self) -> bool:
-        base = getattr(self.model, self.model.base_model_prefix, None)
-        return (device() == "cpu" and base is not None and frozen.supports(base, self.cfg.freeze_layers)
-                and getattr(base, "pooler", None) is not None
-                and hasattr(self.model, "classifier") and hasattr(self.model, "dropout"))
+        base = self._base()
+        if device() != "cpu" or base is None or not frozen.supports(base, self.cfg.freeze_layers):
+            return False
+        return self._pooled() or (getattr(base, "pooler", None) is not None
+                                  and hasattr(self.model, "classifier") and hasattr(self.model, "dropout"))
 
     def _logits(self, texts: list[str]):
         """Logits for a batch: through the cached frozen layers when possible, else the full model."""
@@ -103,11 +154,14 @@ class Transformer(Classifier):
             enc = tokenize(self.tok, texts, self.cfg.max_length, padding=True, return_tensors="pt")
             if device() != "cpu":
                 enc = {k: v.to(device()) for k, v in enc.items()}
-            return self.model(**enc).logits
-        base = getattr(self.model, self.model.base_model_prefix)
+            out = self.model(**enc)
+            return out if self._pooled() else out.logits
+        base = self._base()
         n = self.cfg.freeze_layers
         cached = frozen.states(base, self.tok, self.cfg.pretrained, texts, n, self.cfg.max_length)
-        hidden, _ = frozen.top_layers(base, n, cached)
+        hidden, mask = frozen.top_layers(base, n, cached)
+        if self._pooled():
+            return self.model.classifier(mean_pooled(hidden, mask))
         return self.model.classifier(self.model.dropout(base.pooler(hidden)))
 
     def _lengths(self, texts: list) -> list[int]:
@@ -128,6 +182,9 @@ class Transformer(Classifier):
         texts, labels = list(texts), list(labels)
         y = np.array([self.classes.index(l) for l in labels])
         train_idx, val_idx = self._inner_split(len(texts), rng)
+        self.chosen_settings = None
+        if self._pooled() and self.cfg.head_init == "linear_probe" and len(set(y[train_idx])) > 1:
+            self._probe_init([texts[i] for i in train_idx], [labels[i] for i in train_idx])
         loss_fn = self._loss_fn(y[train_idx])
         enc_lengths = self._lengths([texts[i] for i in train_idx])
         optim, sched, total = self._optimizer(len(train_idx))
