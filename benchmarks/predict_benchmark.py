@@ -85,12 +85,13 @@ def int8_for_speed_only(model: Path, meta: dict) -> tuple[Path, dict]:
     from study.predict import persist
     from study.predict.onnx_int8 import check_int8
     from study.predict.predictors import TorchPredictor
-    from study.predict.train import gold_training_data
+    from study.config import load_config
+    from study.predict.train import training_data
     from study.project import Project
 
     copy = Path(tempfile.mkdtemp(prefix="predict-bench-model-")) / model.name
     shutil.copytree(model, copy)
-    texts = gold_training_data(Project(ROOT), meta["task"])["all_texts"]
+    texts = training_data(Project(ROOT), load_config(ROOT / "configs" / f"{meta['config_name']}.yaml"))["all_texts"]
     fp32 = TorchPredictor(copy / "hf", meta["classes"], meta["max_length"])
     int8 = check_int8(copy, fp32, copy / "hf", texts, meta["classes"], meta["max_length"], min_agreement=0.0)
     meta = {**{k: v for k, v in meta.items() if k != "files"}, "int8": {**int8, "min_agreement": meta["int8"]["min_agreement"] if meta.get("int8") else 0.99}}

@@ -130,8 +130,8 @@ def check_not_input(out: Path, inputs: dict[str, Path | None], option: str = "--
 def claim_folder(folder: Path, command: str, *, force: bool = False, inputs: dict | None = None,
                  names: Iterable[str] = (), option: str = "--out") -> None:
     """May `command` write its files (`names`) into `folder`? A new or empty folder, or one
-    the tool made, yes; files the user added beside them stay. Refused: a folder made by
-    something else (unless --force), or one where a file the command would replace was
+    this command made, yes; files the user added beside them stay. Refused: a folder made by
+    something else or by another study command (unless --force), or one where a file the command would replace was
     changed by someone since the tool wrote it (unless --force)."""
     folder = Path(folder)
     for target in [folder, *(folder / n for n in names)]:
@@ -145,6 +145,10 @@ def claim_folder(folder: Path, command: str, *, force: bool = False, inputs: dic
     if record is None and not force:
         raise StudyError(f"exists and was not made by `study {command}` (it has no {MARKER}); choose a new folder, "
                          "or give --force to write the command's files into it (nothing else in it is touched)", folder, template=where)
+    if record is not None and not record.get("temporary") and record["made_by"] != f"study {command}" and not force:
+        # another command's output (a run folder, a model, another export) is not this command's to add to
+        raise StudyError(f"was made by `{record['made_by']}`, not `study {command}`; choose a new folder, or give --force "
+                         "to write this command's files into it (nothing else in it is touched)", folder, template=where)
     # even with --force, a file of the same name that study did not write (or that was changed since) is not replaced
     theirs = [n for n in names if (folder / n).exists() and not (record and _ours(folder, n, record))]
     if theirs:

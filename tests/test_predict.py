@@ -144,7 +144,9 @@ def test_interrupted_prediction_resumes_and_output_is_complete_or_absent(setup, 
 
 def test_transformer_fp32_matches_an_unbatched_forward_pass_and_int8_agrees(setup, tmp_path):
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
+
+    from study.models import pooled
 
     out32, out8 = tmp_path / "a.parquet", tmp_path / "b.parquet"
     for out, prec in ((out32, "fp32"), (out8, "int8")):
@@ -153,9 +155,10 @@ def test_transformer_fp32_matches_an_unbatched_forward_pass_and_int8_agrees(setu
     a, b = _read(out32), _read(out8)
     pcols = [c for c in a.columns if c.startswith("p_")]
     hf = setup["tiny"] / "hf"
-    tok, model = AutoTokenizer.from_pretrained(hf), AutoModelForSequenceClassification.from_pretrained(hf).eval()
+    assert pooled.is_pooled(hf)  # the saved transformer: encoder + head on its mean-pooled embedding
+    tok, model = AutoTokenizer.from_pretrained(hf), pooled.load(hf, len(pcols))
     with torch.inference_mode():
-        ref = np.stack([torch.softmax(model(**tok(t, truncation=True, max_length=48, return_tensors="pt")).logits[0], -1).numpy()
+        ref = np.stack([torch.softmax(model(**tok(t, truncation=True, max_length=48, return_tensors="pt"))[0], -1).numpy()
                         for t in a.text[:40]])
     assert np.allclose(a[pcols].to_numpy()[:40], ref, atol=1e-5)  # padding and length-sorting change nothing
     assert (a.label == b.label).mean() >= 0.9 and np.abs(a[pcols].to_numpy() - b[pcols].to_numpy()).max() < 0.05
@@ -316,14 +319,14 @@ def test_embed_logreg_with_the_packaged_encoder_matches_the_study_model(setup, t
     from study.config import load_config
     from study.models import make_model
     from study.predict.persist import load_predictor
-    from study.predict.train import gold_training_data, train
+    from study.predict.train import train, training_data
 
     project = setup["project"]
     cfg_path = project.root / "configs" / "stance_embed_logreg.yaml"
     folder, _ = train(project, cfg_path)
     assert sorted(p.name for p in folder.iterdir()) == [".study-made.json", "README.md", "head.skops", "study_model.json"]
     cfg = load_config(cfg_path)
-    data = gold_training_data(project, "stance")
+    data = training_data(project, cfg)
     ref = make_model(cfg.model, list(LABEL_FIELDS["stance"]), cfg.seeds[0]).fit(data["texts"], data["labels"])
     texts = data["all_texts"][:20]
     _, predictor = load_predictor(folder)

@@ -269,17 +269,42 @@ def test_curve_per_seed_and_bootstrap_macro_f1_agree_when_predictions_miss_label
     assert macro_f1(["pro", "against"], ["pro", "pro"], classes) == pytest.approx((2 / 3 + 0 + 0 + 0) / 4)
 
 
-def test_crossing_note_names_where_the_curves_cross_and_when_they_never_meet():
+def test_crossing_note_states_a_slope_difference_only_when_its_interval_excludes_zero():
     from study.evaluate.curve import crossing_note
 
-    def curve(model, family, scores):
-        return [{"model": model, "family": family, "split": "k", "size": n, "n_train_mean": float(n), "macro_f1": f}
-                for n, f in zip((20, 40, 60, 80), scores)]
+    rng = np.random.default_rng(0)
 
-    rows = (curve("tfidf_logreg", "tfidf_logreg", [0.45, 0.54, 0.64, 0.66])
-            + curve("setfit", "transformer family", [0.48, 0.46, 0.51, 0.51])
-            + curve("transformer", "transformer family", [0.20, 0.30, 0.40, 0.50]))
+    def curve(model, family, scores, noise):
+        return [{"model": model, "family": family, "split": "k", "size": n, "n_train_mean": float(n), "macro_f1": f,
+                 "_boot": f + rng.normal(0, noise, 500)} for n, f in zip((20, 40, 60, 80), scores)]
+
+    rows = (curve("tfidf_logreg", "tfidf_logreg", [0.45, 0.54, 0.64, 0.66], 0.01)
+            + curve("setfit", "transformer family", [0.48, 0.46, 0.51, 0.51], 0.2)
+            + curve("transformer", "transformer family", [0.20, 0.30, 0.40, 0.50], 0.01))
     notes = dict(line[2:].split(": ", 1) for line in crossing_note(rows))
     assert notes["setfit (k)"].startswith("at or above tf-idf at n = 20; below at n = 40, 60, 80;")
-    assert "never meet" in notes["setfit (k)"]  # flatter than tf-idf
-    assert "would meet at about" in notes["transformer (k)"] and notes["transformer (k)"].startswith("below tf-idf at every")
+    assert "cannot be told apart" in notes["setfit (k)"]  # wide intervals: no claim either way
+    assert notes["transformer (k)"].startswith("below tf-idf at every")
+    assert "rises faster than tf-idf's" in notes["transformer (k)"] and "95% bootstrap interval" in notes["transformer (k)"]
+    assert not any("meet at about" in n for n in notes.values())  # no extrapolated crossing
+
+
+@pytest.mark.slow
+def test_the_curves_full_size_point_is_the_runs_macro_f1(project_copy, run_cli):
+    """Issue 20: the curve's n = all is the run's own fit, scored on the run's scale."""
+    import json
+
+    from study.config import load_config
+    from study.evaluate import curve
+    from study.evaluate.pool import FitPool
+
+    path = project_copy.root / "configs" / "frame_tfidf_logreg.yaml"
+    code, _, err = run_cli(project_copy.root, "run", str(path))
+    assert code == 0, err
+    (run,) = (project_copy.results / "runs").glob("frame_tfidf_logreg-*")
+    metrics = json.loads((run / "metrics.json").read_text())
+    cfg = load_config(path)
+    rows = curve.curve_points(project_copy, cfg, [40], list(cfg.seeds), "frame_tfidf_logreg", FitPool(1))
+    assert [r["size"] for r in rows] == [40, "all"]  # the full-size point is always computed
+    assert rows[-1]["macro_f1"] == pytest.approx(metrics["macro_f1"]["mean"], abs=1e-12)
+    assert len(metrics["scored_labels"]) < len(metrics["classes"])  # frame: the scale matters here

@@ -319,3 +319,18 @@ def test_predict_reads_a_single_txt_article(project):
     rows = [json.loads(line) for line in (project / "o/one.jsonl").read_text(encoding="utf-8").splitlines()]
     corpus = [json.loads(line) for line in (project / "corpus/sentences.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["sentence_id"] for r in rows] == [s["id"].replace("a001", "one") for s in corpus if s["article_id"] == "a001"]
+
+
+def test_a_folder_made_by_another_study_command_is_refused(tmp_path):
+    """Round 3's wrong successes: an export, estimate or table written into a run folder (made
+    by `study run`) was accepted because the check asked only "made by study"."""
+    run = tmp_path / "runs" / "stance_tfidf_logreg-abc"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text("{}")
+    outputs.seal(run, "run")
+    for command in ("estimate", "annotate export", "export --hub", "predicted-tables"):
+        with pytest.raises(StudyError, match="was made by `study run`, not `study " + command):
+            outputs.claim_folder(run, command, names=["new.csv"])
+    outputs.claim_folder(run, "estimate", names=["new.csv"], force=True)  # asked for: allowed, nothing replaced
+    outputs.claim_folder(run, "run", names=["new.csv"])  # its own command may write there
+    assert sorted(p.name for p in run.iterdir()) == [outputs.MARKER, "metrics.json"]

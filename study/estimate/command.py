@@ -16,15 +16,16 @@ from study.project import Project
 def run_estimate(project: Project, predictions: Path, labelled: Path, field_name: str, by: str, out_dir: Path, *,
                  meta: Path | None = None, cols: Columns | None = None, excluded: str = "category",
                  power_tuning: bool = False, force: bool = False) -> list[Path]:
-    if field_name not in LABEL_FIELDS:
-        raise StudyError(f"--field {field_name!r}: allowed: {', '.join(LABEL_FIELDS)}")
+    if not field_name or not field_name.replace("_", "").isalnum():
+        raise StudyError(f"--field {field_name!r}: give the label's key in the labelled sample (letters, digits, _), e.g. "
+                         f"{', '.join(LABEL_FIELDS)}")
     # before any work: never into an input, nor over files study did not write there
     claim_folder(out_dir, "estimate", force=force, names=output_names(field_name, by),
                  inputs={"--predictions": predictions, "--labelled": labelled, "--meta": meta})
     inputs = load_inputs(predictions, labelled, field_name, by, meta=meta, cols=cols or Columns(), excluded=excluded)
     if inputs.labelled.empty:
         raise StudyError("no labelled sentences to estimate from", labelled)
-    df = estimate_shares(inputs.unlabelled, inputs.labelled, by, "gold", "pred", LABEL_FIELDS[field_name],
+    df = estimate_shares(inputs.unlabelled, inputs.labelled, by, "gold", "pred", inputs.classes,
                          power_tuning=power_tuning)
     sources = [project.rel(p) for p in (predictions, labelled, meta) if p is not None]
     return write_estimates(df, out_dir, field_name, by, sources, inputs.notes)
@@ -47,7 +48,8 @@ def add_command(sub) -> None:
     p = sub.add_parser("estimate", help="label shares per group: naive, labelled-only and PPI with 95%% intervals")
     p.add_argument("--predictions", required=True, help="predicted labels for every sentence (.csv/.tsv/.parquet/.jsonl[.gz])")
     p.add_argument("--labelled", required=True, help="a random labelled sample in the study's label schema (JSONL, joined by sentence id)")
-    p.add_argument("--field", required=True, help="label field the predictions are for: " + ", ".join(LABEL_FIELDS))
+    p.add_argument("--field", required=True, help="label field the predictions are for: " + ", ".join(LABEL_FIELDS)
+                   + ", or the label column of the table a model was trained on (its classes: the predictions' p_<class> columns)")
     p.add_argument("--by", required=True, help="group column (e.g. outlet, leaning), in the predictions or in --meta")
     p.add_argument("--out", required=True, help="output folder for shares_<field>_by_<by>.md and .csv")
     p.add_argument("--force", action="store_true", help="write into an existing folder study did not make (only its two files)")

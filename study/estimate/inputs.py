@@ -32,6 +32,7 @@ class EstimateInputs:
     unlabelled: pd.DataFrame  # group, pred
     labelled: pd.DataFrame  # group, gold, pred
     notes: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)  # the label set: the model's (p_<class> columns) or the codebook's
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -73,11 +74,16 @@ def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, 
         raise StudyError(f"--excluded {excluded!r}: allowed: {', '.join(EXCLUDED_MODES)}")
     preds = _read_predictions(predictions, by, meta, cols)
     allowed = label_set(preds, field_name)
+    if not allowed:
+        raise StudyError(f"--field {field_name!r} is not a codebook field (stance, frame, sentiment) and the predictions carry "
+                         "no p_<class> columns (as `study predict` writes them) to give its label set", predictions)
     _check_predicted(preds, predictions, by, cols, allowed)
     rows = read_jsonl(labelled)
     gold, hashes, n_dropped = _read_gold(rows, labelled, field_name, excluded, allowed)
     _check_match(preds, predictions, labelled, gold, hashes, cols)
-    return _split(preds, rows, gold, n_dropped, by, cols)
+    found = _split(preds, rows, gold, n_dropped, by, cols)
+    found.classes = allowed
+    return found
 
 
 def label_set(preds: pd.DataFrame, field_name: str) -> list[str]:

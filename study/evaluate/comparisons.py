@@ -77,7 +77,7 @@ def references(run: dict, runs: list[dict]) -> tuple[list[dict], list[str]]:
     return refs, notes
 
 
-def _coded_predictions(run_dir: Path, classes: list[str]) -> tuple[list[str], list[str], dict[int, np.ndarray], dict[int, list[str]]]:
+def coded_predictions(run_dir: Path, classes: list[str]) -> tuple[list[str], list[str], dict[int, np.ndarray], dict[int, list[str]]]:
     rows = list(csv.DictReader(io.StringIO(read_text_utf8(run_dir / "predictions.csv"))))
     ids = sorted({r["id"] for r in rows})
     pos = {sid: i for i, sid in enumerate(ids)}
@@ -99,8 +99,8 @@ def compare(run_a: dict, run_b: dict, n_resamples: int) -> tuple[float, float, s
     classes = ma["classes"]
     if classes != mb.get("classes"):  # checked before either run's predictions are coded with these classes
         return float("nan"), float("nan"), "not compared: different label sets"
-    ids_a, gold, pa, fa = _coded_predictions(run_a["dir"], classes)
-    ids_b, _, pb, fb = _coded_predictions(run_b["dir"], classes)
+    ids_a, gold, pa, fa = coded_predictions(run_a["dir"], classes)
+    ids_b, _, pb, fb = coded_predictions(run_b["dir"], classes)
     if sorted(pa) != sorted(pb):
         return float("nan"), float("nan"), f"not compared: seeds differ ({sorted(pa)} vs {sorted(pb)})"
     if ids_a != ids_b:

@@ -3,12 +3,16 @@ every training fold and scored on the same, untouched test folds as `study run`.
 
 For a seed, the subset of size n of a training fold is the first n indices of one seeded
 permutation of that fold (so subsets are nested: 20 ⊂ 40 ⊂ ... ⊂ all); the test fold is never
-sampled from. Macro-F1 is sklearn's, over the task's full label list, on the out-of-fold
-predictions pooled over folds, per seed, then averaged over seeds. Interval: a 95% percentile
-bootstrap over test sentences (the same resampled sentences for every seed, the seed mean
-recomputed on each resample); it shows sampling noise of the test sentences, not the spread a
-new set of articles would give. Encoder outputs are cached in-process, so configs of one task
-share them.
+sampled from. The full-size point ("all") is always computed, on the whole training fold in the
+run's order, so it is the run's own fit and its macro-F1 is the run's. Every point is scored on
+one scale, the run's: sklearn's macro-F1 over the classes the gold labels contain
+(study.evaluate.scores.scored_labels), on the out-of-fold predictions pooled over folds, per seed,
+then averaged over seeds. Interval: a 95% percentile bootstrap that resamples test sentences and
+seeds (the same resamples for every point and model of a task). It shows the noise of these
+sentences and seeds, not the spread a new set of articles would give. A slope (macro-F1 per
+doubling of n, least squares over all points) gets the same bootstrap, and two curves are said
+to differ in slope only when the interval of the slope difference excludes 0. Encoder outputs
+are cached in-process, so configs of one task share them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from study.evaluate.folds import make_folds
 from study.provenance import code_hash
 from study.items import load_items
 from study.evaluate.pool import Fit, FitPool
+from study.evaluate.scores import scored_labels
 from study.fileio import atomic_write_text
 from study.metrics import macro_f1, macro_f1_codes
 from study.models.context import model_inputs
@@ -38,14 +43,21 @@ TRANSFORMER_FAMILY = names("transformer")
 
 
 def subset(train: np.ndarray, size: int | None, seed: int, fold: int) -> np.ndarray:
-    """The first `size` indices of a seeded permutation of the training fold (all if None)."""
-    order = np.random.default_rng([seed, fold]).permutation(train)
-    return order if size is None or size >= len(order) else order[:size]
+    """The first `size` indices of a seeded permutation of the training fold; the whole fold, in
+    the run's order, if None or at least its size (so the full-size fit is the run's)."""
+    if size is None or size >= len(train):
+        return train
+    return np.random.default_rng([seed, fold]).permutation(train)[:size]
+
+
+def _with_full_size(sizes: list[int | None]) -> list[int | None]:
+    return list(sizes) if None in sizes else [*sizes, None]
 
 
 def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None], seeds: list[int], name: str,
                  pool: FitPool) -> list[dict]:
     """One row per (size): mean macro-F1 over seeds with its bootstrap interval."""
+    sizes = _with_full_size(sizes)
     items = load_items(project, cfg)
     inputs, gold = model_inputs(items, cfg), np.array(items.labels, dtype=object)
     folds_by_seed = {seed: make_folds(cfg, items, seed)[0] for seed in seeds}
@@ -64,20 +76,29 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
     for size, result in zip(sizes_of, pool.run(fits, lambda fit: bar.update(1))):
         pred[(size, result.seed)][result.test_rows] = result.pred
     bar.close()
-    rng = np.random.default_rng(0)
-    boots = [rng.integers(0, len(gold), len(gold)) for _ in range(N_BOOT)]
+    labels = scored_labels(items)  # the run's scale: the classes the gold labels contain
+    g = np.array([items.classes.index(x) for x in gold])
+    codes, k = [items.classes.index(c) for c in labels], len(items.classes)
+    sentences, seed_pos = (np.stack(x) for x in _resamples(len(gold), len(seeds)))  # (B, n), (B, seeds)
     rows = []
     for size in sizes:
-        per_seed = [macro_f1(gold, pred[(size, s)], items.classes) for s in seeds]
-        g = np.array([items.classes.index(x) for x in gold])
-        p = {s: np.array([items.classes.index(x) for x in pred[(size, s)]]) for s in seeds}
-        k = len(items.classes)
-        boot = [np.mean([float(macro_f1_codes(g[b], p[s][b], range(k), k)) for s in seeds]) for b in boots]
+        per_seed = [macro_f1(gold, pred[(size, s)], labels) for s in seeds]
+        p = np.stack([[items.classes.index(x) for x in pred[(size, s)]] for s in seeds])
+        f1 = np.stack([macro_f1_codes(g[sentences], p[j][sentences], codes, k) for j in range(len(seeds))])  # (seeds, B)
+        boot = f1[seed_pos, np.arange(N_BOOT)[:, None]].mean(axis=1)  # replicate b: its resampled seeds' mean
         rows.append({"task": cfg.task, "config": name, "model": _label(cfg), "family": _family(cfg), "split": cfg.split.kind,
                      "size": "all" if size is None else size, "n_train_mean": float(np.mean(n_train[size])),
                      "macro_f1": float(np.mean(per_seed)), "lo": float(np.percentile(boot, 2.5)),
-                     "hi": float(np.percentile(boot, 97.5)), "seeds": len(seeds), "folds": len(folds_by_seed[seeds[0]])})
+                     "hi": float(np.percentile(boot, 97.5)), "seeds": len(seeds), "folds": len(folds_by_seed[seeds[0]]),
+                     "_boot": boot})
     return rows
+
+
+def _resamples(n: int, n_seeds: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """N_BOOT resamples of the n test sentences and of the seed positions, the same for every point
+    and model of a task (fixed generator), so points and slopes can be compared replicate by replicate."""
+    rng = np.random.default_rng(0)
+    return ([rng.integers(0, n, n) for _ in range(N_BOOT)], [rng.integers(0, n_seeds, n_seeds) for _ in range(N_BOOT)])
 
 
 def _label(cfg: ExperimentConfig) -> str:
@@ -88,17 +109,21 @@ def _family(cfg: ExperimentConfig) -> str:
     return "transformer family" if cfg.model.name in TRANSFORMER_FAMILY else cfg.model.name
 
 
-def _fit_line(rows: list[dict]) -> tuple[float, float]:
-    """Least-squares macro-F1 = a + b * log2(n) over the last three points of a curve."""
-    pts = sorted(rows, key=lambda r: r["n_train_mean"])[-3:]
-    b, a = np.polyfit(np.log2([r["n_train_mean"] for r in pts]), [r["macro_f1"] for r in pts], 1)
-    return float(a), float(b)
+def _slopes(curve: list[dict]) -> tuple[float, np.ndarray]:
+    """Least-squares slope of macro-F1 on log2(n) over all points of a curve (macro-F1 per
+    doubling): the observed one and one per bootstrap replicate."""
+    x = np.log2([r["n_train_mean"] for r in curve])
+    xc = x - x.mean()
+    y = np.array([r["macro_f1"] for r in curve])
+    boot = np.stack([r["_boot"] for r in curve])  # (points, B)
+    return float(xc @ (y - y.mean()) / (xc @ xc)), xc @ (boot - boot.mean(axis=0)) / (xc @ xc)
 
 
 def crossing_note(rows: list[dict]) -> list[str]:
-    """Where the transformer family meets tf-idf, observed and extrapolated at the observed slopes."""
+    """Where the transformer family stands against tf-idf at each observed size, and whether its
+    curve rises faster: the slope difference with its bootstrap interval (same resamples)."""
     from study.evaluate.comparisons import ENCODER_REFERENCE
-    from study.formatting.numbers import fmt_delta
+    from study.formatting.numbers import fmt_ci, fmt_delta
 
     by_model = defaultdict(list)
     for r in rows:
@@ -120,25 +145,25 @@ def crossing_note(rows: list[dict]) -> list[str]:
             observed = "at or above tf-idf at every observed size"
         else:
             observed = f"at or above tf-idf at n = {', '.join(above)}; below at n = {', '.join(below)}"
-        (a_t, b_t), (a_f, b_f) = _fit_line(curve), _fit_line(ref)
-        last_below = bool(points) and points[-1]["macro_f1"] < ref_at[points[-1]["size"]]
-        if last_below and b_t > b_f:
-            n_star = 2 ** ((a_f - a_t) / (b_t - b_f))
-            extra = (f"at the slopes of the last three points ({fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling) the lines "
-                     f"would meet at about {n_star:,.0f} labelled training sentences")
-        elif last_below:
-            extra = (f"its slope ({fmt_delta(b_t)} per doubling) is not steeper than tf-idf's ({fmt_delta(b_f)}), so at the observed "
-                     "slopes the curves never meet")
+        if len(points) < 3 or any("_boot" not in r for r in points + ref):
+            notes.append(f"- {model} ({split}): {observed}.")
+            continue
+        (b_t, boot_t), (b_f, boot_f) = _slopes(points), _slopes(sorted(ref, key=lambda r: r["n_train_mean"]))
+        diff, lo, hi = b_t - b_f, *np.percentile(boot_t - boot_f, [2.5, 97.5])
+        slope = (f"slope {fmt_delta(b_t)} vs tf-idf {fmt_delta(b_f)} macro-F1 per doubling of n, difference "
+                 f"{fmt_delta(diff)} (95% bootstrap interval {fmt_ci(lo, hi)})")
+        if lo > 0 or hi < 0:
+            verdict = f"its curve rises {'faster' if diff > 0 else 'more slowly'} than tf-idf's over the observed sizes"
         else:
-            extra = f"slopes of the last three points {fmt_delta(b_t)} vs {fmt_delta(b_f)} macro-F1 per doubling"
-        notes.append(f"- {model} ({split}): {observed}; {extra}.")
+            verdict = "the slopes cannot be told apart, so these points cannot say whether or where the curves would meet"
+        notes.append(f"- {model} ({split}): {observed}; {slope}: {verdict}.")
     return notes
 
 
-CAVEATS = ("The extrapolation assumes macro-F1 keeps rising linearly in log2(n) at the slope of the last three "
-           "points, measured from at most ~100 sentences with wide intervals; real curves flatten, the slope's own "
-           "uncertainty is not propagated, and it cannot show whether more sentences from these five articles (same "
-           "events, speakers and phrasing) would help as much as sentences from new articles or outlets.")
+CAVEATS = ("The slopes are fitted over the observed sizes only (at most ~100 training sentences); real curves "
+           "flatten, so no crossing is extrapolated. The intervals resample these test sentences and seeds; they "
+           "cannot show whether more sentences from these five articles (same events, speakers and phrasing) would "
+           "help as much as sentences from new articles or outlets.")
 
 
 def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
@@ -150,12 +175,13 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
     written = []
     for task in sorted({r["task"] for r in rows}):
         task_rows = [r for r in rows if r["task"] == task]
-        frame = pd.DataFrame(task_rows)
+        frame = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in task_rows])
         csv_path = project.results / "curves" / f"{task}.csv"
         atomic_write_text(csv_path, frame.to_csv(index=False, float_format="%.4f", lineterminator="\n"))
         lines = [f"# Learning curve: {task}", "",
-                 f"Macro-F1 (mean over {task_rows[0]['seeds']} seed(s); 95% bootstrap interval over test sentences) "
-                 "when training on n randomly drawn sentences of each training fold; same test folds as `study run`. "
+                 f"Macro-F1 over the classes the gold labels contain, as in `study run` (mean over {task_rows[0]['seeds']} "
+                 "seed(s); 95% bootstrap interval over test sentences and seeds) when training on n randomly drawn "
+                 "sentences of each training fold; n = all is the whole training fold, the run's own fit. Same test folds as `study run`. "
                  f"Computed in {seconds:.0f} s by `study curve {' '.join(sorted({r.get('config_path', r['config']) for r in task_rows}))}` "
                  f"(code {code_hash()}).", "",
                  "| model | split | n (train) | macro-F1 | 95% interval |", "|---|---|---|---|---|"]
@@ -163,7 +189,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
             lines.append(f"| {r['model']} | {r['split']} | {r['size']} ({r['n_train_mean']:.0f}) | {fmt_score(r['macro_f1'])} | "
                          f"{fmt_ci(r['lo'], r['hi'])} |")
         lines += ["", "## Where the curves cross", ""] + (crossing_note(task_rows) or ["- no transformer-family and tf-idf curve on the same split"])
-        lines += ["", "**What the extrapolation cannot show.** " + CAVEATS, ""]
+        lines += ["", "**What the slopes cannot show.** " + CAVEATS, ""]
         atomic_write_text(project.results / "curves" / f"{task}.md", "\n".join(lines))
         written += [csv_path, project.results / "curves" / f"{task}.md"]
 

@@ -28,7 +28,8 @@ from study.evaluate.per_article import encode_scores, fmt_article_scores, per_ar
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
 from study.fileio import atomic_write_text
 from study.project import Project
-from study.formatting.numbers import fmt_ci, fmt_score
+from study.formatting.numbers import fmt_ci, fmt_pct, fmt_score
+from study.evaluate.overlap import AGREE_WARN, near_duplicates
 from study.registry import MODEL_NAMES
 
 SUMMARY_COLUMNS = (
@@ -93,7 +94,29 @@ def learning_flag(metrics: dict, key: str) -> str:
     return f"{block[key]}/{block['n_fits']}" if block.get(key) else ""
 
 
-def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
+def _flag_legend(rows: list[dict]) -> str:
+    """The legend of the learning flags, only for flags some row carries."""
+    text = ""
+    if any(r["did_not_learn"] for r in rows):
+        text += (" **did not learn k/n**: in k of its n fits the model fitted its own training fold no better than the "
+                 "majority class, or its training loss did not fall; its comparisons say nothing about what such a model can do.")
+    if any(r["near_uniform"] for r in rows):
+        text += (" **near-uniform outputs k/n**: it fitted its training fold, but its mean top probability was within "
+                 "10% of uniform.")
+    return text
+
+
+def _duplicate_lines(dups: list[dict], task: str) -> list[str]:
+    found = [d for d in dups if d["task"] == task]
+    if not found:
+        return []
+    return (["", f"Near-duplicate models (predicted labels agree on more than {AGREE_WARN:.0%} of sentence x seed "
+                 "predictions; a comparison between them says little about their methods):", ""]
+            + [f"- {d['split']}: {d['a']} and {d['b']} agree on {fmt_pct(d['agreement'], 1)} of "
+               f"{d['n_cells']} predictions" for d in found])
+
+
+def _markdown(rows: list[dict], pairs: list[dict], broken: list[str], dups: list[dict] | None = None) -> str:
     b = int(rows[0]["resamples"]) if rows else 1000
     n_perm = int(rows[0]["permutations"]) if rows else N_PERMUTATIONS
     md = ["# Model comparison", "",
@@ -105,10 +128,9 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
           f"and folds (scipy.stats.permutation_test, {n_perm:,} permutations, +1 correction, smallest possible two-sided p = 2/(B+1)); Holm = adjusted over the "
           "primary family of the task (each learned model without context vs tf-idf, study/evaluate/family.py); every other "
           "comparison is exploratory, Holm-adjusted among the task's exploratory tests. Ceiling: the highest macro-F1 reachable when classes never seen in their own training "
-          "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6). **did not learn k/n**: in k of its n "
-          "fits the model fitted its own training fold no better than the majority class, or gave near-uniform outputs "
-          "(study.evaluate.learning); its comparisons say nothing about what such a model can do. **near-uniform outputs "
-          "k/n**: it fitted its training fold, but its mean top probability was within 10% of uniform.", ""]
+          "fold score 0. F_avg = mean F1 of support and oppose (SemEval-2016 Task 6). Every fit of a learned model was "
+          "checked (study.evaluate.learning): training-fold accuracy above the majority share, training loss falling, "
+          "outputs not near-uniform." + _flag_legend(rows), ""]
     if broken:
         md += ["**Broken run folders, left out:**", ""] + [f"- {line}" for line in broken] + [""]
     for task in sorted({r["task"] for r in rows}):
@@ -133,6 +155,7 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str]) -> str:
             md += ["", "With context vs the same model without it (paired, same seeds and folds; exploratory):", ""]
             md += [f"- {r['config']} vs {found['reference']}: {comparison_cell(pairs, r['config'], r['model'])}"
                    for r, found in context]
+        md += _duplicate_lines(dups or [], task)
         notes: dict[tuple[str, str], list[str]] = {}
         for r in task_rows:
             for note in r["_run"]["metrics"]["warnings"] + r["_notes"]:
@@ -154,7 +177,7 @@ def write_summary(project: Project, run_dirs: list[Path] | None = None, quick: b
     name = "summary-quick" if quick else "summary"
     out = [project.results / f"{name}.md", project.results / f"{name}.csv",
            project.results / ("comparisons-quick.csv" if quick else "comparisons.csv")]
-    atomic_write_text(out[0], _markdown(rows, pairs, broken))
+    atomic_write_text(out[0], _markdown(rows, pairs, broken, near_duplicates([r["_run"] for r in rows])))
     atomic_write_text(out[1], csv_text(rows, SUMMARY_COLUMNS))
     atomic_write_text(out[2], csv_text(pairs, COMPARISON_COLUMNS))
     return out

@@ -91,7 +91,18 @@ def how_to_use(meta: dict) -> list[str]:
     folder = meta["name"]
     lines = ["## How to use", "", "With the study (any corpus: a .txt article, a folder of them, or a table):", "", "```bash",
              f"study predict --model models/{folder} --input articles/ --output predictions.parquet", "```", ""]
-    if meta["model"] == "transformer":
+    if meta["model"] == "transformer" and meta.get("config", {}).get("model", {}).get("pooling", "cls_pooler") == "mean":
+        lines += ["In Python, without the study (safetensors weights in `hf/`: the encoder, and the linear head in "
+                  "`hf/head.safetensors` that reads its mean-pooled, L2-normalised embedding):", "", "```python",
+                  "import torch", "from safetensors.torch import load_file", "from transformers import AutoModel, AutoTokenizer",
+                  f'path = "models/{folder}/hf"',
+                  "tok, encoder, head = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path), load_file(path + \"/head.safetensors\")",
+                  'x = tok(["A sentence."], padding=True, truncation=True, return_tensors="pt")',
+                  'mask = x["attention_mask"].unsqueeze(-1).float()',
+                  "emb = torch.nn.functional.normalize((encoder(**x).last_hidden_state * mask).sum(1) / mask.sum(1), dim=-1)",
+                  'proba = torch.softmax(emb @ head["weight"].T + head["bias"], dim=-1)  # columns: encoder.config.id2label',
+                  "```", ""]
+    elif meta["model"] == "transformer":
         lines += ["In Python, without the study (safetensors weights in `hf/`):", "", "```python",
                   "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
                   f'tok = AutoTokenizer.from_pretrained("models/{folder}/hf")',

@@ -27,8 +27,16 @@ def export_int8(hf_dir: Path, out_file: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from study.models import pooled
+
     tok = AutoTokenizer.from_pretrained(hf_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(hf_dir, use_safetensors=True, attn_implementation="eager").eval()
+    if pooled.is_pooled(hf_dir):
+        import json
+
+        n_classes = len(json.loads((Path(hf_dir) / "config.json").read_text(encoding="utf-8"))["id2label"])
+        model = pooled.load(hf_dir, n_classes)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(hf_dir, use_safetensors=True, attn_implementation="eager").eval()
     sample = tok(["An example sentence.", "Another, somewhat longer example sentence for export."], padding=True, return_tensors="pt")
     names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in sample]
     out_file.parent.mkdir(parents=True, exist_ok=True)

@@ -83,7 +83,15 @@ def read_meta(folder: Path) -> dict:
 
 
 def check_label_set(meta: dict, folder: Path) -> None:
-    """The model's labels must be the label set of the codebook in use."""
+    """The model's labels must be the label set of the codebook in use; a model trained on a
+    dataset.path table carries its own label set (at least two distinct labels)."""
+    if meta.get("labels_from") == "dataset":
+        classes = meta.get("classes")
+        if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) and c for c in classes)
+                and len(set(classes)) == len(classes)):
+            raise StudyError(f"classes {classes!r}: a model trained on dataset.path needs at least two distinct "
+                             "non-empty labels; retrain with `study train`", folder / META_FILE)
+        return
     task = meta.get("task")
     if task not in LABEL_FIELDS:
         raise StudyError(f"task {task!r} unknown; allowed: {', '.join(LABEL_FIELDS)}", folder / META_FILE)

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from study.models import TORCH_THREADS, length_sorted_batches, resolve_pretrained
+from study.models import pooled
 from study.models.base import proba_in_order
 from study.models.encoders import device, mean_pooled, quiet_transformers, setup_torch
 
@@ -56,7 +57,8 @@ def tokenize_sorted(tok, texts: list[str], max_length: int, batch_size: int):
 
 
 class TorchPredictor:
-    """A saved fine-tuned transformer (safetensors), plain full forward pass in eval mode."""
+    """A saved fine-tuned transformer (safetensors), plain full forward pass in eval mode: the
+    mean-pooled encoder and head (study.models.pooled), or a sequence-classification model."""
 
     def __init__(self, hf_dir: Path, classes: list[str], max_length: int, batch_size: int = BATCH_SIZE):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -64,8 +66,11 @@ class TorchPredictor:
         quiet_transformers()
         setup_torch(threads=THREADS)
         self.tok = AutoTokenizer.from_pretrained(hf_dir)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            hf_dir, use_safetensors=True, attn_implementation="eager").eval().to(device())
+        if pooled.is_pooled(hf_dir):
+            self.model = pooled.load(hf_dir, len(classes)).to(device())
+        else:  # saved before mean pooling (pooling: cls_pooler)
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                hf_dir, use_safetensors=True, attn_implementation="eager").eval().to(device())
         self.classes, self.max_length, self.batch_size = classes, max_length, batch_size
 
     def logits(self, texts: list[str]) -> np.ndarray:
@@ -73,7 +78,8 @@ class TorchPredictor:
         out = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         with torch.inference_mode():
             for idx, batch in tokenize_sorted(self.tok, texts, self.max_length, self.batch_size):
-                out[idx] = self.model(**{k: torch.from_numpy(v).to(device()) for k, v in batch.items()}).logits.cpu().numpy()
+                got = self.model(**{k: torch.from_numpy(v).to(device()) for k, v in batch.items()})
+                out[idx] = getattr(got, "logits", got).cpu().numpy()
         return out
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:

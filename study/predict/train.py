@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from study import __version__
-from study.codebook import CODEBOOK_VERSION, LABEL_FIELDS
+from study.codebook import CODEBOOK_VERSION
 from study.config import load_config
 from study.errors import StudyError
 from study.fileio import file_hash, short_hash
@@ -30,19 +30,22 @@ def code_hash() -> str:
     return provenance.code_hash(entries=provenance.TRAIN_ENTRIES)
 
 
-def gold_training_data(project: Project, task: str) -> dict:
-    """Texts and labels of the non-excluded gold sentences, plus every gold sentence's text
-    (the int8 check uses them all) and a hash that matches the run manifests' data_hash."""
-    from study.data import dataset_rows
+def training_data(project: Project, cfg) -> dict:
+    """Texts and labels the model is fitted on: the study's non-excluded gold sentences, or the
+    labelled table of dataset.path (its own label set); every text of that source for the int8
+    check; a hash that matches the run manifests' data_hash."""
+    from study.items import load_items
 
-    rows = dataset_rows(project, include_excluded=True)
-    kept = [r for r in rows if not r["exclude"]]
-    classes = list(LABEL_FIELDS[task])
-    ids, texts, labels, groups = ([r[k] for r in kept] for k in ("id", "text", task, "outlet_id"))
-    return {"texts": texts, "labels": labels, "all_texts": [r["text"] for r in rows], "classes": classes,
-            "data_hash": short_hash(json.dumps([ids, texts, labels, groups, classes])),
-            "n_excluded": len(rows) - len(kept),
-            "file_hashes": {p: file_hash(project.root / p) for p in ("corpus/sentences.jsonl", "labels/gold.jsonl")}}
+    items = load_items(project, cfg)
+    gold = cfg.dataset.path is None
+    all_texts = items.texts
+    if gold:  # the int8 check also sees the excluded sentences
+        from study.data import dataset_rows
+
+        all_texts = [r["text"] for r in dataset_rows(project, include_excluded=True)]
+    return {"texts": items.texts, "labels": items.labels, "all_texts": all_texts, "classes": items.classes,
+            "data_hash": items.data_hash(), "n_excluded": items.n_excluded, "file_hashes": items.file_hashes,
+            "source": items.source, "labels_from": "codebook" if gold else "dataset"}
 
 
 def train(project: Project, config_path: Path, force: bool = False, int8: bool = True,
@@ -52,9 +55,7 @@ def train(project: Project, config_path: Path, force: bool = False, int8: bool =
     name = Path(config_path).stem
     if cfg.model.name not in SAVABLE:
         raise StudyError(f"model.name {cfg.model.name!r} has nothing to save; `study train` takes {', '.join(SAVABLE)}", config_path)
-    if cfg.dataset.path is not None:
-        raise StudyError("dataset.path is set; `study train` fits on the study's gold labels only (leave dataset.path empty)", config_path)
-    data = gold_training_data(project, cfg.task)
+    data = training_data(project, cfg)
     digest = short_hash(json.dumps({"config": cfg.decisive(), "data": data["data_hash"], "code": code_hash(),
                                     "int8": int8, "min_agreement": min_agreement}, sort_keys=True), n=8)
     models_dir = models_dir or project.root / "models"
@@ -98,16 +99,18 @@ def _fit_and_save(cfg, name: str, folder_name: str, data: dict, tmp: Path, int8:
     model's metadata."""
     from study.models import make_model
 
-    print(f"training {cfg.model.name} for {cfg.task} on {len(data['texts'])} gold sentences (seed {cfg.seeds[0]})...", file=sys.stderr)
+    print(f"training {cfg.model.name} for {cfg.task} on {len(data['texts'])} sentences of {data['source']} (seed {cfg.seeds[0]})...",
+          file=sys.stderr)
     clf = make_model(cfg.model, data["classes"], cfg.seeds[0]).fit(data["texts"], data["labels"])
     persist.save_weights(clf, cfg.model.name, tmp)
     meta = {
         "format": persist.FORMAT, "name": folder_name, "config_name": name, "config": cfg.resolved(),
-        "task": cfg.task, "model": cfg.model.name, "classes": data["classes"], "codebook_version": CODEBOOK_VERSION,
+        "task": cfg.task, "model": cfg.model.name, "classes": data["classes"], "labels_from": data["labels_from"],
+        "codebook_version": CODEBOOK_VERSION if data["labels_from"] == "codebook" else f"none (labels of {data['source']})",
         "max_length": cfg.model.max_length, "pretrained": cfg.model.pretrained, "seed": cfg.seeds[0],
         "annotator_kind": "model", "study_version": __version__, "code_hash": code_hash(),
         "training": {"n_sentences": len(data["texts"]), "n_excluded": data["n_excluded"], "data_hash": data["data_hash"],
-                     "file_hashes": data["file_hashes"], "source": "gold labels (labels/gold.jsonl)"},
+                     "file_hashes": data["file_hashes"], "source": data["source"]},
         "int8": None,
     }
     if cfg.model.name == "transformer" and int8:
