@@ -300,28 +300,31 @@ def test_the_report_opens_with_findings_stays_short_and_quotes_the_agreement(stu
     assert f"at α {indep['stance']} [" in report and "(n = 113 sentences both keep" in report
 
 
-def test_the_report_names_the_trained_layers_the_runs_used(tmp_path):
-    """The report reads freeze_layers from each run's resolved config, so changing the budget
-    choice in the configs cannot leave a stale 'top 2 of 6' in the text."""
+def test_the_report_names_the_recipe_the_runs_used(tmp_path):
+    """The report reads the transformer's settings from each run's resolved config, so changing the
+    recipe in the configs cannot leave stale text ('top 2 of 6', 'early stopping') in the report."""
     from study.project import Project
-    from study.report.findings import tuned_layers
+    from study.report.recipes import model_settings, setfit_recipe, transformer_recipe
 
-    def run(name: str, frozen: int) -> dict:
+    def run(name: str, model: str, **settings) -> dict:
         folder = tmp_path / "results" / "runs" / name
         folder.mkdir(parents=True)
-        (folder / "config.yaml").write_text(
-            f"model:\n  name: transformer\n  pretrained: packaged:all-MiniLM-L6-v2\n  freeze_layers: {frozen}\n")
-        return {"model": "transformer", "run_dir": f"results/runs/{name}"}
+        extra = "".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}\n" for k, v in settings.items())
+        (folder / "config.yaml").write_text(f"model:\n  name: {model}\n  pretrained: packaged:all-MiniLM-L6-v2\n{extra}")
+        return {"model": model, "run_dir": f"results/runs/{name}"}
 
     project = Project(tmp_path)
-    one, two = run("a-1", 5), run("b-1", 5)
-    assert tuned_layers(project, [one, two], "transformer") == ("training only the top layer of 6", True)
-    four = run("c-1", 4)
-    assert tuned_layers(project, [four], "transformer") == ("training the top 2 of 6 layers", True)
-    assert tuned_layers(project, [run("d-1", 0)], "transformer") == ("training all layers", False)
-    assert tuned_layers(project, [one, four], "transformer")[0] == "training the layers each config sets"
-    missing = {"model": "transformer", "run_dir": "results/runs/gone-1"}
-    assert tuned_layers(project, [one, missing], "transformer")[0] == "training the layers each config sets"
+    lpft = [run("a-1", "transformer", freeze_layers=0, epochs=10), run("b-1", "transformer", freeze_layers=0, epochs=10)]
+    text = transformer_recipe(model_settings(project, lpft, "transformer"))
+    assert "mean pooling" in text and "LP-FT" in text and "all layers trained, a fixed 10 epochs" in text
+    old = [run("c-1", "transformer", freeze_layers=5, pooling="cls_pooler", early_stopping=True, epochs=8)]
+    text = transformer_recipe(model_settings(project, old, "transformer"))
+    assert "[CLS]" in text and "randomly initialised head" in text and "only the top layer of 6" in text and "early stopping" in text
+    assert model_settings(project, lpft + old, "transformer") is None  # mixed recipes: no single sentence
+    assert model_settings(project, lpft + [{"model": "transformer", "run_dir": "results/runs/gone-1"}], "transformer") is None
+    light = [run("d-1", "setfit", setfit_iterations=1, freeze_layers=5)]
+    assert setfit_recipe(model_settings(project, light, "setfit")).startswith("not the published recipe: 1 pair(s)")
+    assert setfit_recipe(model_settings(project, [run("e-1", "setfit")], "setfit")).startswith("the published recipe")
 
 
 SHARED_QUOTE_PAIRS = [("a000-p20-s02", "a003-p08-s01"), ("a000-p04-s01", "a001-p14-s01"), ("a001-p14-s01", "a004-p02-s01")]

@@ -18,7 +18,7 @@ from study import __version__
 from study.codebook import CODEBOOK_VERSION
 from study.config import load_config
 from study.errors import StudyError
-from study.fileio import file_hash, short_hash
+from study.fileio import short_hash
 from study.outputs import new_temporary, remove_dead_temporaries, remove_made, replace_folder, seal
 from study.predict import card, persist
 from study.project import Project

@@ -12,12 +12,12 @@ from pathlib import Path
 from study.brief_agreement import read_gold_agreement
 from study.codebook import TASKS
 from study.evaluate.comparisons import ENCODER_REFERENCE, comparison_cell, pair, read_comparisons
-from study.errors import StudyError
 from study.fileio import file_hash, read_text_utf8
 from study.outlets.inputs import resolve_run_dir
 from study.project import Project
 from study.formatting.blocks import Block
 from study.report.outlet_text import outlet_findings
+from study.report.recipes import model_settings, transformer_recipe
 from study.formatting.numbers import fmt_ci, fmt_delta, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import display, names
@@ -93,54 +93,24 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
     return items
 
 
-def tuned_layers(project: Project, rows: list[dict], model: str) -> tuple[str, bool]:
-    """What `model`'s runs on the gold labels trained, in words ("training only the top layer of
-    6"), and whether layers were frozen (a CPU budget choice), read from the runs' resolved
-    configs, so a budget change cannot leave stale text in the report."""
-    from study.config import DEFAULT_PRETRAINED
-    from study.yamlfile import load_yaml
-
-    seen = set()
-    for r in rows:
-        if r["model"] != model:
-            continue
-        path = resolve_run_dir(project, r["run_dir"]) / "config.yaml"
-        try:
-            cfg = load_yaml(path)
-        except StudyError:
-            return "training the layers each config sets", True
-        if (cfg.get("dataset") or {}).get("path"):  # an external dataset's run: not the study's setting
-            continue
-        model_cfg = cfg.get("model") or {}
-        seen.add((int(model_cfg.get("freeze_layers", 0)), model_cfg.get("pretrained")))
-    if len(seen) != 1:
-        return "training the layers each config sets", True
-    (frozen, pretrained), = seen
-    if frozen == 0:
-        return "training all layers", False
-    if pretrained == DEFAULT_PRETRAINED:  # all-MiniLM-L6-v2 has 6 layers
-        if frozen >= 6:
-            return "training the head only (all 6 layers frozen)", True
-        return ("training only the top layer of 6" if frozen == 5 else f"training the top {6 - frozen} of 6 layers"), True
-    return f"training the layers above the lowest {frozen}", True
-
-
-def transformer_note(rows: list[dict], pairs: list[dict], layers: tuple[str, bool] = ("training the top layers", True)) -> str:
-    """Why the transformer is where it is: its settings, fixed a priori, and what that costs."""
+def transformer_note(rows: list[dict], pairs: list[dict], recipe: str = "its configs' settings") -> str:
+    """Where the transformer stands against tf-idf, whether every fit learned, and its recipe."""
     tf = [r for r in rows if r["model"] == "transformer"]
     if not tf:
         return ""
     better = [r["config"] for r in tf if _verdict(pairs, r, ENCODER_REFERENCE).endswith("better than")]
-    lead = (f"The fine-tuned transformer is significantly better than tf-idf only in {', '.join(better)}."
-            if better else "The fine-tuned transformer is not significantly better than tf-idf on any task or split.")
+    worse = [r["config"] for r in tf if _verdict(pairs, r, ENCODER_REFERENCE).endswith("worse than")]
+    lead = (f"The fine-tuned transformer is significantly better than tf-idf in {', '.join(better)}"
+            if better else "The fine-tuned transformer is not significantly better than tf-idf in any of its runs")
+    lead += (f", significantly worse in {', '.join(worse)}." if worse else "; it is significantly worse in none.")
     failed = [r for r in tf if str(r.get("did_not_learn") or "") not in ("", "?")]
     if failed:  # the check comes first: a comparison with an unfitted model says nothing about the model family
-        lead = (f"The fine-tuned transformer did not learn in some fits of {len(failed)} of its {len(tf)} runs (results/summary.md): "
-                f"its comparisons describe a failed optimisation, not what a transformer can do. {lead}")
-    return (f"{lead} Its settings are fixed a "
-            "priori (Hugging Face Trainer defaults: learning rate 5e-5, batch 8; epochs by early stopping on an inner split; "
-            f"{layers[0]}{' for the CPU budget' if layers[1] else ''}), and with them it underfits 93-sentence training folds (section 4); "
-            "a recipe that learns, fixed before any test fold is seen, is the open fix.")
+        check = (f"It did not learn in some fits of {len(failed)} of its {len(tf)} runs (results/summary.md): those "
+                 "comparisons describe a failed optimisation, not what a transformer can do.")
+    else:
+        check = (f"Every fit of its {len(tf)} runs passed the learning check (training-fold accuracy above the majority "
+                 "share, training loss falling).")
+    return f"{lead} {check} Its recipe: {recipe}."
 
 
 def context_note(rows: list[dict], pairs: list[dict]) -> str:
@@ -192,7 +162,7 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds; Holm over each task's primary family, each learned model vs tf-idf; every other comparison is "
                    "exploratory, with its own Holm correction):"),
-        Block("ul", headline + [note for note in (transformer_note(rows, pairs, tuned_layers(project, rows, "transformer")), context_note(rows, pairs)) if note]),
+        Block("ul", headline + [note for note in (transformer_note(rows, pairs, transformer_recipe(model_settings(project, rows, "transformer"))), context_note(rows, pairs)) if note]),
         Block("p", "Per-outlet differences in the gold labels:"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),

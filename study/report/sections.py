@@ -28,7 +28,8 @@ from study.formatting.blocks import Block, figure_block
 from study.report.curves import curve_blocks
 from study.evaluate.comparisons import ENCODER_REFERENCE, REFERENCE, read_comparisons
 from study.report.comparison_columns import comparison_columns
-from study.report.findings import parsed_summary, tuned_layers
+from study.report.findings import parsed_summary
+from study.report.recipes import model_settings, setfit_recipe, transformer_recipe
 from study.report.outlet_text import outlet_limits
 from study.evaluate.per_article import fmt_article_scores
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score, parse_float
@@ -187,13 +188,10 @@ def _per_outlet_table(project: Project, task: str, rows: list[dict], first: bool
 
 def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[str, dict]) -> list[Block]:
     rows, pairs = parsed_summary(summary), read_comparisons(project)
-    (tf_layers, tf_budget), (sf_layers, _) = tuned_layers(project, rows, "transformer"), tuned_layers(project, rows, "setfit")
+    tf, sf = (model_settings(project, rows, m) for m in ("transformer", "setfit"))
     blocks = [Block("p", "How settings were chosen, never on outer test folds: logistic regression's C by cross-validation "
-                         "inside each training fold; the transformer's learning rate (5e-5) and batch size (8) are the "
-                         "Hugging Face Trainer defaults, fixed a priori, and its number of epochs (at most 8) is chosen by "
-                         f"early stopping on an inner 20% split of each training fold; {tf_layers}"
-                         f"{' is a CPU budget choice' if tf_budget else ''}. SetFit: the paper's settings, except (CPU "
-                         f"budget) one pair per sentence and side (paper: 20) and {sf_layers}. "
+                         f"inside each training fold. Transformer: {transformer_recipe(tf)}. SetFit: {setfit_recipe(sf)}; "
+                         "results/summary.md names any two models that predict the same label for more than 95% of sentences. "
                          "Every model of a task and split runs on the same seeds and folds; "
                          "near-duplicate sentences (the same wire quote in two articles) are kept in one fold.")]
     for task in TASKS:
