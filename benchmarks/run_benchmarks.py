@@ -8,7 +8,7 @@ Writes results/benchmarks.md (atomically) with what was measured, on what machin
 each target was met:
 
 1. the whole `make study` pipeline (segment ... report, with `run --all --force`) in a throw-away
-   copy of corpus/, labels/ and configs/; target under 10 minutes on 2 cores (--skip-full skips it);
+   copy of corpus/, labels/ and configs/; target under 20 minutes on 2 cores, issue 20 (--skip-full skips it);
 2. prediction throughput of the packaged MiniLM classifier on the corpus sentences, naive
    max-length padding against length-sorted dynamic padding (the study's method), plus dynamic
    int8 quantization as an option the study does not use; target at least 500 sentences/second;
@@ -51,7 +51,7 @@ OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_P
 from study.errors import StudyError  # noqa: E402
 from study.fileio import atomic_write_text, read_jsonl  # noqa: E402
 
-TARGET_WALL_S = 600.0  # whole `make study` under 10 minutes on 2 cores
+TARGET_WALL_S = 1200.0  # whole forced `make study` under 20 minutes on 2 cores (issue 20)
 TARGET_SENT_PER_S = 500.0  # transformer prediction throughput
 TARGET_RSS_MB = 3000.0  # peak memory under 3 GB (1 MB = 10^6 bytes)
 MAX_LENGTH = 128
@@ -592,17 +592,17 @@ def targets_section(tp: dict, full: dict | None) -> list[str]:
     L = ["## Targets", "",
          "| metric | measured | target | met? |", "|---|---|---|---|"]
     if full is None:
-        L.append("| whole `make study` wall time | not measured (`--skip-full`) | < 10 min on 2 cores | skipped |")
+        L.append("| whole `make study` wall time | not measured (`--skip-full`) | < 20 min on 2 cores | skipped |")
     elif full["interrupted"]:
         cut = next((s for s in full["steps"] if s.interrupted), None)
         L.append(f"| whole `make study` wall time | interrupted ({full['interrupted']}) after {fmt_s(full['total_s'])}"
-                 + (f", during `{cut.name}`" if cut else "") + ": at least that long | < 10 min on 2 cores | "
+                 + (f", during `{cut.name}`" if cut else "") + ": at least that long | < 20 min on 2 cores | "
                  + ("**not met** (already over)" if full["total_s"] >= TARGET_WALL_S else "unknown (interrupted)") + " |")
     elif full["failed"]:
         L.append(f"| whole `make study` wall time | step `{full['failed'].name}` FAILED (exit {full['failed'].rc}) after "
-                 f"{fmt_s(full['total_s'])} | < 10 min on 2 cores | **not met** |")
+                 f"{fmt_s(full['total_s'])} | < 20 min on 2 cores | **not met** |")
     else:
-        L.append(f"| whole `make study` wall time ({len(full['steps'])} steps, `run --all --force`) | {fmt_s(full['total_s'])} | < 10 min on 2 cores | "
+        L.append(f"| whole `make study` wall time ({len(full['steps'])} steps, `run --all --force`) | {fmt_s(full['total_s'])} | < 20 min on 2 cores | "
                  f"{met(full['total_s'] < TARGET_WALL_S)} |")
     L.append(f"| transformer prediction throughput, length-sorted dynamic padding (the study's method) | "
              f"{sorted_rate:.0f} sentences/s | ≥ {TARGET_SENT_PER_S:.0f} sentences/s | {met(sorted_rate >= TARGET_SENT_PER_S)} |")
@@ -636,7 +636,7 @@ def full_run_section(args, machine: dict, full: dict | None) -> list[str]:
     done = _finished(full)
     L = ["## 1. Whole study, end to end", ""]
     if full is None:
-        L += ["Skipped (`--skip-full`): the full run takes about ten minutes. Run without the flag to measure it.", ""]
+        L += ["Skipped (`--skip-full`): the full run takes over an hour with the fine-tuned transformer (results/benchmarks_recipes.md says where the time goes). Run without the flag to measure it.", ""]
     else:
         L += [f"Every step of `make study` (install excluded; steps from {full['steps_source']}) run once as `python -m study --root <copy> ...` in a fresh "
               f"temporary copy of `corpus/`, `labels/` and `configs/` ({len(full['configs'])} config{'s' if len(full['configs']) != 1 else ''}: "
@@ -773,7 +773,7 @@ def limits_section(tp: dict, full: dict | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--skip-full", action="store_true", help="skip the ~10 minute whole-study run (benchmark 1 and its memory)")
+    p.add_argument("--skip-full", action="store_true", help="skip the whole-study run (over an hour) (benchmark 1 and its memory)")
     p.add_argument("--root", default=str(ROOT), help="project root holding corpus/, labels/, configs/, results/ (default: this checkout)")
     p.add_argument("--n-sentences", type=int, default=2000, help="sentences per throughput pass (default 2000)")
     p.add_argument("--batch-size", type=int, default=64, help="throughput batch size (default 64)")
