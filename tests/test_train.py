@@ -119,8 +119,11 @@ def test_models_without_weights_cannot_be_trained(tmp_path, run_cli):
     assert not (project.root / "models").exists() or not any((project.root / "models").iterdir())
 
 
-def test_external_dataset_config_is_refused(tmp_path, run_cli):
+def test_an_external_dataset_that_is_not_there_is_one_line_and_no_model(tmp_path, run_cli):
+    """`study train` takes dataset.path (issue 22; tests/test_external_corpus.py trains on one); a
+    missing table is one line naming the key and the value, and no model folder is left."""
     project = project_with_runs(tmp_path / "p")
     cfg = write_config(project.root, "x", "task: frame\nmodel:\n  name: tfidf_logreg\ndataset:\n  path: other.csv\n")
     code, _, err = run_cli(project.root, "train", cfg)
-    assert code == 1 and "gold labels only" in err
+    assert code == 1 and err.strip() == "error: dataset.path 'other.csv' not found (paths are relative to the project root)"
+    assert not any((project.root / "models").glob("x-*"))
