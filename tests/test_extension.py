@@ -258,3 +258,13 @@ def test_fresh_predictions_are_recognised_by_their_model_folder(run_cli, tmp_pat
     assert run_cli(tmp_path, "predictions-fresh", str(path), str(tmp_path / "models" / "frame_embed_logreg-1234abcd"))[0] == 0
     assert run_cli(tmp_path, "predictions-fresh", str(path), str(tmp_path / "models" / "frame_embed_logreg-99999999"))[0] == 1
     assert run_cli(tmp_path, "predictions-fresh", str(tmp_path / "missing.parquet"), "models/x")[0] == 1
+
+
+def test_the_committed_report_contrasts_leanings_with_outlets_as_units():
+    """Issue 22: a left-right difference is a difference between outlets; the report tests it on
+    outlets (cluster bootstrap, permutation across outlets, Holm) and no longer reads it off
+    non-overlapping sentence-level intervals."""
+    md = (REPO / "extensions" / "allsides_immigration" / "results" / "REPORT.md").read_text(encoding="utf-8")
+    findings = md.split("## Findings", 1)[1].split("## 1.", 1)[0]
+    assert "outlets as the units" in findings and "Holm" in findings and "do not overlap" not in md
+    assert "**Table 5. Frame shares, left minus right, outlets as units.**" in md

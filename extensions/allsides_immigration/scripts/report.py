@@ -34,6 +34,7 @@ from study.corpus_study.shares_report import (
     write_pages,
 )
 from study.formatting.blocks import Block
+from study.formatting.numbers import fmt_pct, fmt_pct_ci
 from study.formatting.tables import Table
 from study.project import Project
 
@@ -60,6 +61,39 @@ def leaning_blocks(frame_lean, groups: list[str], labels: list[str], figure: Blo
     return blocks + [Block("p", text.DAGGER + " " + text.MORE_FRAMES)]
 
 
+def coded_frames(project: Project):
+    """The coded sample with its outlet, article and leaning: one row per sentence, the adjudicated
+    frame or '(excluded)' (as in the estimates, so shares are shares of all sentences)."""
+    import json
+
+    import pandas as pd
+
+    def rows(rel: str) -> list[dict]:
+        return [json.loads(line) for line in (project.root / rel).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    if not all((project.root / rel).is_file() for rel in ("sample/sample_sentences.jsonl", "labels/gold.jsonl")):
+        return None  # no coded sample here (e.g. a report from estimate tables alone)
+    where = {r["id"]: r for r in rows("sample/sample_sentences.jsonl")}
+    return pd.DataFrame([{"gold": "(excluded)" if g.get("exclude") else g["frame"], "leaning": where[g["id"]]["leaning"],
+                          "outlet": where[g["id"]]["outlet"], "article_id": where[g["id"]]["article_id"]}
+                         for g in rows("labels/gold.jsonl") if g["id"] in where])
+
+
+def contrast_block(contrasts, a: str, b: str) -> Block:
+    """Table: the difference in each frame's share between two leanings, outlets as units."""
+    from study.formatting.numbers import fmt_p
+
+    def share(r, side):
+        return f"{fmt_pct(r[f'share_{side}'], 1, sign=False)} ({r[f'coded_{side}']}/{r[f'n_{side}']})"
+
+    rows = [[r["label"], share(r, a), share(r, b), f"{fmt_pct(r['difference'], 1, sign=False)} {fmt_pct_ci(r['low'], r['high'], 1)}",
+             fmt_p(r["p"], int(r["permutations"])) if r["tested"] else "not tested", fmt_p(r["p_holm"], int(r["permutations"])) if r["tested"] else ""]
+            for _, r in contrasts.iterrows()]
+    return Block("table", Table(name=f"contrast_{a}_{b}", section="", title=f"Frame shares, {a} minus {b}, outlets as units",
+                                caption=text.CONTRAST_CAPTION, header=["label", f"{a} % (coded k/n)", f"{b} % (coded k/n)",
+                                                                        "difference, points [95% CI]", "p", "Holm p"], rows=rows))
+
+
 def build_blocks(project: Project, results: Path) -> list[Block]:
     frame_lean = load_estimates(results, "frame", "leaning")
     frame_out = load_estimates(results, "frame", "outlet")
@@ -69,8 +103,18 @@ def build_blocks(project: Project, results: Path) -> list[Block]:
     scores, counts, acc_notes = accuracy_rows(project, results, FIELDS)
     agree = read_agreement(results)
     figure = ppi_figure(frame_lean, groups, labels, results, *FIGURE)
-    blocks = [Block("h2", "Findings", anchor="findings"), Block("ul", text.findings(frame_lean, groups, labels, scores, agree))]
+    from study.estimate.contrasts import leaning_contrasts
+
+    a, b = groups[0], groups[-1]
+    coded = coded_frames(project)
+    contrasts = None
+    if coded is not None and all(coded[coded["leaning"] == g]["outlet"].nunique() >= 2 for g in (a, b)):
+        contrasts = leaning_contrasts(coded, "gold", labels, "leaning", a, b)
+    blocks = [Block("h2", "Findings", anchor="findings"),
+              Block("ul", text.findings(frame_lean, groups, labels, scores, agree, contrasts))]
     blocks += leaning_blocks(frame_lean, groups, labels, figure)
+    if contrasts is not None:
+        blocks.append(contrast_block(contrasts, a, b))
     blocks.append(Block("h2", f"2. The {TOP_OUTLETS} largest outlets", anchor="outlets"))
     blocks.append(Block("p", text.OUTLETS_INTRO))
     blocks += [Block("table", shares_table(frame_out, o, labels, f"Frames, outlet = {o}")) for o in largest_groups(frame_out, TOP_OUTLETS)]

@@ -20,6 +20,12 @@ ESTIMATES_INTRO = (
     "category '(excluded)', so the shares are shares of all sentences; the classifier never predicts it, so its "
     "naive share is 0."
 )
+CONTRAST_CAPTION = (
+    "Coded sentences only (the simple random sample, adjudicated gold). The leaning is a rating of the outlet, so outlets "
+    "are the units: the 95% interval is a two-stage cluster bootstrap (outlets within each leaning, then articles within "
+    "each outlet), p permutes the leaning across outlets (scipy.stats.permutation_test), Holm corrects across the frames "
+    "tested; a frame with fewer than 5 coded sentences in either leaning is not tested. k/n: coded sentences of the "
+    "label / all coded sentences of the leaning.")
 DAGGER = ("†: no (or only) labelled sentences of this label in the group; the PPI (CLT) interval is unreliable there, "
           "read the labelled-only Wilson interval. A PPI point estimate can fall slightly below 0 (its interval is "
           "clipped to [0, 100], the point is not).")
@@ -77,7 +83,32 @@ def _row(df: pd.DataFrame, group: str, label: str) -> pd.Series:
     return df[(df["group"] == group) & (df["label"] == label)].iloc[0]
 
 
-def findings(df: pd.DataFrame, groups: list[str], labels: list[str], scores: list[dict], agree: list[dict]) -> list[str]:
+def contrast_finding(c: pd.DataFrame, a: str, b: str) -> str:
+    """The leaning contrast in words, from the outlet-level table (study.estimate.contrasts)."""
+    from study.formatting.numbers import fmt_p
+
+    tested = c[c["tested"]]
+    untested = len(c) - len(tested)
+    head = (f"Between {a}- and {b}-rated outlets (coded sentences only, outlets as the units: {int(c[f'outlets_{a}'].iloc[0])} "
+            f"and {int(c[f'outlets_{b}'].iloc[0])} outlets, {int(c[f'n_{a}'].iloc[0])} and {int(c[f'n_{b}'].iloc[0])} sentences; "
+            f"Holm over the {len(tested)} categories (frames, excluded text) with at least 5 coded sentences in each leaning, {untested} not tested)")
+    if tested.empty:
+        return head + ": no frame has enough coded sentences to test."
+    survive = tested[tested["p_holm"] < 0.05]
+    top = tested.loc[tested["p"].idxmin()]
+
+    def one(r) -> str:
+        return (f"{r['label']} {a} {fmt_pct(r[f'share_{a}'], 1)} ({r[f'coded_{a}']}/{r[f'n_{a}']}) vs {b} "
+                f"{fmt_pct(r[f'share_{b}'], 1)} ({r[f'coded_{b}']}/{r[f'n_{b}']}), difference "
+                f"{fmt_pct(r['difference'], 1, sign=False)} points {fmt_pct_ci(r['low'], r['high'], 1)}, p "
+                f"{fmt_p(r['p'], int(r['permutations']))}, Holm p {fmt_p(r['p_holm'], int(r['permutations']))}")
+    if survive.empty:
+        return head + f": no frame share differs after correction; the smallest p is {one(top)}."
+    return head + ": " + "; ".join(one(r) for _, r in survive.iterrows()) + " (surviving Holm)."
+
+
+def findings(df: pd.DataFrame, groups: list[str], labels: list[str], scores: list[dict], agree: list[dict],
+             contrasts: pd.DataFrame | None = None) -> list[str]:
     """The findings, written from the estimate table (frame by leaning), the accuracy and agreement rows."""
     out = []
     whole = df[df["group"] == "(all)"]
@@ -96,24 +127,8 @@ def findings(df: pd.DataFrame, groups: list[str], labels: list[str], scores: lis
         out.append(f"Naive shares from predicted labels are biased: the largest gap is {lab}, naive {_ci(r, 'naive')} vs "
                    f"PPI {_ci(r, 'ppi')}; for {len(outside)} of the {len(frames)} frames shown the naive share lies outside "
                    "the PPI interval.")
-    if len(groups) >= 2:
-        a, b = groups[0], groups[-1]
-        resolved = []
-        for lab in frames:
-            ra, rb = _row(df, a, lab), _row(df, b, lab)
-            if ra.ppi_high < rb.ppi_low or rb.ppi_high < ra.ppi_low:
-                resolved.append(f"{lab} ({a} {_ci(ra, 'ppi')}, {b} {_ci(rb, 'ppi')})")
-        if resolved:
-            out.append(f"Between {a}- and {b}-rated outlets, the PPI intervals do not overlap for: " + "; ".join(resolved)
-                       + f" ({len(resolved)} of {len(frames)} frames compared, 95% intervals not adjusted for multiple "
-                       "comparisons; the intervals of the other frames overlap).")
-        else:
-            diffs = sorted(((abs(_row(df, a, lab).ppi_share - _row(df, b, lab).ppi_share), lab) for lab in frames), reverse=True)
-            lab = diffs[0][1]
-            out.append(f"No frame share differs between {a}- and {b}-rated outlets beyond overlapping 95% PPI intervals at "
-                       f"this sample size (about {int(_row(df, a, lab).labelled_n)}-{int(_row(df, b, lab).labelled_n)} "
-                       f"labelled sentences per leaning); the largest point difference is {lab}: {a} "
-                       f"{_ci(_row(df, a, lab), 'ppi')}, {b} {_ci(_row(df, b, lab), 'ppi')}.")
+    if contrasts is not None and len(groups) >= 2:
+        out.append(contrast_finding(contrasts, groups[0], groups[-1]))
     for s in scores:
         out.append(f"The {s['field']} classifier trained on the five articles reaches macro-F1 {s['macro_f1']:.2f} "
                    f"[{s['f1_low']:.2f}, {s['f1_high']:.2f}] and accuracy {s['accuracy']:.2f} [{s['acc_low']:.2f}, "
