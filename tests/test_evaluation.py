@@ -304,7 +304,7 @@ def test_the_report_names_the_recipe_the_runs_used(tmp_path):
     """The report reads the transformer's settings from each run's resolved config, so changing the
     recipe in the configs cannot leave stale text ('top 2 of 6', 'early stopping') in the report."""
     from study.project import Project
-    from study.report.recipes import model_settings, setfit_recipe, transformer_recipe
+    from study.report.recipes import model_settings, setfit_recipe, transformer_recipe, transformer_recipe_short
 
     def run(name: str, model: str, **settings) -> dict:
         folder = tmp_path / "results" / "runs" / name
@@ -317,6 +317,7 @@ def test_the_report_names_the_recipe_the_runs_used(tmp_path):
     lpft = [run("a-1", "transformer", freeze_layers=0, epochs=10), run("b-1", "transformer", freeze_layers=0, epochs=10)]
     text = transformer_recipe(model_settings(project, lpft, "transformer"))
     assert "mean pooling" in text and "LP-FT" in text and "all layers trained, a fixed 10 epochs" in text
+    assert transformer_recipe_short(model_settings(project, lpft, "transformer")).startswith("mean pooling, LP-FT head, all layers")
     old = [run("c-1", "transformer", freeze_layers=5, pooling="cls_pooler", early_stopping=True, epochs=8)]
     text = transformer_recipe(model_settings(project, old, "transformer"))
     assert "[CLS]" in text and "randomly initialised head" in text and "only the top layer of 6" in text and "early stopping" in text

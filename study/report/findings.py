@@ -17,7 +17,7 @@ from study.outlets.inputs import resolve_run_dir
 from study.project import Project
 from study.formatting.blocks import Block
 from study.report.outlet_text import outlet_findings
-from study.report.recipes import model_settings, transformer_recipe
+from study.report.recipes import model_settings, transformer_recipe_short
 from study.formatting.numbers import fmt_ci, fmt_delta, fmt_score, parse_float
 from study.formatting.tables import Table
 from study.registry import display, names
@@ -108,8 +108,7 @@ def transformer_note(rows: list[dict], pairs: list[dict], recipe: str = "its con
         check = (f"It did not learn in some fits of {len(failed)} of its {len(tf)} runs (results/summary.md): those "
                  "comparisons describe a failed optimisation, not what a transformer can do.")
     else:
-        check = (f"Every fit of its {len(tf)} runs passed the learning check (training-fold accuracy above the majority "
-                 "share, training loss falling).")
+        check = f"Every fit of its {len(tf)} runs passed the learning check."
     return f"{lead} {check} Its recipe: {recipe}."
 
 
@@ -162,7 +161,7 @@ def findings_blocks(project: Project, summary: list[dict[str, str]], agreement: 
         Block("p", "Classifiers (macro-F1 over the gold classes; intervals 95%; p from paired permutation tests on the "
                    "same folds; Holm over each task's primary family, each learned model vs tf-idf; every other comparison is "
                    "exploratory, with its own Holm correction):"),
-        Block("ul", headline + [note for note in (transformer_note(rows, pairs, transformer_recipe(model_settings(project, rows, "transformer"))), context_note(rows, pairs)) if note]),
+        Block("ul", headline + [note for note in (transformer_note(rows, pairs, transformer_recipe_short(model_settings(project, rows, "transformer"))), context_note(rows, pairs)) if note]),
         Block("p", "Per-outlet differences in the gold labels:"),
         Block("ul", outlet_findings(project)),
         Block("p", "What the labels can show:"),

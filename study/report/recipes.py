@@ -56,6 +56,16 @@ def transformer_recipe(settings: dict | None) -> str:
             f"batch {settings['batch_size']}, all fixed a priori")
 
 
+def transformer_recipe_short(settings: dict | None) -> str:
+    """The recipe in a few words, for the Findings (the full clause is in section 4)."""
+    if settings is None:
+        return "as each config sets it"
+    head = "LP-FT head" if settings["pooling"] == "mean" and settings["head_init"] == "linear_probe" else "random head"
+    pooling = "mean pooling" if settings["pooling"] == "mean" else "[CLS] pooler"
+    epochs = "early stopping" if settings["early_stopping"] else f"a fixed {settings['epochs']} epochs"
+    return f"{pooling}, {head}, {layers(settings)}, {epochs}; section 4"
+
+
 def setfit_recipe(settings: dict | None) -> str:
     if settings is None:
         return "settings as each config sets them"
