@@ -256,23 +256,26 @@ def test_missing_gold_labels_name_what_to_do(tmp_path, small_project, capsys):
 
 # --- transformer internals -------------------------------------------------------------------
 
-def test_cached_frozen_layer_path_equals_the_full_model():
+@pytest.mark.parametrize("pooling", ["mean", "cls_pooler"])
+def test_cached_frozen_layer_path_equals_the_full_model(pooling):
     """The fast path (frozen lower layers cached, top layers run by hand) must give the same
-    logits as the plain model; this cannot show it for architectures other than BERT-style."""
+    logits as the plain model, for the mean-pooled head and the [CLS] pooler; this cannot show
+    it for architectures other than BERT-style."""
     import torch
 
     from study.config import ModelConfig
     from study.models import Transformer
 
     texts = ["The request runs counter to California law.", "Bondi said she hoped counties would cooperate with ICE."]
-    model = Transformer(["a", "b", "c"], ModelConfig(name="transformer", freeze_layers=4), seed=0)
+    model = Transformer(["a", "b", "c"], ModelConfig(name="transformer", freeze_layers=4, pooling=pooling), seed=0)
     model.tok, model.model = model._load()
     model.model.eval()
     assert model._fast_path()
     with torch.inference_mode():
         fast = model._logits(texts)
         enc = model.tok(texts, padding=True, return_tensors="pt")
-        full = model.model(**enc).logits
+        full = model.model(**enc)
+        full = full if pooling == "mean" else full.logits
     assert torch.allclose(fast, full, atol=1e-5)
 
 

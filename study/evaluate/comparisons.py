@@ -51,7 +51,7 @@ def run_context(run: dict) -> str:
     return str((cfg.get("model") or {}).get("context", "none"))
 
 
-def _same_data(run: dict) -> tuple:
+def same_data(run: dict) -> tuple:
     man = run["manifest"]
     return man.get("task"), man.get("split"), man.get("data_source")
 
@@ -67,7 +67,7 @@ def references(run: dict, runs: list[dict]) -> tuple[list[dict], list[str]]:
         wanted.append(model)
     refs, notes = [], []
     for ref_model in wanted:
-        found = [r for r in runs if r is not run and _same_data(r) == _same_data(run)
+        found = [r for r in runs if r is not run and same_data(r) == same_data(run)
                  and r["manifest"].get("model") == ref_model and r["_context"] == "none"]
         if len(found) > 1:
             notes.append(f"not compared with {ref_model}: {len(found)} runs could be the reference "

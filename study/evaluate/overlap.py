@@ -12,7 +12,7 @@ from itertools import combinations
 
 import numpy as np
 
-from study.evaluate.comparisons import _same_data, coded_predictions
+from study.evaluate.comparisons import same_data, coded_predictions
 
 AGREE_WARN = 0.95
 
@@ -41,7 +41,7 @@ def near_duplicates(runs: list[dict]) -> list[dict]:
     cache: dict = {}
     out = []
     for a, b in combinations(runs, 2):
-        if _same_data(a) != _same_data(b):
+        if same_data(a) != same_data(b):
             continue
         found = label_agreement(a, b, cache)
         if found and found[0] > AGREE_WARN:
