@@ -174,3 +174,19 @@ def _small_project(tmp_path: Path) -> Project:
 @pytest.fixture
 def small_project(tmp_path):
     return _small_project(tmp_path)
+
+
+# Headless Chromium for the report-rendering checks (tests/test_tables_report.py, tests/test_report_brief.py).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# JavaScript run after the load event: the captions of tables wider than their scroll box, on <body>
+# as data-clipped (issue 21: the comparison column was clipped at 1300 px).
+CLIPPED_JS = """  var clipped = Array.prototype.slice.call(document.querySelectorAll('.scroll')).filter(function (d) {
+    return d.scrollWidth > d.clientWidth + 1; }).map(function (d) {
+    var c = d.querySelector('caption'); return c ? c.textContent.slice(0, 40) : '?'; });
+  document.body.setAttribute('data-clipped', clipped.join(' | '));"""
+
+
+def find_chromium() -> str | None:
+    return next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, copy_repo_data
+from conftest import CHROMIUM_FLAGS, CLIPPED_JS, REPO, copy_repo_data, find_chromium
 from study.formatting.blocks import Block
 from study.formatting.numbers import fmt_ci, fmt_score
 from study.registry import names
@@ -147,10 +147,7 @@ class _Body(html.parser.HTMLParser):
 
 CLIP_SCRIPT = """<script>
 window.addEventListener('load', function () {
-  var clipped = Array.prototype.slice.call(document.querySelectorAll('.scroll')).filter(function (d) {
-    return d.scrollWidth > d.clientWidth + 1; }).map(function (d) {
-    var c = d.querySelector('caption'); return c ? c.textContent.slice(0, 40) : '?'; });
-  document.body.setAttribute('data-clipped', clipped.join(' | '));
+""" + CLIPPED_JS + """
   document.body.setAttribute('data-checked', 'yes');
 });
 </script>"""
@@ -158,14 +155,13 @@ window.addEventListener('load', function () {
 
 def test_model_tables_fit_a_1300_pixel_window(real, tmp_path):
     """The real report's model tables (many rows, two comparisons each) are not clipped at 1300 px."""
-    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    chromium = find_chromium()
     if chromium is None:
         pytest.skip("headless Chromium not found (install it with `make browser`); the width check was not run")
     probe = real.results / "width_check.html"
     probe.write_text((real.results / "index.html").read_text(encoding="utf-8").replace("</body>", CLIP_SCRIPT + "</body>"),
                      encoding="utf-8")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([chromium, *flags, "--window-size=1300,4000", "--virtual-time-budget=10000", "--dump-dom",
                           probe.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
     body = _Body()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHROMIUM_FLAGS, CLIPPED_JS, find_chromium
+
 from study.codebook import CODEBOOK_VERSION
 from study.errors import StudyError
 from study.fileio import short_hash
@@ -348,10 +350,6 @@ def test_term_list_loads_and_has_no_duplicate_variants():
 
 # --- rendering in a real browser ------------------------------------------------------------
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 # Run after the load event (all images settled): record what loaded on <body> for --dump-dom.
 CHECK_SCRIPT = """<script>
 window.addEventListener('load', function () {
@@ -360,11 +358,7 @@ window.addEventListener('load', function () {
   document.body.setAttribute('data-images', String(images.length));
   document.body.setAttribute('data-broken', broken.map(function (i) { return i.getAttribute('src'); }).join(' '));
   document.body.setAttribute('data-tables', String(document.querySelectorAll('table > caption').length));
-  // tables wider than their scroll box at this window (issue 21: the comparison column was clipped at 1300 px)
-  var clipped = Array.prototype.slice.call(document.querySelectorAll('.scroll')).filter(function (d) {
-    return d.scrollWidth > d.clientWidth + 1; }).map(function (d) {
-    var c = d.querySelector('caption'); return c ? c.textContent.slice(0, 40) : '?'; });
-  document.body.setAttribute('data-clipped', clipped.join(' | '));
+""" + CLIPPED_JS + """
   document.body.setAttribute('data-checked', 'yes');
 });
 </script>"""
@@ -396,7 +390,7 @@ class _Collector(html.parser.HTMLParser):
 
 
 def test_report_renders_in_headless_chromium(built, tmp_path):
-    chromium = next((shutil.which(n) for n in CHROMIUM_NAMES if shutil.which(n)), None)
+    chromium = find_chromium()
     if chromium is None:
         pytest.skip("headless Chromium not found (install it with `make browser` or `apt-get install chromium`); "
                     "the report rendering check was not run")
