@@ -72,20 +72,24 @@ benchmark: install
 	$(PY) benchmarks/run_benchmarks.py
 
 # The extension study (extensions/allsides_immigration/README.md), in data-flow order: sentences ->
-# Label Studio round trip of the two blind passes -> agreement -> gold check -> models -> predictions
+# per coding round (coding/rounds.yaml; each round is its own project root coding/round<N>/): its sample
+# rows as a corpus, keyed passes by sentence id (a round coded from opaque keys), Label Studio round trip
+# of its blind passes, agreement -> the rounds' golds merged -> gold check -> models -> predictions
 # of every sentence (skipped when made by the same model folder) -> naive / labelled-only / PPI estimates.
 # Its own steps are scripts beside its data ($(EXT)/scripts/, default --root: $(EXT)); the rest is `study`.
 EXT := extensions/allsides_immigration
 EXT_CODING := $(PY) $(EXT)/scripts/coding.py
 extension: install
 	test -f $(EXT)/data/sentences.parquet || $(STUDY) sample-sentences --articles $(EXT)/data/articles.jsonl.gz \
-	  --sentences $(EXT)/data/sentences.parquet --out $(EXT)/sample/sample_sentences.jsonl --n 320 --seed 11
-	$(EXT_CODING) corpus
-	$(STUDY) --root $(EXT) annotate export --sample all --input sample/sample_sentences.jsonl --out labels/label_studio/tasks
-	for p in ext_a ext_b; do \
-	  $(EXT_CODING) ls-json --pass $$p && \
-	  $(STUDY) --root $(EXT) annotate import labels/label_studio/$$p.json --annotator $$p --kind model --force || exit 1; done
-	$(EXT_CODING) agree
+	  --sentences $(EXT)/data/sentences.parquet --out $(EXT)/sample/sample_sentences.jsonl --n 1200 --seed 11
+	rounds=$$($(EXT_CODING) rounds) || exit 1; for r in $$rounds; do d=$(EXT)/coding/round$$r; \
+	  $(EXT_CODING) corpus --round $$r && { test ! -d $$d/blind || $(EXT_CODING) unkey --round $$r; } && \
+	  $(STUDY) --root $$d annotate export --sample all --input sample.jsonl --out labels/label_studio/tasks && \
+	  passes=$$($(EXT_CODING) passes --round $$r) || exit 1; for p in $$passes; do \
+	    $(EXT_CODING) ls-json --round $$r --pass $$p && \
+	    $(STUDY) --root $$d annotate import labels/label_studio/$$p.json --annotator $$p --kind model --force || exit 1; done; \
+	  $(EXT_CODING) agree --round $$r || exit 1; done
+	$(EXT_CODING) merge
 	$(EXT_CODING) check
 	for t in frame sentiment; do \
 	  m=$$($(STUDY) train configs/$${t}_embed_logreg.yaml | awk '{print $$NF}') && test -d "$$m" || exit 1; \

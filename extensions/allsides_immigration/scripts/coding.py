@@ -1,11 +1,14 @@
-"""The coding round of the AllSides sample, from the project root:
+"""The coding rounds of the AllSides sample, from the project root (C = extensions/allsides_immigration/scripts/coding.py):
 
-    python extensions/allsides_immigration/scripts/coding.py corpus     # corpus/sentences.jsonl, labels/CODEBOOK.md
-    python extensions/allsides_immigration/scripts/coding.py ls-json --pass ext_a
-    python extensions/allsides_immigration/scripts/coding.py agree      # results/agreement.md, .csv
-    python extensions/allsides_immigration/scripts/coding.py check      # round trip and gold
+    python C corpus --round 1            # coding/round1/: sample.jsonl, corpus/sentences.jsonl, labels/CODEBOOK.md
+    python C unkey --round 2             # coding/round2/blind/ (opaque keys) -> labels/raw/<pass>.jsonl, labels/gold.jsonl
+    python C ls-json --round 1 --pass ext_a
+    python C agree --round 1             # coding/round1/results/agreement.md, .csv
+    python C merge                       # labels/gold.jsonl (all rounds, sample order), results/agreement.md, .csv
+    python C check                       # every round's round trip and gold, and the merged gold
 
-(`--root` defaults to this extension's folder; `make extension` runs them in order.)
+(`--root` defaults to this extension's folder, or names a round's folder `coding/round<N>/`;
+which sample rows each round codes is stated in coding/rounds.yaml; `make extension` runs these in order.)
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import os
 import re
 from pathlib import Path
 
-from coding_round import check_gold, round_trip_problems, write_ls_export, write_sample_corpus  # beside this script
+from coding_round import ADJUDICATOR, ARTICLES, check_gold, load_sample, round_trip_problems, write_ls_export, write_sample_corpus
+from rounds import SAMPLE, Round, get_round, load_rounds, locate, merge_agreement, merged_gold, round_sample, unkey, write_round_sample
+from rounds import load_sample as load_whole_sample
 
 from study.agreement import add_bootstrap_options
 from study.cli import run_step
@@ -59,76 +64,184 @@ def codebook_with_addendum(codebook: str) -> str:
     return note + codebook[:start] + section + codebook[end:]
 
 
-def agreement_wording(text: str) -> str:
-    """`study agree`'s agreement.md in this extension's words: who wrote it, whose targets, what it measures."""
+def agreement_wording(text: str, folder: str = "") -> str:
+    """`study agree`'s agreement.md in this extension's words: who wrote it, whose targets, what it
+    measures; `folder` is the round's folder under the extension's (e.g. `coding/round2/`)."""
     text = text.replace("written by `study agree` from `labels/annotations/`",
                         f"written by `{HERE} agree` (the functions of `study agree`) from "
-                        "`labels/annotations/` under `extensions/allsides_immigration/`")
+                        f"`labels/annotations/` under `extensions/allsides_immigration/{folder}`")
     text = text.replace("Targets set before annotation:", "Targets (the five-article study's, set before its annotation):")
     head, _, rest = text.partition("\n## Passes")
     return head.rstrip("\n") + "\n\n" + WHAT_IT_IS + "\n\n## Passes" + rest
 
 
+def _round(args, project: Project) -> Round:
+    number = args.round if args.round is not None else args.root_round
+    if number is None:
+        raise StudyError(f"{args.step}: which round? give --round N (rounds: coding/rounds.yaml)")
+    if args.root_round not in (None, number):
+        raise StudyError(f"--round {number}: --root is round {args.root_round}'s folder")
+    return get_round(project.root, number)
+
+
 def _corpus(args, project: Project) -> int:
-    source = project.root / args.codebook
-    out = project.root / "labels" / "CODEBOOK.md"
-    changed = atomic_write_text(out, codebook_with_addendum(read_text_utf8(source)))
-    print(f"{'wrote' if changed else 'unchanged'} {project.rel(out)} (codebook 1.1 + addendum A1)")
-    path, changed, n = write_sample_corpus(project)
+    rnd = _round(args, project)
+    text = codebook_with_addendum(read_text_utf8(project.root / args.codebook))
+    for out in (project.root / "labels" / "CODEBOOK.md", rnd.project.root / "labels" / "CODEBOOK.md"):
+        changed = atomic_write_text(out, text)
+        print(f"{'wrote' if changed else 'unchanged'} {project.rel(out)} (codebook 1.1 + addendum A1)")
+    path, changed, n = write_round_sample(rnd)
+    print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}: rows {rnd.first}-{rnd.last} of {SAMPLE}")
+    path, changed, n = write_sample_corpus(rnd.project, project.root / ARTICLES)
     print(f"{'wrote' if changed else 'unchanged'} {project.rel(path)}: {n} sampled sentences")
+    return 0
+
+
+def _unkey(args, project: Project) -> int:
+    from study.passes import load_passes
+
+    rnd = _round(args, project)
+    ids = [p.id for p in load_passes(rnd.project) if p.blind]
+    for path, n in unkey(rnd, ids, ADJUDICATOR):
+        print(f"wrote {project.rel(path)}: {n} sentences by sentence id, every key checked against the sample")
     return 0
 
 
 def _ls_json(args, project: Project) -> int:
     from study.passes import load_passes
 
-    ids = [p.id for p in load_passes(project)]
+    rnd = _round(args, project)
+    ids = [p.id for p in load_passes(rnd.project)]
     if args.pass_id not in ids:
         raise StudyError(f"--pass {args.pass_id}: not declared in {{passes}}; declared: {', '.join(ids)}",
-                         also={"passes": project.passes_file})
-    path, n = write_ls_export(project, args.pass_id, user_id=ids.index(args.pass_id) + 1)
+                         also={"passes": rnd.project.passes_file})
+    path, n = write_ls_export(rnd.project, args.pass_id, user_id=ids.index(args.pass_id) + 1)
     print(f"wrote {project.rel(path)}: Label Studio JSON export of {n} tasks coded by {args.pass_id}")
     return 0
 
 
-def _check(args, project: Project) -> int:
+def round_problems(rnd: Round, codebook: str) -> tuple[list[str], list]:
+    """(the blind passes, the problems) of one round: round trip, gold, its rows and codebook as the extension's."""
     from study.corpus_study.blind_agreement import load_passes_for_agreement
+    from study.fileio import read_jsonl
 
+    project = rnd.project
     _, passes = load_passes_for_agreement(project)
     problems = [p for pid in passes for p in round_trip_problems(project, pid)]
     problems += check_gold(project, passes)
+    rows = load_sample(project)
+    if rows != round_sample(rnd):
+        problems.append(StudyError(f"not rows {rnd.first}-{rnd.last} of {SAMPLE}; run `{HERE} corpus --round {rnd.number}`",
+                                   project.root / "sample.jsonl"))
+    if [r["id"] for r in read_jsonl(project.sentences)] != [r["id"] for r in rows]:
+        problems.append(StudyError(f"not the sentences of sample.jsonl; run `{HERE} corpus --round {rnd.number}`", project.sentences))
+    if read_text_utf8(project.root / "labels" / "CODEBOOK.md") != codebook:
+        problems.append(StudyError(f"not the extension's labels/CODEBOOK.md; run `{HERE} corpus --round {rnd.number}`",
+                                   project.root / "labels" / "CODEBOOK.md"))
+    return list(passes), problems
+
+
+def merged_problems(ext: Path) -> list:
+    """labels/gold.jsonl is the rounds' golds one after the other and covers exactly the sample, in its order."""
+    from study.fileio import read_jsonl, strip_line
+
+    rounds, sample = load_rounds(ext), load_whole_sample(ext)
+    if len(sample) != rounds[-1].last:
+        return [StudyError(f"{len(sample)} rows, but coding/rounds.yaml's rounds cover {rounds[-1].last}", ext / SAMPLE)]
+    try:
+        want, path = merged_gold(ext), Project(ext).gold
+    except StudyError as exc:  # a round's gold missing or incomplete: named by the round's own check too
+        return [exc]
+    got = [strip_line(r) for r in read_jsonl(path)] if path.is_file() else []
+    bad = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None if len(got) == len(want) else min(len(got), len(want)))
+    if bad is not None:
+        return [StudyError(f"row {bad + 1} is not the rounds' gold (coding/round<N>/labels/gold.jsonl in sample order); "
+                           f"run `{HERE} merge`", path)]
+    return []
+
+
+def _check(args, project: Project) -> int:
+    one = args.round is not None or args.root_round is not None
+    rounds = [_round(args, project)] if one else load_rounds(project.root)
+    codebook = read_text_utf8(project.root / "labels" / "CODEBOOK.md")
+    problems, done = [], []
+    for rnd in rounds:
+        passes, found = round_problems(rnd, codebook)
+        problems += found
+        done.append(f"round {rnd.number} ({', '.join(passes)})")
+    if not one:
+        problems += merged_problems(project.root)
     if problems:
         raise ProblemList(problems)
-    print(f"round trip exact for {', '.join(passes)}; {project.rel(project.gold)} complete and consistent with the passes")
+    merged = "" if one else f"; {project.rel(project.gold)} is the rounds' golds in sample order ({rounds[-1].last} sentences)"
+    print(f"round trip exact and gold complete and consistent with the passes for {', '.join(done)}{merged}")
     return 0
 
 
 def _agree(args, project: Project) -> int:
     from study.corpus_study.blind_agreement import write_blind_agreement
 
-    for path in write_blind_agreement(project, n_boot=args.n_boot, seed=args.seed, edit=agreement_wording):
+    rnd = _round(args, project)
+    folder = rnd.root.relative_to(project.root).as_posix() + "/"
+    for path in write_blind_agreement(rnd.project, n_boot=args.n_boot, seed=args.seed, edit=lambda t: agreement_wording(t, folder)):
         print(f"wrote {project.rel(path)}")
     return 0
 
 
+def _merge(args, project: Project) -> int:
+    from study.fileio import write_jsonl
+
+    rows = merged_gold(project.root)
+    changed = write_jsonl(project.gold, rows)
+    print(f"{'wrote' if changed else 'unchanged'} {project.rel(project.gold)}: the gold of {len(rows)} sentences, all rounds in sample order")
+    for path in merge_agreement(project.root, WHAT_IT_IS, HERE):
+        print(f"wrote {project.rel(path)}")
+    return 0
+
+
+def _rounds(args, project: Project) -> int:
+    print(" ".join(str(r.number) for r in load_rounds(project.root)))
+    return 0
+
+
+def _passes(args, project: Project) -> int:
+    from study.passes import load_passes
+
+    print(" ".join(p.id for p in load_passes(_round(args, project).project)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="the AllSides sample's coding round: sample corpus, Label Studio "
-                                                 "exports of the blind passes, agreement, round-trip/gold check")
+    parser = argparse.ArgumentParser(description="the AllSides sample's coding rounds: each round's corpus, keyed passes by "
+                                                 "sentence id, Label Studio exports of the blind passes, agreement; the "
+                                                 "merged gold; round-trip/gold check")
     here = Path(os.path.relpath(Path(__file__).resolve().parent.parent))  # relative: messages never show an absolute path
-    parser.add_argument("--root", default=str(here), help="the extension's folder (default: the one holding this script)")
+    parser.add_argument("--root", default=str(here), help="the extension's folder (default: the one holding this script), "
+                                                          "or a round's folder coding/round<N>/")
+    rnd = argparse.ArgumentParser(add_help=False)
+    rnd.add_argument("--round", type=int, help="the round (coding/rounds.yaml); its project root is coding/round<N>/")
     sub = parser.add_subparsers(dest="step", required=True)
-    q = sub.add_parser("corpus", help="corpus/sentences.jsonl of the sampled sentences and labels/CODEBOOK.md (1.1 + A1)")
-    q.add_argument("--codebook", default="../../labels/CODEBOOK.md", help="the study's codebook, relative to --root")
+    q = sub.add_parser("corpus", parents=[rnd], help="the round's sample.jsonl and corpus/sentences.jsonl; labels/CODEBOOK.md (1.1 + A1)")
+    q.add_argument("--codebook", default="../../labels/CODEBOOK.md", help="the study's codebook, relative to the extension's folder")
     q.set_defaults(func=_corpus)
-    q = sub.add_parser("ls-json", help="labels/raw/<pass>.jsonl -> labels/label_studio/<pass>.json (Label Studio JSON export)")
-    q.add_argument("--pass", dest="pass_id", required=True, help="a pass id declared in labels/passes.yaml")
+    sub.add_parser("unkey", parents=[rnd], help="blind/ (coded from opaque keys) -> labels/raw/<pass>.jsonl, labels/gold.jsonl"
+                   ).set_defaults(func=_unkey)
+    q = sub.add_parser("ls-json", parents=[rnd], help="labels/raw/<pass>.jsonl -> labels/label_studio/<pass>.json (Label Studio JSON export)")
+    q.add_argument("--pass", dest="pass_id", required=True, help="a pass id declared in the round's labels/passes.yaml")
     q.set_defaults(func=_ls_json)
-    sub.add_parser("check", help="imported passes equal the raw passes; gold complete and consistent").set_defaults(func=_check)
-    q = sub.add_parser("agree", help="agreement of the blind passes -> results/agreement.md, .csv")
+    q = sub.add_parser("agree", parents=[rnd], help="agreement of the round's blind passes -> its results/agreement.md, .csv")
     add_bootstrap_options(q)
     q.set_defaults(func=_agree)
+    sub.add_parser("merge", help="the rounds' golds -> labels/gold.jsonl; their agreement -> results/agreement.md, .csv"
+                   ).set_defaults(func=_merge)
+    sub.add_parser("check", parents=[rnd], help="imported passes equal the raw passes; golds complete and consistent; "
+                   "the merged gold (without --round)").set_defaults(func=_check)
+    sub.add_parser("rounds", help="print the round numbers of coding/rounds.yaml (for make)").set_defaults(func=_rounds)
+    sub.add_parser("passes", parents=[rnd], help="print the round's pass ids (for make)").set_defaults(func=_passes)
     args = parser.parse_args(argv)
-    return run_step(args.func, args, Project(Path(args.root)))
+    ext, args.root_round = locate(Path(args.root))
+    args.round = getattr(args, "round", None)
+    return run_step(args.func, args, Project(ext))
 
 
 if __name__ == "__main__":

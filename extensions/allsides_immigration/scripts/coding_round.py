@@ -1,10 +1,11 @@
-"""The coding round of the AllSides sample (the functions behind scripts/coding.py): the sample
-as a corpus, each raw blind pass as a Label Studio export, the round trip and the adjudicated gold checked.
+"""One coding round of the AllSides sample (the functions behind scripts/coding.py), in the round's
+project root `coding/round<N>/` (see rounds.py): the round's sample rows as a corpus, each raw blind
+pass as a Label Studio export, the round trip and the adjudicated gold checked.
 
-Why a corpus of the sampled sentences only: `study annotate import` checks each task against
+Why a corpus of the round's sampled sentences only: `study annotate import` checks each task against
 `corpus/sentences.jsonl` (id, text hash, project marker), and agreement needs every corpus
-sentence coded by every blind pass. The neighbours the coders saw come from the sample file
-(`prev_text`/`next_text`), which `study annotate export --input` passes on as context.
+sentence coded by every blind pass. The neighbours the coders saw come from the round's sample
+rows (`sample.jsonl`: `prev_text`/`next_text`), which `study annotate export --input` passes on as context.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from study.fileio import atomic_write_text, read_jsonl, strip_line, write_jsonl
 from study.labels import check_label_row, known_annotators
 from study.project import Project
 
-SAMPLE = "sample/sample_sentences.jsonl"
-ARTICLES = "data/articles.jsonl.gz"
+SAMPLE = "sample.jsonl"  # the round's rows of the extension's sample/sample_sentences.jsonl (rounds.SLICE)
+ARTICLES = "data/articles.jsonl.gz"  # at the extension's root
 RAW_DIR = "labels/raw"
 LS_DIR = "labels/label_studio"
 TASKS = f"{LS_DIR}/tasks/tasks.json"  # written by `study annotate export --out labels/label_studio/tasks`
@@ -36,12 +37,12 @@ def load_sample(project: Project) -> list[dict]:
     return [strip_line(r) for r in read_jsonl(project.root / SAMPLE)]
 
 
-def sample_corpus(project: Project) -> list[dict]:
-    """corpus/sentences.jsonl rows for the sampled sentences, in draw order: re-segmented from
+def sample_corpus(project: Project, articles_file: Path) -> list[dict]:
+    """corpus/sentences.jsonl rows for the round's sampled sentences, in draw order: re-segmented from
     the committed articles, so offsets and hashes are checked against the sample file."""
     sample = load_sample(project)
     wanted = {s["article_id"] for s in sample}
-    articles = [a for a in read_gzip_jsonl(project.root / ARTICLES) if a["article_id"] in wanted]
+    articles = [a for a in read_gzip_jsonl(articles_file) if a["article_id"] in wanted]
     segmented = {r["id"]: r for r in segment_rows(articles)}
     rows, problems = [], []
     for s in sample:
@@ -57,8 +58,8 @@ def sample_corpus(project: Project) -> list[dict]:
     return rows
 
 
-def write_sample_corpus(project: Project) -> tuple[Path, bool, int]:
-    rows = sample_corpus(project)
+def write_sample_corpus(project: Project, articles_file: Path) -> tuple[Path, bool, int]:
+    rows = sample_corpus(project, articles_file)
     return project.sentences, write_jsonl(project.sentences, rows), len(rows)
 
 
@@ -136,7 +137,7 @@ def round_trip_problems(project: Project, pass_id: str) -> list[StudyError]:
 def check_gold(project: Project, passes: dict[str, dict[str, dict]]) -> list[StudyError]:
     """The adjudicated gold: the study's gold schema (annotator ext_adjudicator), one row per
     sampled sentence, `agreed` exactly where the passes agree on every field and with their label."""
-    sample = {r["id"]: r for r in sample_corpus(project)}
+    sample = {r["id"]: r for r in load_sample(project)}
     if not project.gold.is_file():
         return [StudyError("not found; adjudicate the disagreements first", project.gold)]
     known = known_annotators(project) | {ADJUDICATOR}

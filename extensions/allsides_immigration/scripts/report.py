@@ -101,7 +101,8 @@ def build_blocks(project: Project, results: Path) -> list[Block]:
     labels = main_labels(frame_lean, MIN_SHARE)
     groups = [g for g in LEANINGS if g in set(frame_lean["group"])]
     scores, counts, acc_notes = accuracy_rows(project, results, FIELDS)
-    agree = read_agreement(results)
+    agree = [{**r, "field": f"{r['field']} (round {r['round']})"} if r.get("round") else r  # results/agreement.csv: one row per round and field
+             for r in read_agreement(results)]
     figure = ppi_figure(frame_lean, groups, labels, results, *FIGURE)
     from study.estimate.contrasts import leaning_contrasts
 
