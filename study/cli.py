@@ -246,11 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     from study.estimate.command import add_command as add_estimate
     from study.corpus_study.command import add_commands as add_corpus_study
     from study.predict.command import add_commands as add_predict
+    from study.crossfit.command import add_command as add_crossfit
 
     add_annotate(sub)  # study annotate export|import, study audit-labels
     add_estimate(sub)  # study estimate
     add_corpus_study(sub)  # study sample-sentences, study predictions-fresh
     add_predict(sub)  # study train, study predict, study predicted-tables
+    add_crossfit(sub)  # study crossfit
     return parser
 
 

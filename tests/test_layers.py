@@ -25,6 +25,7 @@ FLOORS = (
     ("agreement", "data"),
     ("items",),
     ("outlets", "evaluate", "predict", "corpus_study", "brief_agreement"),
+    ("crossfit",),
     ("report", "hub"),
     ("cli",),
     ("__main__",),

@@ -2,9 +2,15 @@
 
 A leaning is a rating of the outlet (AllSides), so a left-right contrast is a contrast between
 outlets; sentences and articles of one outlet are not independent. The estimand is the difference
-in the label's sentence share between the two leanings' coded sentences. Its interval is a
-two-stage cluster bootstrap (outlets resampled within each leaning, then articles within each
-drawn outlet); its p-value comes from permuting the leaning across outlets
+in the label's share of all sentences between the two leanings. Two estimators of each share:
+
+- labelled-only: the share among the leaning's coded sentences (a simple random sample);
+- PPI: the mean prediction over the leaning's uncoded sentences, corrected by the mean
+  gold-minus-prediction difference over its coded ones, the predictions weighted by lambda
+  (PPI++ rule, one lambda per label from both leanings; 0 gives the labelled-only estimator).
+
+Its interval is a two-stage cluster bootstrap (outlets resampled within each leaning, then
+articles within each drawn outlet); its p-value comes from permuting the leaning across outlets
 (scipy.stats.permutation_test), so it is exact at the resolution the resamples allow. Holm
 corrects across the labels compared. A label with fewer than MIN_CODED coded sentences in either
 leaning is listed but not tested: no finding may rest on so few.
@@ -17,81 +23,134 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from study.estimate.intervals import tuned_lambda
 from study.stats import holm_adjust
 
 MIN_CODED = 5
 LEVEL = 0.95
 
 
-def _outlet_counts(df: pd.DataFrame, label_col: str, labels: list[str], outlet_col: str, article_col: str):
-    """Per outlet: a list of per-article (label counts, sentence count) arrays."""
-    out = []
-    for _, outlet in df.groupby(outlet_col, sort=True):
-        arts = []
-        for _, art in outlet.groupby(article_col, sort=True):
-            gold = art[label_col].to_numpy()
-            arts.append((np.array([(gold == lab).sum() for lab in labels], dtype=float), float(len(art))))
-        out.append(arts)
+def _article_sums(df: pd.DataFrame, labels: list[str], label_col: str | None, outlet_col: str, article_col: str,
+                  score: bool) -> pd.DataFrame:
+    """Per article: the outlet, then per label the sum of gold indicators (label_col) or of
+    predicted probabilities (score: the p_<label> columns), and the sentence count."""
+    parts = {outlet_col: df[outlet_col].to_numpy(), article_col: df[article_col].to_numpy()}
+    for j, lab in enumerate(labels):
+        if score:
+            parts[j] = df[f"p_{lab}"].to_numpy(dtype=float) if f"p_{lab}" in df.columns else np.zeros(len(df))
+        else:
+            parts[j] = (df[label_col].to_numpy() == lab).astype(float)
+    parts["n"] = np.ones(len(df))
+    return pd.DataFrame(parts).groupby([outlet_col, article_col], sort=True).sum()
+
+
+class _Side:
+    """One leaning's articles, grouped by outlet, as arrays of per-article sums."""
+
+    def __init__(self, coded: pd.DataFrame, rest: pd.DataFrame | None, labels: list[str], label_col: str,
+                 outlet_col: str, article_col: str):
+        y = _article_sums(coded, labels, label_col, outlet_col, article_col, score=False)
+        parts = [y.rename(columns=lambda c: ("y", c))]
+        if rest is not None:
+            parts.append(_article_sums(coded, labels, None, outlet_col, article_col, score=True).rename(columns=lambda c: ("fl", c)))
+            parts.append(_article_sums(rest, labels, None, outlet_col, article_col, score=True).rename(columns=lambda c: ("fu", c)))
+        table = pd.concat(parts, axis=1).fillna(0.0).sort_index()
+        n_labels = len(labels)
+        self.y = table[[("y", j) for j in range(n_labels)]].to_numpy()
+        self.n = table[("y", "n")].to_numpy()
+        self.fl = table[[("fl", j) for j in range(n_labels)]].to_numpy() if rest is not None else np.zeros_like(self.y)
+        self.fu = table[[("fu", j) for j in range(n_labels)]].to_numpy() if rest is not None else np.zeros_like(self.y)
+        self.nu = table[("fu", "n")].to_numpy() if rest is not None else np.zeros_like(self.n)
+        outlets = table.index.get_level_values(0).to_numpy()
+        self.names = sorted(set(outlets))
+        self.members = [np.flatnonzero(outlets == o) for o in self.names]
+
+    def share(self, idx: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """Per label: the estimate from the articles idx (with repeats)."""
+        n, nu = self.n[idx].sum(), self.nu[idx].sum()
+        rect = (self.y[idx].sum(0) - lam * self.fl[idx].sum(0)) / n if n else np.full(lam.shape, np.nan)
+        return rect + (lam * self.fu[idx].sum(0) / nu if nu else 0.0)
+
+
+def _boot(side: _Side, lam: np.ndarray, n_boot: int, rng) -> np.ndarray:
+    """(n_boot, labels) estimates from the two-stage cluster bootstrap of one leaning."""
+    out = np.zeros((n_boot, len(lam)))
+    for b in range(n_boot):
+        picks = [side.members[o][rng.integers(0, len(side.members[o]), len(side.members[o]))]
+                 for o in rng.integers(0, len(side.members), len(side.members))]
+        out[b] = side.share(np.concatenate(picks), lam)
     return out
 
 
-def _boot_shares(outlets: list, n_boot: int, rng) -> np.ndarray:
-    """(n_boot, labels) shares from the two-stage cluster bootstrap of one leaning."""
-    n_labels = len(outlets[0][0][0])
-    shares = np.zeros((n_boot, n_labels))
-    for b in range(n_boot):
-        k, n = np.zeros(n_labels), 0.0
-        for o in rng.integers(0, len(outlets), len(outlets)):
-            arts = outlets[o]
-            for a in rng.integers(0, len(arts), len(arts)):
-                k += arts[a][0]
-                n += arts[a][1]
-        shares[b] = k / n if n else np.nan
-    return shares
-
-
 def leaning_contrasts(labelled: pd.DataFrame, label_col: str, labels: Sequence[str], leaning_col: str, a: str, b: str, *,
-                      outlet_col: str = "outlet", article_col: str = "article_id", n_boot: int = 2000,
-                      n_permutations: int = 9999, seed: int = 0) -> pd.DataFrame:
+                      unlabelled: pd.DataFrame | None = None, outlet_col: str = "outlet", article_col: str = "article_id",
+                      n_boot: int = 2000, n_permutations: int = 9999, seed: int = 0) -> pd.DataFrame:
     """One row per label: share in leaning a and b, their difference (a - b) with its cluster-bootstrap
-    interval, the outlet-permutation p, Holm across the tested labels, and the coded n behind each."""
+    interval, the outlet-permutation p, Holm across the tested labels, and the coded n behind each.
+
+    labelled: the coded sentences (gold in label_col; with unlabelled, also p_<label> predictions).
+    unlabelled: the other sentences with p_<label> predictions: the PPI estimator; without it,
+    the labelled-only one. Both columns `width_labelled` (the labelled-only interval's width, from
+    the same resamples) and `lambda` are given, so a reader sees what the predictions bought."""
     from scipy.stats import permutation_test
 
     labels = list(labels)
-    sides = {s: labelled[labelled[leaning_col] == s] for s in (a, b)}
-    for side, df in sides.items():
-        if df[outlet_col].nunique() < 2:
-            raise ValueError(f"leaning {side!r} has {df[outlet_col].nunique()} outlet(s) with coded sentences; a contrast "
-                             "between outlets needs at least 2 on each side")
-    counts = {s: _outlet_counts(df, label_col, labels, outlet_col, article_col) for s, df in sides.items()}
+    ppi = unlabelled is not None
+    sides, coded = {}, {}
+    for side in (a, b):
+        coded[side] = labelled[labelled[leaning_col] == side]
+        rest = unlabelled[unlabelled[leaning_col] == side] if ppi else None
+        if coded[side][outlet_col].nunique() < 2:
+            raise ValueError(f"leaning {side!r} has {coded[side][outlet_col].nunique()} outlet(s) with coded sentences; a "
+                             "contrast between outlets needs at least 2 on each side")
+        sides[side] = _Side(coded[side], rest, labels, label_col, outlet_col, article_col)
+    both = pd.concat([coded[a], coded[b]])
+    rest_both = pd.concat([unlabelled[unlabelled[leaning_col] == s] for s in (a, b)]) if ppi else None
+    lam = np.array([tuned_lambda((both[label_col] == lab).to_numpy(float), both[f"p_{lab}"].to_numpy(float),
+                                 rest_both[f"p_{lab}"].to_numpy(float)) if ppi and f"p_{lab}" in both.columns else 0.0
+                    for lab in labels])
+    zero = np.zeros(len(labels))
     rng = np.random.default_rng(seed)
-    boot = {s: _boot_shares(counts[s], n_boot, rng) for s in (a, b)}
+    boot, boot0 = {}, {}
+    for side in (a, b):
+        state = rng.bit_generator.state  # the labelled-only estimator on the very same resamples
+        boot[side] = _boot(sides[side], lam, n_boot, rng)
+        after = rng.bit_generator.state
+        rng.bit_generator.state = state
+        boot0[side] = _boot(sides[side], zero, n_boot, rng)
+        rng.bit_generator.state = after
     # outlet-level totals for the permutation test: rows = outlets of a then of b
-    totals = [(sum(k for k, _ in arts), sum(n for _, n in arts)) for s in (a, b) for arts in counts[s]]
-    k_all = np.array([t[0] for t in totals])
-    n_all = np.array([t[1] for t in totals])
-    idx_a, idx_b = np.arange(len(counts[a])), np.arange(len(counts[a]), len(totals))
+    tot = {key: np.concatenate([np.array([getattr(sides[s], key)[m].sum(0) for m in sides[s].members]) for s in (a, b)])
+           for key in ("y", "n", "fl", "fu", "nu")}
+    idx_a, idx_b = np.arange(len(sides[a].members)), np.arange(len(sides[a].members), len(tot["n"]))
+    q = [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2]
     rows = []
     for j, label in enumerate(labels):
-        k_a, k_b = int(sides[a][label_col].eq(label).sum()), int(sides[b][label_col].eq(label).sum())
-        n_a, n_b = len(sides[a]), len(sides[b])
-        share_a, share_b = k_a / n_a, k_b / n_b
-        diff = boot[a][:, j] - boot[b][:, j]
-        lo, hi = np.nanpercentile(diff, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+        k_a, k_b = int(coded[a][label_col].eq(label).sum()), int(coded[b][label_col].eq(label).sum())
+        share_a = sides[a].share(np.arange(len(sides[a].n)), lam)[j]
+        share_b = sides[b].share(np.arange(len(sides[b].n)), lam)[j]
+        lo, hi = np.nanpercentile(boot[a][:, j] - boot[b][:, j], q)
+        lo0, hi0 = np.nanpercentile(boot0[a][:, j] - boot0[b][:, j], q)
         tested = min(k_a, k_b) >= MIN_CODED
         p = np.nan
         if tested:
             def stat(x, y, j=j):
-                x, y = np.asarray(x, dtype=int), np.asarray(y, dtype=int)
-                return k_all[x, j].sum() / n_all[x].sum() - k_all[y, j].sum() / n_all[y].sum()
+                def est(picks):
+                    picks = np.asarray(picks, dtype=int)
+                    nu = tot["nu"][picks].sum()
+                    rect = (tot["y"][picks, j].sum() - lam[j] * tot["fl"][picks, j].sum()) / tot["n"][picks].sum()
+                    return rect + (lam[j] * tot["fu"][picks, j].sum() / nu if nu else 0.0)
+                return est(x) - est(y)
 
             res = permutation_test((idx_a, idx_b), stat, permutation_type="independent", vectorized=False,
                                    n_resamples=n_permutations, alternative="two-sided", random_state=seed)
             p = float(res.pvalue)
         rows.append({"label": label, f"share_{a}": share_a, f"share_{b}": share_b, "difference": share_a - share_b,
                      "low": float(lo), "high": float(hi), "p": p, "p_holm": np.nan,
-                     f"coded_{a}": k_a, f"n_{a}": n_a, f"coded_{b}": k_b, f"n_{b}": n_b,
-                     f"outlets_{a}": len(counts[a]), f"outlets_{b}": len(counts[b]), "tested": tested,
+                     "estimator": "ppi" if ppi else "labelled", "lambda": float(lam[j]),
+                     "width_labelled": float(hi0 - lo0),
+                     f"coded_{a}": k_a, f"n_{a}": int(sides[a].n.sum()), f"coded_{b}": k_b, f"n_{b}": int(sides[b].n.sum()),
+                     f"outlets_{a}": len(sides[a].members), f"outlets_{b}": len(sides[b].members), "tested": tested,
                      "permutations": n_permutations})
     frame = pd.DataFrame(rows)
     tested_rows = frame.index[frame["tested"]]

@@ -27,12 +27,16 @@ class Columns:
     meta_key: str = "article_id"
 
 
+FOLD = "crossfit_fold"  # written by `study crossfit`: the fold that held a coded sentence out, -1 for the rest
+
+
 @dataclass
 class EstimateInputs:
-    unlabelled: pd.DataFrame  # group, pred
-    labelled: pd.DataFrame  # group, gold, pred
+    unlabelled: pd.DataFrame  # group, pred (and p_<class> when cross-fitted)
+    labelled: pd.DataFrame  # group, gold, pred (and p_<class> when cross-fitted)
     notes: list[str] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)  # the label set: the model's (p_<class> columns) or the codebook's
+    crossfit: bool = False  # predictions of `study crossfit`: PPI uses their class probabilities
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -62,17 +66,18 @@ def _require(df: pd.DataFrame, cols: list[str], path: Path, hint: str) -> None:
 
 
 def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, meta: Path | None = None,
-                cols: Columns = Columns(), excluded: str = "category") -> EstimateInputs:
+                cols: Columns = Columns(), excluded: str = "category", pool: str | None = None) -> EstimateInputs:
     """Join the labelled sample to the predictions by sentence id and attach the group column.
 
     Every labelled sentence must have a prediction with the same text hash (when both carry
-    one). Excluded labelled sentences (exclude=true) become the gold label "(excluded)"
+    one). Predictions of `study crossfit` must have been cross-fitted on exactly this sample's
+    non-excluded sentences. pool: a second column kept beside `by` (e.g. leaning, to pool outlets). Excluded labelled sentences (exclude=true) become the gold label "(excluded)"
     (mode "category", so the shares are shares of all predicted sentences and stay valid)
     or are left out (mode "drop": only valid if the predictions also leave them out).
     """
     if excluded not in EXCLUDED_MODES:
         raise StudyError(f"--excluded {excluded!r}: allowed: {', '.join(EXCLUDED_MODES)}")
-    preds = _read_predictions(predictions, by, meta, cols)
+    preds = _read_predictions(predictions, by, meta, cols, pool)
     allowed = label_set(preds, field_name)
     if not allowed:
         raise StudyError(f"--field {field_name!r} is not a codebook field (stance, frame, sentiment) and the predictions carry "
@@ -81,9 +86,27 @@ def load_inputs(predictions: Path, labelled: Path, field_name: str, by: str, *, 
     rows = read_jsonl(labelled)
     gold, hashes, n_dropped = _read_gold(rows, labelled, field_name, excluded, allowed)
     _check_match(preds, predictions, labelled, gold, hashes, cols)
-    found = _split(preds, rows, gold, n_dropped, by, cols)
-    found.classes = allowed
+    crossfit = FOLD in preds.columns
+    if crossfit:
+        _check_crossfit(preds, predictions, labelled, gold, cols)
+    found = _split(preds, rows, gold, n_dropped, [by] + ([pool] if pool and pool != by else []), cols,
+                   [f"p_{c}" for c in allowed] if crossfit else [])
+    found.classes, found.crossfit = allowed, crossfit
     return found
+
+
+def _check_crossfit(preds: pd.DataFrame, predictions: Path, labelled: Path, gold: dict, cols: Columns) -> None:
+    """Cross-fitted predictions fit only the sample they were cross-fitted on: each of its
+    non-excluded sentences held out by one fold, and no other sentence."""
+    folds = preds.set_index(cols.sentence_id)[FOLD]
+    coded = {sid for sid, g in gold.items() if g != EXCLUDED}
+    not_held = [sid for sid in coded if folds.get(sid, -1) < 1]
+    held_other = [sid for sid in folds.index[folds.to_numpy() >= 1] if sid not in coded]
+    if not_held or held_other:
+        example = (f"{not_held[0]} is labelled but was not held out by a fold" if not_held
+                   else f"{held_other[0]} was held out by a fold but is not labelled here")
+        raise StudyError(f"{{predictions}} was cross-fitted on another labelled sample ({example}); run `study crossfit` "
+                         "again with this --labelled", labelled, also={"predictions": predictions})
 
 
 def label_set(preds: pd.DataFrame, field_name: str) -> list[str]:
@@ -115,8 +138,18 @@ def _check_predicted(preds: pd.DataFrame, predictions: Path, by: str, cols: Colu
                              f"{', '.join(allowed)}", predictions)
 
 
-def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Columns) -> pd.DataFrame:
-    """The predictions, one per sentence, with the group column (from --meta if need be)."""
+def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Columns, pool: str | None = None) -> pd.DataFrame:
+    """The predictions, one per sentence, with the group column (and the pool column) from --meta if need be."""
+    preds = _with_column(predictions, by, meta, cols)
+    if pool and pool != by:
+        preds = _with_column(predictions, pool, meta, cols, preds)
+    return preds
+
+
+def _with_column(predictions: Path, by: str, meta: Path | None, cols: Columns, preds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The predictions with column `by`, looked up in --meta by article when they lack it."""
+    if preds is not None:
+        return _lookup(preds, predictions, by, meta, cols)
     preds = read_table(predictions)
     _require(preds, [cols.sentence_id, cols.pred], predictions, "set the column names with --id-col/--pred-col")
     if by in _reserved(preds, cols):  # grouping by the label itself, or a column the estimate uses
@@ -125,6 +158,10 @@ def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Colum
     if preds[cols.sentence_id].duplicated().any():
         dup = preds[cols.sentence_id][preds[cols.sentence_id].duplicated()].iloc[0]
         raise StudyError(f"sentence id {dup!r} appears more than once; one prediction per sentence", predictions)
+    return _lookup(preds, predictions, by, meta, cols)
+
+
+def _lookup(preds: pd.DataFrame, predictions: Path, by: str, meta: Path | None, cols: Columns) -> pd.DataFrame:
     if by in preds.columns:
         return preds
     if meta is None:
@@ -190,7 +227,8 @@ def _check_match(preds: pd.DataFrame, predictions: Path, labelled: Path, gold: d
                              "relabel or re-predict", labelled, also={"predictions": predictions})
 
 
-def _split(preds: pd.DataFrame, rows: list[dict], gold: dict, n_dropped: int, by: str, cols: Columns) -> EstimateInputs:
+def _split(preds: pd.DataFrame, rows: list[dict], gold: dict, n_dropped: int, group_cols: list[str], cols: Columns,
+           scores: list[str]) -> EstimateInputs:
     """The labelled rows (with their gold label) and the unlabelled ones, and notes on exclusions."""
     notes: list[str] = []
     is_lab = preds[cols.sentence_id].isin(list(gold))
@@ -205,7 +243,7 @@ def _split(preds: pd.DataFrame, rows: list[dict], gold: dict, n_dropped: int, by
         notes.append(f"{n_excl} labelled sentence(s) marked exclude=true count as the label {EXCLUDED!r} "
                      "(the classifier never predicts it), so every share is a share of all predicted sentences")
     unl = preds[~is_lab]
-    keep = [by, cols.pred]
+    keep = [*group_cols, cols.pred, *scores]
     return EstimateInputs(
         unlabelled=unl[keep].rename(columns={cols.pred: "pred"}).reset_index(drop=True),
         labelled=lab[[*keep, "gold"]].rename(columns={cols.pred: "pred"}).reset_index(drop=True),

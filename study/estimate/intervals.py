@@ -37,13 +37,16 @@ def wilson(successes: int, n: int, alpha: float = ALPHA) -> Share:
 
 
 def ppi_share(gold: np.ndarray, pred_labelled: np.ndarray, pred_unlabelled: np.ndarray,
-              alpha: float = ALPHA, power_tuning: bool = False) -> tuple[Share, float]:
+              alpha: float = ALPHA, power_tuning: bool = True, lam: float | None = None) -> tuple[Share, float]:
     """PPI estimate of the share of gold==1, its interval and the tuning weight lambda.
 
-    gold and pred_labelled are 0/1 indicators on the same labelled sentences; pred_unlabelled
-    on the others. lambda=1 is plain PPI (the default), 0 the labelled-only (CLT) estimate;
-    power tuning (PPI++) picks it from the data, which narrows intervals in large samples but
-    under-covers for rare labels in small ones.
+    gold is a 0/1 indicator on the labelled sentences, pred_labelled the prediction for them (a 0/1
+    indicator or a probability), pred_unlabelled for the others. lambda=1 is plain PPI, 0 the
+    labelled-only (CLT) estimate; power tuning (PPI++, the default) picks it from the data, so a
+    prediction that carries no information gets a weight near 0. Cross-PPI (Zrnic and Candès
+    2024) is this with out-of-fold predictions on the labelled sentences and the fold models'
+    mean on the others: with lambda=1 it equals `ppi_py.crossppi_mean_ci` (tests/test_crossfit.py).
+    lam: a weight fixed beforehand (e.g. estimated on a larger pooled sample); overrides power_tuning.
     Bounds are clipped to [0, 1] (the truth is a share); the estimate is not.
     Returns NaNs with fewer than 2 labelled or 1 unlabelled sentences.
     """
@@ -54,21 +57,22 @@ def ppi_share(gold: np.ndarray, pred_labelled: np.ndarray, pred_unlabelled: np.n
     yhat_u = np.asarray(pred_unlabelled, dtype=float)
     if len(y) < 2 or len(yhat_u) < 1:
         return NAN_SHARE, math.nan
-    lam: float | None = None if power_tuning else 1.0
+    if lam is None:
+        lam = None if power_tuning else 1.0
     both = np.concatenate([yhat, yhat_u])
     if both.min() == both.max():
         # constant predictions carry no information and make the tuning weight 0/0;
         # any lambda then gives the labelled-only estimate, so fix it
         lam = 1.0
     if lam is None:
-        lam = _tuned_lambda(y, yhat, yhat_u)
+        lam = tuned_lambda(y, yhat, yhat_u)
     low, high = ppi_mean_ci(y, yhat, yhat_u, alpha=alpha, lam=lam)
     low, high = float(np.ravel(low)[0]), float(np.ravel(high)[0])
     estimate = (low + high) / 2  # the interval is symmetric around the point estimate
     return Share(estimate, max(0.0, low), min(1.0, high)), lam
 
 
-def _tuned_lambda(y: np.ndarray, yhat: np.ndarray, yhat_u: np.ndarray) -> float:
+def tuned_lambda(y: np.ndarray, yhat: np.ndarray, yhat_u: np.ndarray) -> float:
     """The PPI++ variance-minimising lambda for a mean, clipped to [0, 1].
 
     Same formula as ppi_py's internal `_calc_lam_glm` for the mean (identity Hessian):

@@ -37,8 +37,12 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
     out.write("- **PPI**: prediction-powered inference (Angelopoulos et al. 2023, `ppi-python`): "
               "the predicted share on the N unlabelled sentences corrected by the gold-minus-predicted difference "
               "on the n labelled ones (CLT interval, bounds clipped to [0, 100]; λ is the weight of the predictions, "
-              "1 = plain PPI, the default; with `--power-tuning` it is estimated from the sample as in PPI++, "
-              "0 = labelled-only).\n\n")
+              "estimated from the sample as in PPI++ by default, 0 = labelled-only; 1 = plain PPI, with "
+              "`--no-power-tuning`). With cross-fitted predictions (`study crossfit`) the predictor is the class "
+              "probability: out of fold on the labelled sentences, the fold models' mean on the rest (cross-PPI, "
+              "Zrnic and Candès 2024).\n")
+    out.write("- **PPI / labelled width**: the PPI interval's width over the labelled-only interval's; below 1, the "
+              "predictions made the interval narrower.\n\n")
     out.write("Inputs: " + ", ".join(f"`{s}`" for s in sources) + "\n\n")
     for note in notes:
         out.write(f"- Note: {note}\n")
@@ -52,16 +56,23 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
         if first["labelled_n"] < 30:
             out.write("Fewer than 30 labelled sentences: the PPI (CLT) interval is unreliable here; "
                       "read the labelled-only Wilson interval.\n\n")
-        out.write("| label | naive | labelled | PPI | λ |\n|---|---|---|---|---|\n")
+        out.write("| label | labelled n | naive | labelled | PPI | λ | PPI / labelled width |\n|---|---:|---|---|---|---|---:|\n")
         for _, row in part.iterrows():
             lam = "–" if math.isnan(row["ppi_lambda"]) else f"{row['ppi_lambda']:.2f}"
             mark = " †" if row["ppi_degenerate"] else ""
-            out.write(f"| {md_cell(row['label'])} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | {_cell(row, 'ppi')}{mark} | {lam} |\n")
+            out.write(f"| {md_cell(row['label'])} | {row['labelled_k']} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | "
+                      f"{_cell(row, 'ppi')}{mark} | {lam} | {_ratio(row)} |\n")
         out.write("\n")
         if part["ppi_degenerate"].any():
             out.write("† No (or only) labelled sentences of this label in the group: the PPI (CLT) interval "
                       "is unreliable (it may collapse to a point); read the labelled-only Wilson interval.\n\n")
     return out.getvalue()
+
+
+def _ratio(row: pd.Series) -> str:
+    labelled = row["labelled_high"] - row["labelled_low"]
+    ppi = row["ppi_high"] - row["ppi_low"]
+    return "–" if not labelled > 0 or math.isnan(ppi) else f"{ppi / labelled:.2f}"
 
 
 def output_names(field_name: str, by: str) -> list[str]:
