@@ -74,11 +74,14 @@ benchmark: install
 # The extension study (extensions/allsides_immigration/README.md), in data-flow order: sentences ->
 # per coding round (coding/rounds.yaml; each round is its own project root coding/round<N>/): its sample
 # rows as a corpus, keyed passes by sentence id (a round coded from opaque keys), Label Studio round trip
-# of its blind passes, agreement -> the rounds' golds merged -> gold check -> models -> predictions
-# of every sentence (skipped when made by the same model folder) -> naive / labelled-only / PPI estimates.
+# of its blind passes, agreement -> the rounds' golds merged -> gold check -> in-domain models cross-fitted
+# on the coded sample, predicting every sentence (skipped when config, sample, input and code are unchanged)
+# -> naive / labelled-only / cross-PPI estimates -> the five-article models' predictions, for comparison
+# (skipped when made by the same model folder).
 # Its own steps are scripts beside its data ($(EXT)/scripts/, default --root: $(EXT)); the rest is `study`.
 EXT := extensions/allsides_immigration
 EXT_CODING := $(PY) $(EXT)/scripts/coding.py
+EXT_TASKS := stance frame sentiment
 extension: install
 	test -f $(EXT)/data/sentences.parquet || $(STUDY) sample-sentences --articles $(EXT)/data/articles.jsonl.gz \
 	  --sentences $(EXT)/data/sentences.parquet --out $(EXT)/sample/sample_sentences.jsonl --n 1200 --seed 11
@@ -91,12 +94,17 @@ extension: install
 	  $(EXT_CODING) agree --round $$r || exit 1; done
 	$(EXT_CODING) merge
 	$(EXT_CODING) check
+	$(STUDY) crossfit $(foreach t,$(EXT_TASKS),$(EXT)/configs/$(t)_crossfit.yaml) --labelled $(EXT)/labels/gold.jsonl \
+	  --input $(EXT)/data/sentences.parquet --out $(EXT)/results/crossfit
+	for t in $(EXT_TASKS); do o=$(EXT)/results/crossfit/crossfit_$$t.parquet; \
+	  $(STUDY) estimate --predictions $$o --labelled $(EXT)/labels/gold.jsonl --field $$t --by leaning \
+	    --meta $(EXT)/data/articles.jsonl.gz --out $(EXT)/results/estimates && \
+	  $(STUDY) estimate --predictions $$o --labelled $(EXT)/labels/gold.jsonl --field $$t --by outlet --min-labelled 30 \
+	    --pool-by leaning --meta $(EXT)/data/articles.jsonl.gz --out $(EXT)/results/estimates || exit 1; done
 	for t in frame sentiment; do \
 	  m=$$($(STUDY) train configs/$${t}_embed_logreg.yaml | awk '{print $$NF}') && test -d "$$m" || exit 1; \
 	  o=$(EXT)/results/predictions_$$t.parquet; \
-	  $(STUDY) predictions-fresh $$o $$m || $(STUDY) predict --model $$m --input $(EXT)/data/sentences.parquet --sentences --output $$o || exit 1; \
-	  for by in leaning outlet; do $(STUDY) estimate --predictions $$o --labelled $(EXT)/labels/gold.jsonl --field $$t \
-	    --by $$by --meta $(EXT)/data/articles.jsonl.gz --out $(EXT)/results/estimates || exit 1; done; done
+	  $(STUDY) predictions-fresh $$o $$m || $(STUDY) predict --model $$m --input $(EXT)/data/sentences.parquet --sentences --output $$o || exit 1; done
 
 extension-report: install
 	$(PY) $(EXT)/scripts/report.py
