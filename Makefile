@@ -108,6 +108,7 @@ extension: install
 
 extension-report: install
 	$(PY) $(EXT)/scripts/report.py
+	$(PY) $(EXT)/scripts/power.py
 
 clean-venv:
 	rm -rf $(VENV)
