@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from study.estimate.contrasts import MIN_CODED  # the fewest coded sentences of a label a finding may rest on
 from study.fileio import atomic_write_text
 from study.formatting.numbers import fmt_pct, fmt_pct_ci
 from study.formatting.tables import md_cell
@@ -33,7 +34,8 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
     out.write(f"**Validity.** {VALIDITY}\n\n")
     out.write("- **naive**: share of sentences whose *predicted* label is this one, over all sentences of the group "
               "(Wilson interval; n = all sentences).\n")
-    out.write("- **labelled**: share of *gold* labels in the labelled sample (Wilson interval; n = labelled sentences of the group).\n")
+    out.write("- **labelled**: share of *gold* labels in the labelled sample (Wilson interval; n = labelled sentences of the group; "
+              "k = those with this label).\n")
     out.write("- **PPI**: prediction-powered inference (Angelopoulos et al. 2023, `ppi-python`): "
               "the predicted share on the N unlabelled sentences corrected by the gold-minus-predicted difference "
               "on the n labelled ones (CLT interval, bounds clipped to [0, 100]; λ is the weight of the predictions, "
@@ -56,13 +58,17 @@ def to_markdown(df: pd.DataFrame, field_name: str, by: str, sources: Sequence[st
         if first["labelled_n"] < 30:
             out.write("Fewer than 30 labelled sentences: the PPI (CLT) interval is unreliable here; "
                       "read the labelled-only Wilson interval.\n\n")
-        out.write("| label | labelled n | naive | labelled | PPI | λ | PPI / labelled width |\n|---|---:|---|---|---|---|---:|\n")
+        out.write("| label | labelled k | naive | labelled | PPI | λ | PPI / labelled width |\n|---|---:|---|---|---|---|---:|\n")
         for _, row in part.iterrows():
             lam = "–" if math.isnan(row["ppi_lambda"]) else f"{row['ppi_lambda']:.2f}"
             mark = " †" if row["ppi_degenerate"] else ""
-            out.write(f"| {md_cell(row['label'])} | {row['labelled_k']} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | "
+            few = " ‡" if row["labelled_k"] < MIN_CODED else ""
+            out.write(f"| {md_cell(row['label'])} | {row['labelled_k']}{few} | {_cell(row, 'naive')} | {_cell(row, 'labelled')} | "
                       f"{_cell(row, 'ppi')}{mark} | {lam} | {_ratio(row)} |\n")
         out.write("\n")
+        if (part["labelled_k"] < MIN_CODED).any():
+            out.write(f"‡ Fewer than {MIN_CODED} labelled sentences of this label in the group: its intervals can "
+                      "under-cover; no finding should rest on it.\n\n")
         if part["ppi_degenerate"].any():
             out.write("† No (or only) labelled sentences of this label in the group: the PPI (CLT) interval "
                       "is unreliable (it may collapse to a point); read the labelled-only Wilson interval.\n\n")
