@@ -51,8 +51,14 @@ EXCLUDED = "(excluded)"
 MIN_EXPECTED = 5  # the study's rule: no finding rests on fewer than 5 coded sentences of a label in a cell
 TARGET = 0.93  # the issue's criterion for 95% intervals
 NOISE = 2.0  # "within Monte-Carlo noise": within 2 Monte-Carlo standard errors
+FORM = 0.01  # criterion 2, practical reading: at most 1% wider than labelled-only (beyond noise); see FORM_NOTE
+FORM_NOTE = (
+    "Where a predictor barely helps, lambda is near 0 and the PPI interval is the CLT (Wald) interval of the coded "
+    "sample, which for shares away from 0 and 1 is slightly wider than Wilson's by construction (about 1.2% at a "
+    "share of 63% and n = 150, 0.4% at 18%): a systematic difference of interval form, not noise, which the strict "
+    "reading flags. The practical reading allows 1% beyond Monte-Carlo noise.")
 FOLDS = 5
-DRAWS = 70  # about 10 minutes on 2 shared CPU cores (frame's cross-fits dominate: ~5 s per draw of both sizes)
+DRAWS = 120  # about 9 minutes on 2 shared CPU cores (frame's cross-fits dominate: ~5 s per draw of both sizes)
 GROUP = "all"
 
 
@@ -264,8 +270,11 @@ def criteria(summary: pd.DataFrame, labels: pd.DataFrame) -> list[dict]:
             lab = labels[(labels.stratum == stratum) & (labels.method == method)]
             mean_bad = s[s.width_ratio - NOISE * s.width_ratio_se > 1]
             label_bad = lab[lab.width_minus_labelled - NOISE * lab.width_minus_labelled_se > 0]
+            base = lab.mean_width - lab.width_minus_labelled
+            form_bad = lab[lab.width_minus_labelled - NOISE * lab.width_minus_labelled_se > FORM * base]
             out.append({"criterion": 2, "stratum": stratum, "method": method,
                         "holds_mean": mean_bad.empty, "holds_labels": label_bad.empty,
+                        "holds_practical": mean_bad.empty and form_bad.empty,
                         "cells": len(s), "labels": len(lab),
                         "worst_mean": s.sort_values("width_ratio").iloc[-1].to_dict() if len(s) else None,
                         "worst_label": lab.sort_values("width_minus_labelled").iloc[-1].to_dict() if len(lab) else None,
@@ -323,6 +332,9 @@ def verdict_lines(checks: list[dict]) -> list[str]:
             lines.append(f"- Criterion {c['criterion']}, {METHOD_NAMES[c['method']]}, labels with {c['stratum']}: no such labels.")
             continue
         yes = "HOLDS" if c["holds_mean"] and c["holds_labels"] else "DOES NOT HOLD"
+        if c["criterion"] == 2 and not c["holds_labels"]:
+            yes += (f" (strict reading); {'HOLDS' if c['holds_practical'] else 'DOES NOT HOLD'} with the "
+                    f"{100 * FORM:g}% tolerance for the interval form")
         head = f"- **Criterion {c['criterion']}, {METHOD_NAMES[c['method']]}, labels with {c['stratum']}: {yes}.**"
         if c["criterion"] == 1:
             w, wl = c["worst_mean"], c["worst_label"]
@@ -338,7 +350,8 @@ def verdict_lines(checks: list[dict]) -> list[str]:
                     f"{NOISE:g} MC SE: {len(c['failing_cells'])} of {c['cells']}; labels: {len(c['failing_labels'])} "
                     f"of {c['labels']}" + (f", at most {100 * (max(r['width_ratio'] for r in c['failing_labels']) - 1):.1f}% "
                                            "wider than labelled-only" if c["failing_labels"] else "") + ".")
-        lines.append(head + text)
+        lines.append(head + text + (" " + FORM_NOTE if c["criterion"] == 2 and c["method"] == "default"
+                                    and not c["holds_labels"] else ""))
         for rec in (c["failing_labels"] if c["method"] == "default" else [])[:8]:
             extra = (f"coverage {_pct(rec['coverage'])}% ± {_pct(rec['coverage_se'])}" if c["criterion"] == 1 else
                      f"{100 * rec['width_minus_labelled']:+.2f} pp ± {100 * rec['width_minus_labelled_se']:.2f} "
@@ -372,7 +385,9 @@ def render(summary: pd.DataFrame, checks: list[dict], draws: int, seed: int, c_n
         "the population (1/8 at n = 150, 1/3 at n = 400), while all three intervals assume an infinite population "
         "(no finite-population correction): they are conservative here, more so at n = 400 (labelled-only Wilson "
         "would cover about 98% for a mid-sized share). In the real estimates the coded sample is about 2% of the "
-        "61,140 sentences, where this slack is absent; coverage at n = 150 is the closer check.")
+        "61,140 sentences, where this slack is absent; coverage at n = 150 is the closer check. The predictions' "
+        "own variance over only 1,200 - n uncoded sentences also enters the PPI interval, so its gain over "
+        "labelled-only is smaller here than with 60,000 uncoded sentences.")
     truth = (
         "**The truth is model-made.** The population shares are those of the adjudicated gold, whose labels are "
         "model-made (two blind passes by instances of one language model, adjudicated by another; see the README's "
@@ -452,6 +467,8 @@ def _coverage(args, project: Project) -> int:
     for c in checks:
         if c["method"] == "default" and c["cells"]:
             state = "holds" if c["holds_mean"] and c["holds_labels"] else "does NOT hold"
+            if c["criterion"] == 2 and not c["holds_labels"]:
+                state += f" strictly; {'holds' if c['holds_practical'] else 'does NOT hold'} with the 1% form tolerance"
             print(f"criterion {c['criterion']} (default, labels with {c['stratum']}): {state}")
     print(f"wrote {project.rel(out / 'coverage.md')}, {project.rel(out / 'coverage.csv')} in {time.time() - started:.0f} s")
     return 0
