@@ -75,8 +75,11 @@ def make_folds(coded: Coded, k: int, seed: int) -> np.ndarray:
     return fold
 
 
-def cross_fit(cfg: ExperimentConfig, coded: Coded, rest_texts: list[str], k: int, seed: int, log=None) -> CrossFit:
-    """Fit K models, each without one fold; predict that fold and every uncoded sentence."""
+def cross_fit(cfg: ExperimentConfig, coded: Coded, rest_texts: list[str], k: int, seed: int, log=None,
+              rest_features: np.ndarray | None = None) -> CrossFit:
+    """Fit K models, each without one fold; predict that fold and every uncoded sentence.
+    rest_features: for embed_logreg, the uncoded sentences' embeddings when the caller has them
+    already (e.g. a simulation that draws many coded samples from one embedded population)."""
     from study.models import make_model
 
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
@@ -86,7 +89,8 @@ def cross_fit(cfg: ExperimentConfig, coded: Coded, rest_texts: list[str], k: int
     rest = np.zeros((len(rest_texts), len(coded.classes)))
     records, seconds = [], {"fit": 0.0, "predict_rest": 0.0}
     start = time.time()
-    features = rest_embeddings(cfg, rest_texts, log)
+    features = rest_features if rest_features is not None and cfg.model.name == "embed_logreg" else \
+        rest_embeddings(cfg, rest_texts, log)
     seconds["embed_rest"] = time.time() - start
     for j in range(k):
         train, test = np.flatnonzero(fold != j), np.flatnonzero(fold == j)

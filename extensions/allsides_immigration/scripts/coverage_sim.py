@@ -101,18 +101,14 @@ def load_weak(root: Path, task: str, population: pd.DataFrame) -> tuple[list[str
     return classes, preds[[f"p_{c}" for c in classes]].to_numpy(float), preds["label"].astype(str).tolist()
 
 
-def prime_embeddings(cfg, texts: list[str]) -> np.ndarray:
+def embed_population(cfg, texts: list[str]) -> np.ndarray:
     """Embed the population once, in length-sorted batches as `study crossfit` embeds its uncoded
-    sentences, and hand the vectors to the per-process cache that the fold models read
-    (`encode_sentences`): it would otherwise encode each sentence on its own, about 0.5 s each on
-    the shared 2 cores. Batched and single vectors agree to about 1e-7."""
-    from study.models import encoders
+    sentences; each draw hands its uncoded rows to `cross_fit` (rest_features). The fold models
+    embed the coded sentences themselves (study.models.encoders, cached per process, so each
+    sentence once for all draws)."""
     from study.predict.predictors import EmbedPredictor
 
-    vectors = EmbedPredictor(None, [], cfg.model.pretrained, cfg.model.max_length).embed(texts)
-    for text, vector in zip(texts, vectors):
-        encoders._EMBED_CACHE[(cfg.model.pretrained, cfg.model.max_length, text)] = vector
-    return vectors
+    return EmbedPredictor(None, [], cfg.model.pretrained, cfg.model.max_length).embed(texts)
 
 
 def strong_scores(cfg, population: pd.DataFrame, task: str, drawn: np.ndarray, classes: list[str],
@@ -121,7 +117,6 @@ def strong_scores(cfg, population: pd.DataFrame, task: str, drawn: np.ndarray, c
     coded sample: out of fold for the drawn non-excluded sentences, the K fold models' mean for the
     rest (the undrawn ones and the drawn excluded ones, which no fold trains on)."""
     from study.crossfit import fit as crossfit
-    from study.fileio import short_hash
 
     coded_mask = np.zeros(len(population), bool)
     coded_mask[drawn] = True
@@ -131,15 +126,8 @@ def strong_scores(cfg, population: pd.DataFrame, task: str, drawn: np.ndarray, c
     coded = crossfit.Coded(sub["id"].tolist(), sub["text"].tolist(), sub[task].tolist(), sub["article_id"].tolist(),
                            classes)
     rest_texts = population["text"].iloc[rest_at].tolist()
-    key = None
-    if vectors is not None:  # the uncoded sentences' embeddings, as cross_fit would compute them
-        key = (cfg.model.pretrained, cfg.model.max_length, short_hash("\n".join(rest_texts)))
-        crossfit._EMBEDDED[key] = vectors[rest_at]
-    try:
-        fit = crossfit.cross_fit(cfg, coded, rest_texts, FOLDS, cfg.seeds[0], log=lambda text: None)
-    finally:
-        if key is not None:
-            crossfit._EMBEDDED.pop(key, None)  # memory stays flat over the draws
+    fit = crossfit.cross_fit(cfg, coded, rest_texts, FOLDS, cfg.seeds[0], log=lambda text: None,
+                             rest_features=None if vectors is None else vectors[rest_at])
     proba = np.zeros((len(population), len(classes)))
     proba[coded_at], proba[rest_at] = fit.oof_proba, fit.rest_proba
     return proba
@@ -445,7 +433,7 @@ def _coverage(args, project: Project) -> int:
             c_note = "The crossfit configs are used as they are (C by inner CV)."
         if vectors is None and cfg.model.name == "embed_logreg":
             log(f"coverage: embedding the {len(population)} coded sentences")
-            vectors = prime_embeddings(cfg, population["text"].tolist())
+            vectors = embed_population(cfg, population["text"].tolist())
         from study.codebook import LABEL_FIELDS
 
         classes = list(LABEL_FIELDS[task])
