@@ -109,6 +109,7 @@ extension: install
 extension-report: install
 	$(PY) $(EXT)/scripts/report.py
 	$(PY) $(EXT)/scripts/power.py
+	$(PY) $(EXT)/scripts/five_article_gold.py
 
 # Coverage check against truth (issue 22 item 5): simulated coded samples of the 1,200 coded sentences;
 # results/coverage.md, coverage.csv (about 10 minutes on 2 cores)
