@@ -169,7 +169,7 @@ CAVEATS = ("The slopes are fitted over the observed sizes only (at most ~100 tra
 def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
     import pandas as pd
 
-    from study.formatting.curve_figure import draw_curve
+    from study.formatting.curve_figure import redraw_from_csv
     from study.formatting.numbers import fmt_ci, fmt_score
 
     written = []
@@ -192,9 +192,8 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
         lines += ["", "**What the slopes cannot show.** " + CAVEATS, ""]
         atomic_write_text(project.results / "curves" / f"{task}.md", "\n".join(lines))
         written += [csv_path, project.results / "curves" / f"{task}.md"]
-
-        written += draw_curve(task_rows, task, project.results / "figures" / f"curve_{task}")
-    return written
+    # drawn from the CSVs just written, as `study tables` redraws them, so both give the same figures
+    return written + redraw_from_csv(project.results)
 
 
 def check_replaces(project: Project, config_paths: list[Path], force: bool = False) -> None:
