@@ -125,29 +125,32 @@ def contrast_block(task: str, c: pd.DataFrame, a: str, b: str) -> Block:
                                                          "p", "Holm p"], rows=rows))
 
 
+def ppi_cell(df: pd.DataFrame, group: str, label: str) -> str:
+    """The cross-PPI share with its interval and the coded k behind it, marked where k < 5."""
+    from study.estimate.contrasts import MIN_CODED
+
+    row = df[(df.group == group) & (df.label == label)].iloc[0]
+    k = int(row["labelled_k"])
+    return f"{cell(row, 'ppi')} ({k}){' ‡' if k < MIN_CODED else ''}"
+
+
 def leaning_table(df: pd.DataFrame, task: str, groups: list[str], labels: list[str]) -> Block:
-    rows = [[lab] + [cell(df[(df.group == g) & (df.label == lab)].iloc[0], "ppi") for g in groups] for lab in labels]
+    rows = [[lab] + [ppi_cell(df, g, lab) for g in groups] for lab in labels]
     return Block("table", Table(name=f"ppi_{task}_shares_by_leaning", section="", title=f"{task}: cross-PPI shares by leaning",
-                                caption="; ".join(f"{g}: {n_line(df, g)}" for g in groups) + ".",
-                                header=["label"] + [f"{g}: PPI % [95% CI]" for g in groups], rows=rows))
+                                caption="; ".join(f"{g}: {n_line(df, g)}" for g in groups) + ". In parentheses after each "
+                                        "interval: the coded sentences of the label (k); ‡: fewer than 5.",
+                                header=["label"] + [f"{g}: PPI % [95% CI] (k)" for g in groups], rows=rows))
 
 
 def outlet_blocks(frame_out: pd.DataFrame, labels: list[str]) -> list[Block]:
     """Section 4: outlets with at least 30 coded sentences on their own, the rest pooled by leaning;
     each cell the cross-PPI share with its coded k, marked where k < 5."""
-    from study.estimate.contrasts import MIN_CODED
-
     groups = frame_out[frame_out.group != "(all)"].drop_duplicates("group").set_index("group")
     own = sorted((g for g in groups.index if not g.startswith("other outlets")), key=lambda g: -int(groups.at[g, "labelled_n"]))
     pooled = [f"other outlets ({g})" for g in LEANINGS if f"other outlets ({g})" in groups.index]
     shown = [lab for lab in labels if lab != "(excluded)"][:TOP_FRAMES]
 
-    def one(group: str, label: str) -> str:
-        row = frame_out[(frame_out.group == group) & (frame_out.label == label)].iloc[0]
-        k = int(row["labelled_k"])
-        return f"{cell(row, 'ppi')} ({k}){' ‡' if k < MIN_CODED else ''}"
-
-    rows = [[g, str(int(groups.at[g, "labelled_n"]))] + [one(g, lab) for lab in shown] for g in own + pooled]
+    rows = [[g, str(int(groups.at[g, "labelled_n"]))] + [ppi_cell(frame_out, g, lab) for lab in shown] for g in own + pooled]
     return [Block("h2", "4. Frames by outlet: outlets with at least 30 coded sentences, the others pooled", anchor="outlets"),
             Block("p", text.OUTLETS_INTRO),
             Block("table", Table(name="ppi_frame_shares_by_outlet", section="", title="frame: cross-PPI shares by outlet",
