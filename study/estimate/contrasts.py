@@ -67,18 +67,27 @@ class _Side:
 
     def share(self, idx: np.ndarray, lam: np.ndarray) -> np.ndarray:
         """Per label: the estimate from the articles idx (with repeats)."""
-        n, nu = self.n[idx].sum(), self.nu[idx].sum()
-        rect = (self.y[idx].sum(0) - lam * self.fl[idx].sum(0)) / n if n else np.full(lam.shape, np.nan)
-        return rect + (lam * self.fu[idx].sum(0) / nu if nu else 0.0)
+        return _estimate(self.y[idx].sum(0), self.n[idx].sum(), self.fl[idx].sum(0), self.fu[idx].sum(0),
+                         self.nu[idx].sum(), lam)
 
 
-def _boot(side: _Side, lam: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    """(n_boot, labels) estimates from the two-stage cluster bootstrap of one leaning."""
-    out = np.zeros((n_boot, len(lam)))
+def _estimate(y, n, fl, fu, nu, lam):
+    """PPI from sums (0 lambda: labelled only): the coded gold-minus-weighted-prediction mean plus
+    the weighted mean prediction of the uncoded sentences."""
+    rect = (y - lam * fl) / n if n else np.full(np.shape(lam), np.nan)
+    return rect + (lam * fu / nu if nu else 0.0)
+
+
+def _boot(side: _Side, lams: list[np.ndarray], n_boot: int, rng) -> list[np.ndarray]:
+    """Per lambda, (n_boot, labels) estimates from the two-stage cluster bootstrap of one leaning,
+    every lambda on the very same resamples."""
+    out = [np.zeros((n_boot, len(lam))) for lam in lams]
     for b in range(n_boot):
         picks = [side.members[o][rng.integers(0, len(side.members[o]), len(side.members[o]))]
                  for o in rng.integers(0, len(side.members), len(side.members))]
-        out[b] = side.share(np.concatenate(picks), lam)
+        idx = np.concatenate(picks)
+        for est, lam in zip(out, lams):
+            est[b] = side.share(idx, lam)
     return out
 
 
@@ -109,16 +118,10 @@ def leaning_contrasts(labelled: pd.DataFrame, label_col: str, labels: Sequence[s
     lam = np.array([tuned_lambda((both[label_col] == lab).to_numpy(float), both[f"p_{lab}"].to_numpy(float),
                                  rest_both[f"p_{lab}"].to_numpy(float)) if ppi and f"p_{lab}" in both.columns else 0.0
                     for lab in labels])
-    zero = np.zeros(len(labels))
     rng = np.random.default_rng(seed)
-    boot, boot0 = {}, {}
+    boot, boot0 = {}, {}  # the estimator and the labelled-only one (lambda 0), on the same resamples
     for side in (a, b):
-        state = rng.bit_generator.state  # the labelled-only estimator on the very same resamples
-        boot[side] = _boot(sides[side], lam, n_boot, rng)
-        after = rng.bit_generator.state
-        rng.bit_generator.state = state
-        boot0[side] = _boot(sides[side], zero, n_boot, rng)
-        rng.bit_generator.state = after
+        boot[side], boot0[side] = _boot(sides[side], [lam, np.zeros(len(labels))], n_boot, rng)
     # outlet-level totals for the permutation test: rows = outlets of a then of b
     tot = {key: np.concatenate([np.array([getattr(sides[s], key)[m].sum(0) for m in sides[s].members]) for s in (a, b)])
            for key in ("y", "n", "fl", "fu", "nu")}
@@ -137,9 +140,8 @@ def leaning_contrasts(labelled: pd.DataFrame, label_col: str, labels: Sequence[s
             def stat(x, y, j=j):
                 def est(picks):
                     picks = np.asarray(picks, dtype=int)
-                    nu = tot["nu"][picks].sum()
-                    rect = (tot["y"][picks, j].sum() - lam[j] * tot["fl"][picks, j].sum()) / tot["n"][picks].sum()
-                    return rect + (lam[j] * tot["fu"][picks, j].sum() / nu if nu else 0.0)
+                    return _estimate(tot["y"][picks, j].sum(), tot["n"][picks].sum(), tot["fl"][picks, j].sum(),
+                                     tot["fu"][picks, j].sum(), tot["nu"][picks].sum(), lam[j])
                 return est(x) - est(y)
 
             res = permutation_test((idx_a, idx_b), stat, permutation_type="independent", vectorized=False,

@@ -139,17 +139,8 @@ def _check_predicted(preds: pd.DataFrame, predictions: Path, by: str, cols: Colu
 
 
 def _read_predictions(predictions: Path, by: str, meta: Path | None, cols: Columns, pool: str | None = None) -> pd.DataFrame:
-    """The predictions, one per sentence, with the group column (and the pool column) from --meta if need be."""
-    preds = _with_column(predictions, by, meta, cols)
-    if pool and pool != by:
-        preds = _with_column(predictions, pool, meta, cols, preds)
-    return preds
-
-
-def _with_column(predictions: Path, by: str, meta: Path | None, cols: Columns, preds: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The predictions with column `by`, looked up in --meta by article when they lack it."""
-    if preds is not None:
-        return _lookup(preds, predictions, by, meta, cols)
+    """The predictions, one per sentence, with the group column (and the pool column), looked up
+    in --meta by article when they lack them (--meta read once)."""
     preds = read_table(predictions)
     _require(preds, [cols.sentence_id, cols.pred], predictions, "set the column names with --id-col/--pred-col")
     if by in _reserved(preds, cols):  # grouping by the label itself, or a column the estimate uses
@@ -158,15 +149,19 @@ def _with_column(predictions: Path, by: str, meta: Path | None, cols: Columns, p
     if preds[cols.sentence_id].duplicated().any():
         dup = preds[cols.sentence_id][preds[cols.sentence_id].duplicated()].iloc[0]
         raise StudyError(f"sentence id {dup!r} appears more than once; one prediction per sentence", predictions)
-    return _lookup(preds, predictions, by, meta, cols)
+    table = None
+    for column in dict.fromkeys([by] + ([pool] if pool else [])):
+        if column in preds.columns:
+            continue
+        if meta is None:
+            raise StudyError(f"no column {column!r} to group by; give --meta with an article table that has it", predictions)
+        table = read_table(meta) if table is None else table
+        preds = _lookup(preds, predictions, column, meta, table, cols)
+    return preds
 
 
-def _lookup(preds: pd.DataFrame, predictions: Path, by: str, meta: Path | None, cols: Columns) -> pd.DataFrame:
-    if by in preds.columns:
-        return preds
-    if meta is None:
-        raise StudyError(f"no column {by!r} to group by; give --meta with an article table that has it", predictions)
-    table = read_table(meta)
+def _lookup(preds: pd.DataFrame, predictions: Path, by: str, meta: Path, table: pd.DataFrame, cols: Columns) -> pd.DataFrame:
+    """The predictions with column `by` from the article table of --meta."""
     _require(table, [cols.meta_key, by], meta, f"it must map {cols.meta_key} to {by}")
     _require(preds, [cols.article_id], predictions, "needed to look up the group in --meta")
     lookup = table.drop_duplicates(cols.meta_key).set_index(cols.meta_key)[by]

@@ -80,8 +80,8 @@ def tuned_lambda(y: np.ndarray, yhat: np.ndarray, yhat_u: np.ndarray) -> float:
     can be reported next to the estimate.
     """
     n, big_n = len(y), len(yhat_u)
-    cov = float(np.mean((y - y.mean()) * (yhat - yhat.mean())))
-    var = float(np.var(np.concatenate([yhat, yhat_u]), ddof=1))
-    if var == 0:
+    both = np.concatenate([yhat, yhat_u])
+    if both.min() == both.max():  # constant predictions carry no information: any lambda gives the same estimate
         return 1.0
-    return float(np.clip(cov / ((1 + n / big_n) * var), 0.0, 1.0))
+    cov = float(np.mean((y - y.mean()) * (yhat - yhat.mean())))
+    return float(np.clip(cov / ((1 + n / big_n) * float(np.var(both, ddof=1))), 0.0, 1.0))

@@ -111,12 +111,10 @@ def estimate_shares(unlabelled: pd.DataFrame, labelled: pd.DataFrame, group_col:
 
 
 def _pooled_lambda(y: np.ndarray, yhat: np.ndarray, yhat_u: np.ndarray) -> float | None:
-    """The PPI++ weight of one label over all groups; None (tune per group) without data for it."""
+    """The PPI++ weight of one label over all groups (tuned_lambda gives 1 for constant predictions,
+    which carry no information); None (tune per group) without data for it."""
     if len(y) < 2 or len(yhat_u) < 1:
         return None
-    both = np.concatenate([np.asarray(yhat, float), np.asarray(yhat_u, float)])
-    if both.min() == both.max():
-        return 1.0  # constant predictions: any lambda gives the labelled-only estimate
     return tuned_lambda(np.asarray(y, float), np.asarray(yhat, float), np.asarray(yhat_u, float))
 
 

@@ -11,6 +11,7 @@ study.corpus_study.shares_report (rendered by study/formatting/blocks); words fr
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 from pathlib import Path
@@ -57,17 +58,22 @@ def crossfit_record(results: Path, task: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@functools.lru_cache(maxsize=None)
+def _leanings_and_gold(root: Path) -> tuple[pd.Series, tuple[dict, ...]]:
+    """Each article's leaning and the gold rows, read once for every task (and for power.py)."""
+    meta = pd.read_json(root / "data" / "articles.jsonl.gz", lines=True, dtype=False)
+    gold = tuple(json.loads(line) for line in (root / "labels" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+                 if line.strip())
+    return meta.drop_duplicates("article_id").set_index("article_id")["leaning"], gold
+
+
 def coded_and_rest(project: Project, results: Path, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The coded sentences (gold, or '(excluded)') and the others, each with outlet, article,
     leaning and the cross-fitted p_<class>: the inputs of the outlet-level contrasts."""
     preds = pd.read_parquet(results / "crossfit" / f"crossfit_{task}.parquet")
-    meta = pd.read_json(project.root / "data" / "articles.jsonl.gz", lines=True, dtype=False)
-    preds["leaning"] = preds["article_id"].map(meta.drop_duplicates("article_id").set_index("article_id")["leaning"])
-    gold = {}
-    for line in (project.root / "labels" / "gold.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            g = json.loads(line)
-            gold[g["id"]] = "(excluded)" if g.get("exclude") else g[task]
+    leanings, rows = _leanings_and_gold(project.root)
+    preds["leaning"] = preds["article_id"].map(leanings)
+    gold = {g["id"]: "(excluded)" if g.get("exclude") else g[task] for g in rows}
     is_coded = preds["sentence_id"].isin(list(gold))
     coded = preds[is_coded].assign(gold=lambda d: d["sentence_id"].map(gold))
     return coded, preds[~is_coded]
