@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+
+from run_benchmarks import cpu_int8_flags, cpu_model  # beside this script
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +155,7 @@ def main() -> int:
             inp.unlink()
     load1 = os.getloadavg()
     lines = ["# Prediction benchmark (`study predict`)", "",
-             f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {platform.processor() or platform.machine()}, "
+             f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {cpu_model()} ({cpu_int8_flags()}), "
              f"{os.cpu_count()} CPU cores visible, Python {platform.python_version()}; load average before {load0[0]:.1f}, after {load1[0]:.1f} "
              "(other processes on a shared machine slow every number here).", "",
              f"Model `{model.name}` ({meta['model']}, {meta['task']}, max_length {meta['max_length']}); int8 check at training: "

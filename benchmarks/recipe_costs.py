@@ -39,18 +39,26 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run_costs() -> tuple[list[str], dict]:
-    with open(ROOT / "results" / "summary.csv", encoding="utf-8", newline="") as fh:
+def recorded_costs(root: Path = ROOT) -> tuple[float, dict[str, list[float]], int]:
+    """What the runs in results/ (summary.csv names them) recorded: the wall time of the `study run
+    --all` that wrote them (each run's wall time counts from that command's start, so the largest is
+    the whole), each model's fits' single-thread seconds, and the number of runs."""
+    with open(root / "results" / "summary.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     by_model: dict[str, list[float]] = defaultdict(list)
     walls = []
     for r in rows:
-        man = json.loads((ROOT / r["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
+        man = json.loads((root / r["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
         by_model[man["model"]].append(float(man["fit_seconds"]))
         walls.append(float(man["wall_time_s"]))
+    return max(walls), dict(by_model), len(rows)
+
+
+def run_costs() -> tuple[list[str], dict]:
+    wall, by_model, n_runs = recorded_costs()
     total = sum(sum(v) for v in by_model.values())
-    lines = [f"{len(rows)} runs; wall time recorded by the `study run --all` that wrote them: {max(walls):.0f} s "
-             f"({max(walls) / 60:.1f} min) with 2 worker processes; their fits' single-thread seconds summed: {total:.0f} s.", "",
+    lines = [f"{n_runs} runs; wall time recorded by the `study run --all` that wrote them: {wall:.0f} s "
+             f"({wall / 60:.1f} min) with 2 worker processes; their fits' single-thread seconds summed: {total:.0f} s.", "",
              "| model | runs | fit seconds (sum) | share |", "|---|---:|---:|---:|"]
     for model, secs in sorted(by_model.items(), key=lambda kv: -sum(kv[1])):
         lines.append(f"| {model} | {len(secs)} | {sum(secs):.0f} | {sum(secs) / total:.0%} |")

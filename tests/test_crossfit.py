@@ -145,3 +145,11 @@ def test_a_crossfit_config_with_another_split_is_refused_in_one_line(tmp_path):
     (root / "stance_crossfit.yaml").write_text("task: stance\nmodel:\n  name: tfidf_logreg\nsplit:\n  kind: leave_one_outlet_out\n")
     code, _, err = _crossfit(root)
     assert code != 0 and "stratified_kfold" in err and len(err.strip().splitlines()) == 1 and not (root / "cf").exists()
+
+
+def test_a_missing_input_is_named_in_one_line_before_any_work(tmp_path):
+    root, *_ = _project(tmp_path, np.random.default_rng(5))
+    (root / "data" / "sentences.parquet").unlink()
+    code, _, err = _crossfit(root)
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "sentences.parquet" in err and "sentence table" in err
+    assert "No such file" not in err and not (root / "cf").exists()

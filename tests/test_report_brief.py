@@ -92,6 +92,27 @@ def test_brief_follows_the_files_not_typed_numbers(real, tmp_path):
     assert "stance" in _brief(type(real)(root))[0] and "0.988" in _brief(type(real)(root))[0]
 
 
+def test_brief_names_a_model_whose_labels_copy_another_and_only_then(real, tmp_path):
+    """SetFit's committed runs give embed_logreg's labels for over 95% of sentences: the brief says so at
+    SetFit; with one SetFit run's predictions changed, that pair is no longer counted."""
+    import pandas as pd
+
+    copied = re.search(r"SetFit \(a near-copy of embedding logistic regression: the same label for over 95% of "
+                       r"sentences in (\d) of these (\d)\)", _brief(real)[1])
+    assert copied and "embedding logistic regression (" not in _brief(real)[1], _brief(real)[1]
+    root = tmp_path / "proj"
+    shutil.copytree(real.root, root)
+    run = next(r for r in _summary(real) if r["config"] == "stance_setfit")
+    path = root / run["run_dir"] / "predictions.csv"
+    preds = pd.read_csv(path)
+    classes = sorted(set(preds["gold"]))
+    preds["pred"] = [classes[(classes.index(p) + 1) % len(classes)] for p in preds["pred"]]  # every label moved
+    preds.to_csv(path, index=False)
+    again = re.search(r"SetFit \(a near-copy of embedding logistic regression: the same label for over 95% of "
+                      r"sentences in (\d) of these", _brief(type(real)(root))[1])
+    assert again and int(again.group(1)) == int(copied.group(1)) - 1
+
+
 def test_readme_block_is_rewritten_by_report_and_the_rest_left_alone(real, tmp_path):
     root = tmp_path / "proj"
     shutil.copytree(real.root, root)
@@ -168,3 +189,20 @@ def test_model_tables_fit_a_1300_pixel_window(real, tmp_path):
     body.feed(dom)
     assert body.attrs.get("data-checked") == "yes"
     assert "Classifiers for" not in body.attrs["data-clipped"], body.attrs["data-clipped"]
+
+
+def test_the_report_states_published_setfit_from_its_csv_and_nothing_without_it(tmp_path):
+    from study.project import Project
+    from study.report.recipes import published_setfit_note
+
+    assert published_setfit_note(Project(tmp_path), ("stance",)) == ""
+    folder = tmp_path / "results" / "setfit_published"
+    folder.mkdir(parents=True)
+    rows = [("s1", "support", "support", "support", "oppose"), ("s2", "oppose", "oppose", "neutral", "oppose"),
+            ("s3", "neutral", "neutral", "neutral", "neutral"), ("s4", "support", "oppose", "neutral", "support")]
+    (folder / "stance_published.csv").write_text("id,gold,fold,setfit_published,embed_logreg,setfit\n"
+                                                  + "".join(f"{i},{g},1,{a},{b},{c}\n" for i, g, a, b, c in rows))
+    note = published_setfit_note(Project(tmp_path), ("stance", "frame"))
+    # macro-F1 over the gold classes: published (2/3 + 2/3 + 1) / 3, embed_logreg (2/3 + 0 + 1/2) / 3
+    assert "stance 0.778 against embed_logreg 0.389 and the configured SetFit 0.778" in note
+    assert "embed_logreg's label for 2 (50%) of 4 sentences" in note and "frame" not in note

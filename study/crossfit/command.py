@@ -32,6 +32,7 @@ from study.tabular import read_table
 
 ENTRIES = ("study.crossfit.fit", "study.crossfit.command")
 INPUT_COLUMNS = ("id", "article_id", "outlet", "text", "hash")
+MISSING_INPUT = "not found; give the sentence table (e.g. data/sentences.parquet of `study sample-sentences`)"
 
 
 def output_names(name: str) -> list[str]:
@@ -73,9 +74,15 @@ def coded_sentences(labelled: Path, sentences: pd.DataFrame, task: str, key: str
     return Coded(ids, texts, labels, articles, classes), n_excluded
 
 
-def _key(cfg_hash: str, labelled: Path, inp: Path, k: int) -> str:
-    return short_hash(json.dumps({"config": cfg_hash, "labelled": file_hash(labelled, None), "input": file_hash(inp, None),
-                                  "code": provenance.code_hash(entries=ENTRIES), "folds": k}, sort_keys=True), n=16)
+def _key(cfg_hash: str, hashes: dict[str, str], k: int) -> str:
+    """The output's key from the config's hash, the inputs' and code's hashes (`input_hashes`) and K."""
+    return short_hash(json.dumps({"config": cfg_hash, **hashes, "folds": k}, sort_keys=True), n=16)
+
+
+def input_hashes(labelled: Path, inp: Path) -> dict[str, str]:
+    """sha256 of the labelled sample and the input, and the hash of the code that cross-fits
+    (computed once per call: the input is large, and the record repeats them)."""
+    return {"labelled": file_hash(labelled, None), "input": file_hash(inp, None), "code": provenance.code_hash(entries=ENTRIES)}
 
 
 def _fresh(out: Path, task: str, key: str) -> bool:
@@ -108,9 +115,10 @@ def predictions_table(sentences: pd.DataFrame, coded: Coded, fit, annotator: str
 
 
 def run_crossfit(project: Project, config: Path, labelled: Path, inp: Path, out: Path,
-                 force: bool = False, load=None) -> tuple[list[Path], bool]:
+                 force: bool = False, load=None, hashes: dict[str, str] | None = None) -> tuple[list[Path], bool]:
     """Cross-fit one config, K = its split.k; (files written, True if made now / False if already fresh).
-    load: returns the input's sentence table (so several configs read it once)."""
+    load: returns the input's sentence table (so several configs read it once); hashes: `input_hashes`
+    of this labelled sample and input, when the caller has them."""
     cfg = load_config(config)
     if cfg.split.kind != "stratified_kfold":
         raise StudyError(f"split.kind {cfg.split.kind!r}: cross-fitting splits the coded sample into split.k folds "
@@ -123,7 +131,8 @@ def run_crossfit(project: Project, config: Path, labelled: Path, inp: Path, out:
     names = output_names(label)
     claim_folder(out, "crossfit", force=force, names=names,
                  inputs={"config": config, "--labelled": labelled, "--input": inp})
-    key = _key(cfg.hash(), labelled, inp, folds)
+    hashes = hashes or input_hashes(labelled, inp)
+    key = _key(cfg.hash(), hashes, folds)
     paths = [out / n for n in names]
     if _fresh(out, label, key):
         return paths, False
@@ -138,9 +147,8 @@ def run_crossfit(project: Project, config: Path, labelled: Path, inp: Path, out:
               "config": project.rel(config), "config_hash": cfg.hash(), "config_resolved": cfg.resolved(),
               "task": cfg.task, "label": label, "model": cfg.model.name, "seed": cfg.seeds[0], "folds": folds,
               "fold_unit": "article (StratifiedGroupKFold: every coded sentence of an article in one fold)",
-              "labelled": project.rel(labelled), "labelled_sha256": file_hash(labelled, None),
-              "input": project.rel(inp), "input_sha256": file_hash(inp, None),
-              "code_hash": provenance.code_hash(entries=ENTRIES), "annotator_id": annotator, "annotator_kind": "model",
+              "labelled": project.rel(labelled), "labelled_sha256": hashes["labelled"],
+              "input": project.rel(inp), "input_sha256": hashes["input"], "code_hash": hashes["code"], "annotator_id": annotator, "annotator_kind": "model",
               "n_coded": len(coded.ids), "n_coded_excluded": n_excluded, "n_other": int(rest.sum()),
               "classes": fit.classes, "ability": ability(coded, fit), "learning": fit.learning, "warnings": fit.warnings,
               "seconds": {**fit.seconds, "total": round(time.time() - start, 1)}}
@@ -159,7 +167,7 @@ def run_crossfit(project: Project, config: Path, labelled: Path, inp: Path, out:
 def load_sentences(inp: Path) -> pd.DataFrame:
     """The sentence table every sentence of which gets a prediction (`study sample-sentences --sentences`)."""
     if not inp.is_file():
-        raise StudyError("not found; give the sentence table (e.g. data/sentences.parquet of `study sample-sentences`)", inp)
+        raise StudyError(MISSING_INPUT, inp)
     sentences = read_table(inp)
     missing = [c for c in INPUT_COLUMNS if c not in sentences.columns]
     if missing:
@@ -176,6 +184,8 @@ def _handle(args, project: Project) -> int:
     labelled, inp, out = project.arg_path(args.labelled), project.arg_path(args.input), project.arg_path(args.out)
     if not labelled.is_file():
         raise StudyError("not found; give the adjudicated gold labels of the coded sample (JSONL)", labelled)
+    if not inp.is_file():
+        raise StudyError(MISSING_INPUT, inp)
     configs = [project.arg_path(c) for c in args.config]
     for config in configs:
         if not config.is_file() or config.suffix.lower() not in (".yaml", ".yml"):
@@ -188,8 +198,9 @@ def _handle(args, project: Project) -> int:
             cache["table"] = load_sentences(inp)
         return cache["table"]
 
+    hashes = input_hashes(labelled, inp)
     for config in configs:
-        paths, made = run_crossfit(project, config, labelled, inp, out, args.force, load)
+        paths, made = run_crossfit(project, config, labelled, inp, out, args.force, load, hashes)
         what = "wrote" if made else "unchanged (same config, labelled sample, input and code)"
         print(f"{what} {', '.join(project.rel(p) for p in paths)}", file=sys.stdout)
     return 0

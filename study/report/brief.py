@@ -11,6 +11,7 @@ from pathlib import Path
 
 from study.codebook import TASKS
 from study.corpus import load_manifest
+from study.errors import StudyError
 from study.evaluate.comparisons import ENCODER_REFERENCE, read_comparisons
 from study.fileio import atomic_write_text, read_text_utf8
 from study.formatting.blocks import Block
@@ -46,19 +47,51 @@ def _best_sentence(rows: list[dict]) -> str:
             f"{'; '.join(parts)}.")
 
 
-def _families_sentence(pairs: list[dict]) -> str:
-    """Each learned model against tf-idf, over tasks and splits, Holm-corrected as in section 4."""
+def _copies(project: Project, summary: list[dict[str, str]]) -> dict[str, dict[tuple[str, str], str]]:
+    """model -> {(task, split): the other model} where their runs (no context) predict the same label
+    for more than AGREE_WARN of sentences (study.evaluate.overlap, as summary.md lists them)."""
+    from study.evaluate.overlap import near_duplicates
+    from study.evaluate.run_folder import BrokenRun, load_run
+    from study.outlets.inputs import resolve_run_dir
+
+    runs = []
+    for r in summary:
+        if r.get("context", "none") in ("", "none") and r["model"] not in names("floor"):
+            try:
+                runs.append(load_run(resolve_run_dir(project, r["run_dir"])))
+            except (BrokenRun, StudyError):
+                continue
+    model = {str(run["manifest"].get("config_name")): run["manifest"].get("model") for run in runs}
+    out: dict[str, dict[tuple[str, str], str]] = {}
+    for d in near_duplicates(runs):
+        a, b = model.get(d["a"]), model.get(d["b"])
+        out.setdefault(a, {})[(d["task"], d["split"])] = b
+        out.setdefault(b, {})[(d["task"], d["split"])] = a
+    return out
+
+
+def _families_sentence(pairs: list[dict], copies: dict[str, dict[tuple[str, str], str]] | None = None) -> str:
+    """Each learned model against tf-idf, over tasks and splits, Holm-corrected as in section 4; a
+    model whose labels are another's (copies, from _copies) says so beside its count."""
+    from study.evaluate.overlap import AGREE_WARN
+
     tested = [p for p in pairs if p["reference_model"] == ENCODER_REFERENCE and p["model"] not in names("floor")
               and p.get("context", "none") in ("", "none") and math.isfinite(p["p_holm"])]
     models = [m for m in dict.fromkeys(p["model"] for p in tested)]
     if not models:
         return ""
-    parts = []
+    parts, parts_of = [], []
     for model in models:
         mine = [p for p in tested if p["model"] == model]
         better = sum(p["p_holm"] < ALPHA and p["delta"] > 0 for p in mine)
         worse = sum(p["p_holm"] < ALPHA and p["delta"] < 0 for p in mine)
-        parts.append(f"{display(model)} is better in {better} and worse in {worse} of {len(mine)}")
+        twins = (copies or {}).get(model, {})
+        # named at the second of the two models, so the first reads plainly
+        copied = [twins[(p["task"], p["split"])] for p in mine if twins.get((p["task"], p["split"])) in parts_of]
+        twin = (f" (a near-copy of {display(copied[0])}: the same label for over {AGREE_WARN:.0%} of sentences in "
+                f"{len(copied)} of these {len(mine)})" if copied and len(set(copied)) == 1 else "")
+        parts_of.append(model)
+        parts.append(f"{display(model)}{twin} is better in {better} and worse in {worse} of {len(mine)}")
     any_better = any(p["p_holm"] < ALPHA and p["delta"] > 0 for p in tested)
     verdict = ("some model beats word counts" if any_better
                else "no pretrained model beats tf-idf on this little data")
@@ -93,7 +126,7 @@ def _labels_sentence(project: Project, agreement: list[dict[str, str]]) -> str:
 
 def brief_sentences(project: Project, summary: list[dict[str, str]], agreement: list[dict[str, str]]) -> list[str]:
     """At most MAX_SENTENCES sentences, each one plain sentence, numbers read from the results files."""
-    sentences = [_best_sentence(parsed_summary(summary)), _families_sentence(read_comparisons(project)),
+    sentences = [_best_sentence(parsed_summary(summary)), _families_sentence(read_comparisons(project), _copies(project, summary)),
                  _outlets_sentence(project), _labels_sentence(project, agreement)]
     return [s for s in sentences if s][:MAX_SENTENCES]
 
