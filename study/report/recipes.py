@@ -98,9 +98,8 @@ def published_setfit_note(project: Project, tasks: tuple[str, ...]) -> str:
         gold = [r["gold"] for r in rows]
         score = {c: fmt_score(macro_f1(gold, [r[c] for r in rows])) for c in ("setfit_published", "embed_logreg", "setfit")}
         same = sum(r["setfit_published"] == r["embed_logreg"] for r in rows)
-        parts.append(f"{task} {score['setfit_published']} against embed_logreg {score['embed_logreg']} and the configured "
-                     f"SetFit {score['setfit']}, embed_logreg's label for {fmt_count_pct(same, len(rows))} of {len(rows)} sentences")
+        parts.append(f"{task} {score['setfit_published']} (embed_logreg {score['embed_logreg']}, configured SetFit "
+                     f"{score['setfit']}; embed_logreg's label for {fmt_count_pct(same, len(rows))} of {len(rows)})")
     if not parts:
         return ""
-    return ("SetFit as published (20 pairs per sentence and side, whole body), fitted for seed 0 only on the same folds "
-            f"(`make setfit-published`, {PUBLISHED_DIR}/; not in the comparisons, which need every seed): " + "; ".join(parts) + ".")
+    return (f"Published SetFit, seed 0 only, same folds ({PUBLISHED_DIR}/; not compared): " + "; ".join(parts) + ".")
