@@ -34,6 +34,7 @@ for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZE
 import numpy as np  # noqa: E402
 
 from study.config import load_config  # noqa: E402
+from study.evaluate.comparisons import run_predictions  # noqa: E402
 from study.evaluate.folds import make_folds  # noqa: E402
 from study.evaluate.pool import Fit, FitPool  # noqa: E402
 from study.evaluate.runner import out_of_fold  # noqa: E402
@@ -63,8 +64,8 @@ def committed_runs(task: str) -> dict[str, Path]:
 
 def committed_predictions(run_dir: Path, seed: int) -> dict[str, tuple[str, int]]:
     """id -> (predicted label, test fold) of one seed in a committed run."""
-    with open(ROOT / run_dir / "predictions.csv", encoding="utf-8", newline="") as fh:
-        return {r["id"]: (r["pred"], int(r["fold"])) for r in csv.DictReader(fh) if int(r["seed"]) == seed}
+    ids, _, preds, folds = run_predictions(ROOT / run_dir)
+    return {sid: (p, int(f)) for sid, p, f in zip(ids, preds.get(seed, []), folds.get(seed, []))}
 
 
 def fit_recipe(task: str, recipe: str, seed: int, jobs: int):
@@ -77,7 +78,7 @@ def fit_recipe(task: str, recipe: str, seed: int, jobs: int):
             for f, (tr, te) in enumerate(folds, start=1)]
     started = time.perf_counter()
     with FitPool(jobs) as pool:
-        results = pool.run(fits, lambda fit: print(f"  {task}: fold {fit.fold} done", file=sys.stderr))
+        results = pool.run(fits, lambda fit, result: print(f"  {task}: fold {fit.fold} done", file=sys.stderr))
     wall = time.perf_counter() - started
     preds, _, fold_of = out_of_fold([seed], items, results)
     return cfg, items, preds[seed], fold_of[seed], results, wall

@@ -181,6 +181,66 @@ def test_run_folder_records_where_results_came_from(small_project):
     assert "task: stance" in resolved and "name: majority" in resolved
 
 
+def test_a_run_made_on_another_device_is_kept_until_forced(small_project, capsys):
+    """A GPU session's run of an unchanged config (same config, data and code) stands on the CPU:
+    `study run` keeps it and says so, instead of refitting for hours; --force refits here and
+    replaces it."""
+    from study.config import load_config
+    from study.evaluate.runner import run_id
+    from study.items import load_items
+
+    path = small_project.configs_dir / "stance_majority.yaml"
+    cpu = run_config(small_project, path)
+    manifest = json.loads((cpu / "manifest.json").read_text())
+    assert manifest["device"] == "cpu"
+    cfg = load_config(path)
+    gpu = cpu.with_name(run_id("stance_majority", cfg, load_items(small_project, cfg), on="cuda")[0])
+    assert gpu != cpu
+    cpu.rename(gpu)  # stands in for the folder a GPU session would have committed
+    capsys.readouterr()
+    assert run_config(small_project, path) == gpu and not cpu.exists()
+    assert "computed on cuda, kept" in capsys.readouterr().out
+    assert run_config(small_project, path, force=True) == cpu and cpu.is_dir() and not gpu.exists()
+
+
+def test_an_interrupted_run_resumes_with_the_fits_it_finished(small_project, monkeypatch, capsys):
+    """Each finished fit is kept at once; a rerun fits only the rest, writes the same bytes as an
+    uninterrupted run, and removes what it kept. --force refits everything."""
+    from study.evaluate import pool
+
+    path = small_project.configs_dir / "stance_tfidf_logreg.yaml"
+    real, calls = pool.run_fit, []
+
+    def interrupted(fit):
+        calls.append((fit.seed, fit.fold))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(fit)
+
+    monkeypatch.setattr(pool, "run_fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_config(small_project, path)
+    base = small_project.results / "runs"
+    (cache,) = base.glob(".fits-*")
+    assert sorted(p.name for p in cache.glob("seed*.json")) == ["seed0-fold1.json", "seed0-fold2.json"]
+    assert not list(base.glob("stance_tfidf_logreg-*"))  # no run folder yet
+    edited = cache / "seed0-fold2.json"
+    edited.write_text(edited.read_text().replace('"fold": 2', '"fold":  2'))  # changed by hand: not study's any more
+    calls.clear()
+    monkeypatch.setattr(pool, "run_fit", lambda fit: calls.append((fit.seed, fit.fold)) or real(fit))
+    capsys.readouterr()
+    out = run_config(small_project, path)
+    assert "resuming an interrupted run, 1 of 15 fits kept" in capsys.readouterr().err
+    assert len(calls) == 14 and (0, 1) not in calls and (0, 2) in calls
+    assert not (cache / "seed0-fold1.json").exists() and edited.exists()  # study removes only what it wrote
+    resumed = (out / "predictions.csv").read_bytes(), json.loads((out / "metrics.json").read_text())
+    calls.clear()
+    again = run_config(small_project, path, force=True)
+    assert again == out and len(calls) == 15
+    assert (out / "predictions.csv").read_bytes() == resumed[0]
+    assert json.loads((out / "metrics.json").read_text())["learning"] == resumed[1]["learning"]
+
+
 def test_changed_labels_change_the_run_folder(small_project):
     path = small_project.configs_dir / "stance_majority.yaml"
     first = run_config(small_project, path, quick=True)

@@ -22,6 +22,33 @@ def test_a_fit_above_the_majority_with_confident_outputs_learned():
     rec = learning_record("tfidf_logreg", ["a", "b", "c"], ["a", "a", "b", "c"], ["a", "a", "b", "b"], proba, _Model())
     assert rec["learned"] and rec["flag"] == "" and rec["train_accuracy"] == 0.75 and rec["majority_share"] == 0.5
     assert rec["epochs_run"] == 3 and rec["final_train_loss"] == 0.4
+    # recall a 1.0, b 1.0, c 0.0 over the three classes present: balanced accuracy 2/3 beside chance 1/3
+    assert rec["train_balanced_accuracy"] == 0.6667 and rec["balanced_chance"] == 0.3333
+
+
+def test_a_class_weighted_fit_shows_its_balanced_accuracy_where_plain_accuracy_fails_it():
+    """The rule stays the issue's (accuracy against the majority share); the reason names the
+    balanced accuracy too, so a reader sees a minority-class trade-off for what it is."""
+    y, pred = ["a"] * 6 + ["b", "c"], ["a"] * 4 + ["b", "c", "b", "c"]
+    rec = learning_record("tfidf_logreg", ["a", "b", "c"], y, pred, np.array([[0.8, 0.1, 0.1]]), object())
+    assert rec["flag"] == "did not learn" and rec["train_balanced_accuracy"] == pytest.approx(0.8889, abs=1e-4)
+    assert "balanced accuracy 0.889, chance 0.333" in rec["reasons"][0]
+
+
+def test_every_logistic_regression_records_the_c_its_inner_cv_chose():
+    from study.config import ModelConfig
+    from study.models import make_model
+
+    texts = [f"the sheriff said no {i}" for i in range(12)] + [f"the department asked for lists {i}" for i in range(12)]
+    labels = ["oppose"] * 12 + ["support"] * 12
+    cfg = ModelConfig(name="tfidf_logreg", c_grid=[0.1, 10.0])
+    model = make_model(cfg, ["oppose", "support"], 0).fit(texts, labels)
+    assert model.chosen_settings["C"] in (0.1, 10.0)
+    rec = learning_record("tfidf_logreg", ["oppose", "support"], labels, model.predict(texts),
+                          model.predict_proba(texts), model)
+    assert rec["chosen_settings"] == model.chosen_settings
+    single = make_model(cfg, ["oppose", "support"], 0).fit(texts[:3], labels[:3])  # one class: nothing chosen
+    assert single.chosen_settings is None
 
 
 def test_each_rule_flags_a_fit_that_did_not_learn():
@@ -63,3 +90,21 @@ def test_a_transformer_with_a_learning_rate_near_zero_is_flagged(small_project, 
     assert run_cli(small_project.root, "run", str(good))[0] == 0
     (run,) = (small_project.results / "runs").glob("stance_tfidf-*")
     assert json.loads((run / "metrics.json").read_text())["learning"]["did_not_learn"] == 0
+
+
+def test_summary_lists_the_settings_each_runs_fits_selected(tmp_path):
+    """summary.md gives, per run, how often inner CV chose each C; a one-value grid selects nothing."""
+    from study.evaluate.summary import _chosen_lines
+
+    def row(name, grid, chosen):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.yaml").write_text("model:\n  c_grid: [" + ", ".join(map(str, grid)) + "]\n")
+        fits = [{"seed": 0, "fold": k, "chosen_settings": c} for k, c in enumerate(chosen, start=1)]
+        return {"config": name, "_run": {"dir": run, "metrics": {"learning": {"fits": fits}}}}
+
+    lines = _chosen_lines([row("a_tfidf", [0.1, 1.0, 10.0], [{"C": 10.0}, {"C": 10.0}, {"C": 0.1}]),
+                           row("a_quick", [1.0], [{"C": 1.0}] * 3),
+                           row("a_majority", [0.1, 1.0], [None, None])])
+    assert lines[-1] == "- a_tfidf: C 0.1 in 1, 10 in 2 (of 3 fits)" and sum(line.startswith("- ") for line in lines) == 1
+    assert _chosen_lines([row("b_quick", [1.0], [{"C": 1.0}])]) == []

@@ -77,7 +77,9 @@ def references(run: dict, runs: list[dict]) -> tuple[list[dict], list[str]]:
     return refs, notes
 
 
-def coded_predictions(run_dir: Path, classes: list[str]) -> tuple[list[str], list[str], dict[int, np.ndarray], dict[int, list[str]]]:
+def run_predictions(run_dir: Path) -> tuple[list[str], list[str], dict[int, list[str]], dict[int, list[str]]]:
+    """A run's predictions.csv: sentence ids (sorted), gold labels, and per seed the predicted
+    label and test fold of each id, in that order (the one reader of the file's rows)."""
     rows = list(csv.DictReader(io.StringIO(read_text_utf8(run_dir / "predictions.csv"))))
     ids = sorted({r["id"] for r in rows})
     pos = {sid: i for i, sid in enumerate(ids)}
@@ -89,6 +91,12 @@ def coded_predictions(run_dir: Path, classes: list[str]) -> tuple[list[str], lis
         preds.setdefault(s, [""] * len(ids))[pos[r["id"]]] = r["pred"]
         folds.setdefault(s, [""] * len(ids))[pos[r["id"]]] = r["fold"]
         gold[pos[r["id"]]] = r["gold"]
+    return ids, gold, preds, folds
+
+
+def coded_predictions(run_dir: Path, classes: list[str]) -> tuple[list[str], list[str], dict[int, np.ndarray], dict[int, list[str]]]:
+    """run_predictions with each seed's labels coded as class indices."""
+    ids, gold, preds, folds = run_predictions(run_dir)
     return ids, gold, {s: encode(p, classes) for s, p in preds.items()}, folds
 
 

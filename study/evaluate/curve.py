@@ -73,7 +73,7 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
                 sizes_of.append(size)
                 n_train[size].append(len(idx))
     bar = progress(len(fits), f"curve {name}", unit="fit")
-    for size, result in zip(sizes_of, pool.run(fits, lambda fit: bar.update(1))):
+    for size, result in zip(sizes_of, pool.run(fits, lambda fit, result: bar.update(1))):
         pred[(size, result.seed)][result.test_rows] = result.pred
     bar.close()
     labels = scored_labels(items)  # the run's scale: the classes the gold labels contain

@@ -8,7 +8,9 @@ fold by design and are not judged.
 The rule (stated here once; summary.md's legend repeats it for readers): a fit is flagged when its
 training-fold accuracy is at or below the majority share, or its training loss did not fall; a
 fit that passes both but whose mean top probability is within UNIFORM_MARGIN of uniform is flagged
-"near-uniform outputs" instead.
+"near-uniform outputs" instead. Class-weighted fits trade accuracy for the smaller classes, so
+each record also gives the training-fold balanced accuracy (mean recall over the classes present)
+beside chance (1 / classes present): shown to the reader, not part of the rule.
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ UNIFORM_MARGIN = 0.10  # mean top probability within 10% of uniform (1/K) counts
 NOT_JUDGED = names("floor") + names("lexicon")
 
 
+def _balanced_accuracy(y, pred) -> float:
+    """Mean recall over the classes of y (a prediction of a class absent from y is an error, not a class)."""
+    import warnings
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "y_pred contains classes not in y_true": handled as said
+        return float(balanced_accuracy_score(list(y), list(pred)))
+
+
 def learning_record(model_name: str, classes: list[str], train_y: list, train_pred: list, test_proba: np.ndarray,
                     model) -> dict:
     """What one fit shows about its learning: training-fold accuracy beside the majority share,
@@ -33,7 +46,10 @@ def learning_record(model_name: str, classes: list[str], train_y: list, train_pr
     accuracy = float(np.mean([p == y for p, y in zip(train_pred, train_y)])) if n else 0.0
     top = float(np.mean(np.max(test_proba, axis=1))) if len(test_proba) else 0.0
     uniform = 1.0 / len(classes)
+    present = len(set(train_y))
+    balanced = _balanced_accuracy(train_y, train_pred) if present > 1 else 0.0
     record = {"train_accuracy": round(accuracy, 4), "majority_share": round(majority, 4),
+              "train_balanced_accuracy": round(balanced, 4), "balanced_chance": round(1.0 / present, 4) if n else 0.0,
               "mean_top_probability": round(top, 4), "uniform_probability": round(uniform, 4)}
     losses = [float(x) for x in getattr(model, "train_losses", []) or []]
     if losses:
@@ -44,7 +60,8 @@ def learning_record(model_name: str, classes: list[str], train_y: list, train_pr
     reasons, flag = [], ""
     if model_name not in NOT_JUDGED:
         if accuracy <= majority:
-            reasons.append(f"training-fold accuracy {accuracy:.3f} is not above the majority share {majority:.3f}")
+            reasons.append(f"training-fold accuracy {accuracy:.3f} is not above the majority share {majority:.3f} "
+                           f"(balanced accuracy {balanced:.3f}, chance {1.0 / max(present, 1):.3f})")
         if len(losses) > 1 and losses[-1] >= losses[0]:
             reasons.append(f"training loss did not fall ({losses[0]:.3f} -> {losses[-1]:.3f})")
         flag = "did not learn" if reasons else ""

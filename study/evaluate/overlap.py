@@ -3,18 +3,38 @@
 Two runs of one task, split and data source, on the same sentences, seeds and folds, whose predicted
 labels agree on more than AGREE_WARN of the (sentence, seed) cells: a comparison between them says
 little about their methods (e.g. a SetFit with so light a contrastive phase that it stays
-embed_logreg). summary.md lists every such pair under its task.
+embed_logreg). summary.md lists every such pair under its task, and `study run` writes them to
+results/near_duplicates.csv, which the report reads (computed once).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from itertools import combinations
 
 import numpy as np
 
 from study.evaluate.comparisons import same_data, coded_predictions
+from study.fileio import read_text_utf8
+from study.project import Project
 
 AGREE_WARN = 0.95
+COLUMNS = ("task", "split", "a", "b", "agreement", "n_cells")
+
+
+def csv_name(quick: bool = False) -> str:
+    return "near_duplicates-quick.csv" if quick else "near_duplicates.csv"
+
+
+def read_near_duplicates(project: Project) -> list[dict]:
+    """results/near_duplicates.csv as written by `study run` (none listed when it is absent:
+    a results folder from before the file existed)."""
+    path = project.results / csv_name()
+    if not path.is_file():
+        return []
+    rows = list(csv.DictReader(io.StringIO(read_text_utf8(path))))
+    return [{**r, "agreement": float(r["agreement"]), "n_cells": int(r["n_cells"])} for r in rows]
 
 
 def label_agreement(run_a: dict, run_b: dict, cache: dict) -> tuple[float, int] | None:

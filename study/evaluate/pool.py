@@ -14,7 +14,6 @@ freed heap memory back to the system (see _trim_heap)."""
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -27,11 +26,6 @@ import numpy as np
 from study.errors import StudyError
 from study.evaluate.learning import learning_record
 from study.registry import names
-
-
-def default_jobs() -> int:
-    """Worker processes: one per core, at most 2 (the study's target machine has 2 cores)."""
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -155,13 +149,15 @@ class FitPool:
                                              initializer=_worker_init)
         return [self._pool.submit(run_fit, fit) for fit in fits]
 
-    def collect(self, fits: list[Fit], futures: list, done: Callable[[Fit], None] = lambda fit: None) -> list[FoldResult]:
-        """The results of submitted fits, in the order of `fits`; `done(fit)` as each finishes."""
+    def collect(self, fits: list[Fit], futures: list,
+                done: Callable[[Fit, FoldResult], None] = lambda fit, result: None) -> list[FoldResult]:
+        """The results of submitted fits, in the order of `fits`; `done(fit, result)` as each finishes
+        (so a caller can keep each result at once, e.g. study.evaluate.fit_cache)."""
         out: list = [None] * len(fits)
         if all(fut is None for fut in futures):
             for i, fit in enumerate(fits):
                 out[i] = run_fit(fit)
-                done(fit)
+                done(fit, out[i])
             return out
         index = {fut: i for i, fut in enumerate(futures)}
         pending = set(futures)
@@ -170,7 +166,7 @@ class FitPool:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     out[index[fut]] = fut.result()
-                    done(fits[index[fut]])
+                    done(fits[index[fut]], out[index[fut]])
         except BrokenProcessPool:
             raise StudyError("a worker process died (out of memory?); rerun with --jobs 1 to fit in one process") from None
         except BaseException:
@@ -178,7 +174,7 @@ class FitPool:
             raise
         return out
 
-    def run(self, fits: list[Fit], done: Callable[[Fit], None] = lambda fit: None) -> list[FoldResult]:
+    def run(self, fits: list[Fit], done: Callable[[Fit, FoldResult], None] = lambda fit, result: None) -> list[FoldResult]:
         """Submit and collect: results in the order of `fits`."""
         return self.collect(fits, self.submit(fits), done)
 

@@ -16,6 +16,7 @@ import yaml
 
 from study.config import ExperimentConfig
 from study.items import Items
+from study.models.encoders import device
 from study.provenance import code_hash, package_versions
 from study.errors import StudyError
 from study.run_record import BrokenRun, read_json_object, read_metrics  # noqa: F401 (BrokenRun: read here by the summary)
@@ -148,7 +149,7 @@ def _write_files(out: Path, run: RunResult, config_display: str) -> None:
         "quick": quick, "seeds": list(cfg.seeds), "data_source": items.source, "data_hash": items.data_hash(),
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,
         "versions": package_versions(), "command": f"study run {config_display}" + (" --quick" if quick else ""),
-        "wall_time_s": round(run.wall, 2), "fit_seconds": round(run.fit_seconds, 2),
+        "wall_time_s": round(run.wall, 2), "fit_seconds": round(run.fit_seconds, 2), "device": device(),
     })
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
+from study.evaluate import fit_cache
 from study.evaluate.folds import make_folds
 from study.items import Items, load_items
 from study.evaluate.learning import learning_summary
@@ -25,17 +26,20 @@ from study.evaluate.scores import compute_metrics
 from study.evaluate.summary import write_summary
 from study.fileio import short_hash
 from study.models import resolve_pretrained
-from study.models.encoders import device
+from study.models.encoders import DEVICES, device
 from study.models.context import model_inputs
 from study.project import Project
 from study.registry import ENCODER_MODELS
 from study.formatting.numbers import fmt_score
 
 
-def run_id(name: str, cfg: ExperimentConfig, items: Items) -> tuple[str, str]:
+def run_id(name: str, cfg: ExperimentConfig, items: Items, on: str | None = None) -> tuple[str, str]:
+    """The run's folder name and digest: config, data, code and (other than the CPU) the device `on`
+    (default: this command's)."""
+    on = on or device()
     decisive = {"config": cfg.decisive(), "data": items.data_hash(), "code": code_hash()}
-    if device() != "cpu":  # a GPU's float sums differ in the last bits: its runs are other runs (CPU ids unchanged)
-        decisive["device"] = device()
+    if on != "cpu":  # a GPU's float sums differ in the last bits: its runs are other runs (CPU ids unchanged)
+        decisive["device"] = on
     digest = short_hash(json.dumps(decisive, sort_keys=True), 8)
     return f"{name}-{digest}", digest
 
@@ -76,8 +80,18 @@ class Pending:
     quick: bool
     notes: list
     fits: list
+    kept: dict = field(default_factory=dict)  # index in fits -> result kept from an interrupted run (fit_cache)
     futures: list = field(default_factory=list)
     started: float = 0.0
+
+    @property
+    def todo(self) -> list:
+        """The fits still to run."""
+        return [fit for i, fit in enumerate(self.fits) if i not in self.kept]
+
+    @property
+    def cache(self) -> Path:
+        return fit_cache.folder(self.base, self.rid)
 
 
 def prepare(project: Project, config_path: Path, quick: bool = False, force: bool = False, say_skip: bool = True) -> Path | Pending:
@@ -92,11 +106,19 @@ def prepare(project: Project, config_path: Path, quick: bool = False, force: boo
     rid, digest = run_id(name, cfg, items)
     base, own = runs_base(project, config_path, quick)
     remove_stale_temporaries(project, base)
+    fit_cache.remove_dead(base)
     out = base / rid
     if is_complete(out) and not force:
         if say_skip:  # `run --all` says it once for all unchanged configs
             print(f"{name}: unchanged, skipped ({project.rel(out)}; --force to re-run)")
         return out
+    elsewhere = None if force else _run_on_other_device(name, cfg, items, base)
+    if elsewhere is not None:
+        # the same config, data and code fitted on another device (e.g. SetFit on a GPU): that run
+        # stands (its manifest names the device) rather than hours of refitting here
+        on, found = elsewhere
+        print(f"{name}: unchanged, computed on {on}, kept ({project.rel(found)}; --force to re-run on {device()})")
+        return found
     notes: list[str] = list(items.notes)
     texts = model_inputs(items, cfg)  # sentences, or (context, sentence) pairs under model.context
     labels = np.array(items.labels, dtype=object)
@@ -107,7 +129,25 @@ def prepare(project: Project, config_path: Path, quick: bool = False, force: boo
         for f, (train, test) in enumerate(folds, start=1):
             # The fold number is part of the model's seed: a random baseline draws afresh per fold.
             fits.append(Fit(cfg.model, items.classes, seed, f, list(texts[train]), list(labels[train]), list(texts[test]), test))
-    return Pending(name, config_path, cfg, items, rid, digest, out, base, own, quick, notes, fits)
+    job = Pending(name, config_path, cfg, items, rid, digest, out, base, own, quick, notes, fits)
+    if force:
+        fit_cache.clear(job.cache)  # --force refits everything
+    else:
+        job.kept = fit_cache.kept(job.cache, rid, fits, len(items.classes))
+    if job.kept:
+        print(f"{name}: resuming an interrupted run, {len(job.kept)} of {len(fits)} fits kept ({project.rel(job.cache)})",
+              file=sys.stderr)
+    return job
+
+
+def _run_on_other_device(name: str, cfg: ExperimentConfig, items: Items, base: Path) -> tuple[str, Path] | None:
+    """(device, folder) of a complete run of this config, data and code made on another device."""
+    for on in DEVICES:
+        if on not in ("auto", device()):
+            found = base / run_id(name, cfg, items, on)[0]
+            if is_complete(found):
+                return on, found
+    return None
 
 
 def out_of_fold(seeds, items: Items, folds: list[FoldResult]) -> tuple[dict, dict, dict]:
@@ -126,14 +166,16 @@ def out_of_fold(seeds, items: Items, folds: list[FoldResult]) -> tuple[dict, dic
 
 def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     """Wait for the config's fits, then write its run folder whole (complete or absent)."""
-    bar = _progress(len(job.fits), job.name)
+    bar = _progress(len(job.todo), job.name)
 
-    def done(fit: Fit) -> None:
+    def done(fit: Fit, result: FoldResult) -> None:
+        fit_cache.keep(job.cache, job.rid, result)  # at once: an interruption loses at most the fits in flight
         bar.set_postfix(seed=fit.seed, fold=fit.fold)
         bar.update(1)
 
-    fitted = pool.collect(job.fits, job.futures, done)
+    new = iter(pool.collect(job.todo, job.futures, done))
     bar.close()
+    fitted = [job.kept[i] if i in job.kept else next(new) for i in range(len(job.fits))]
     wall = time.perf_counter() - job.started
     cfg = job.cfg
     preds_by_seed, proba_by_seed, fold_by_seed = out_of_fold(cfg.seeds, job.items, fitted)
@@ -144,6 +186,10 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     fit_seconds = sum(r.fit_seconds for r in fitted)
     write_run(project, job.out, RunResult(job.name, job.rid, job.digest, job.config_path, cfg, job.items, job.quick,
                                           preds_by_seed, proba_by_seed, fold_by_seed, metrics, wall, fit_seconds))
+    left = fit_cache.clear(job.cache)  # the run folder now holds them
+    if left:
+        print(f"{job.name}: left {project.rel(job.cache)}: it holds {len(left)} file(s) study did not write or that were "
+              f"edited since (e.g. {left[0]}); delete it yourself when checked", file=sys.stderr)
     if job.own:  # only the project's own configs supersede their earlier runs
         for stale in sorted(job.base.glob(f"{job.name}-*")):
             if stale != job.out and stale.is_dir() and stale.name.rsplit("-", 1)[0] == job.name:
@@ -172,7 +218,7 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
         return job
     with (FitPool(1) if pool is None else nullcontext(pool)) as use:
         job.started = time.perf_counter()
-        job.futures = use.submit(job.fits)
+        job.futures = use.submit(job.todo)
         return finish(project, job, use)
 
 
@@ -202,7 +248,7 @@ def run_all(project: Project, quick: bool = False, force: bool = False, jobs: in
         # writes finished configs (in queue order, roughly the order they finish).
         for job in queue:
             job.started = time.perf_counter()
-            job.futures = pool.submit(job.fits)
+            job.futures = pool.submit(job.todo)
         for i, job in enumerate(queue, start=1):
             print(f"[{i}/{len(pending)}] {job.name}", file=sys.stderr)
             finish(project, job, pool)

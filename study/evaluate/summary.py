@@ -11,6 +11,7 @@ the CSV and formatted once, by study.formatting.numbers, here and in the report.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 from study.config import SPLIT_KINDS
@@ -26,11 +27,14 @@ from study.evaluate.comparisons import (
 )
 from study.evaluate.per_article import encode_scores, fmt_article_scores, per_article_scores
 from study.evaluate.run_folder import BrokenRun, is_complete, load_run
+from study.errors import StudyError
 from study.fileio import atomic_write_text
 from study.project import Project
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_score
-from study.evaluate.overlap import AGREE_WARN, near_duplicates
+from study.evaluate.overlap import AGREE_WARN, csv_name, near_duplicates
+from study.evaluate.overlap import COLUMNS as DUPLICATE_COLUMNS
 from study.registry import MODEL_NAMES
+from study.yamlfile import load_yaml
 
 SUMMARY_COLUMNS = (
     "task", "split", "model", "context", "config", "run_dir", "n_sentences", "n_articles", "n_seeds", "seeds", "macro_f1_mean",
@@ -116,6 +120,32 @@ def _duplicate_lines(dups: list[dict], task: str) -> list[str]:
                f"{d['n_cells']} predictions" for d in found])
 
 
+def _searched(run_dir: Path) -> bool:
+    """Did the run's resolved config give inner CV more than one C to choose from?"""
+    try:
+        grid = ((load_yaml(Path(run_dir) / "config.yaml") or {}).get("model") or {}).get("c_grid") or []
+    except StudyError:
+        return False
+    return len(grid) > 1
+
+
+def _chosen_lines(task_rows: list[dict]) -> list[str]:
+    """Per run, the settings its fits selected on their own training folds (inner CV, never the
+    test fold), from metrics.json's learning records: each value with the number of fits."""
+    lines = []
+    for r in task_rows:
+        fits = (r["_run"]["metrics"].get("learning") or {}).get("fits", [])
+        if not _searched(r["_run"]["dir"]):  # a one-value grid (quick runs) selects nothing
+            continue
+        counts = Counter((k, v) for f in fits for k, v in sorted((f.get("chosen_settings") or {}).items()))
+        if counts:
+            keys = sorted({k for k, _ in counts})
+            lines.append(f"- {r['config']}: " + "; ".join(
+                k + " " + ", ".join(f"{v:g} in {n}" for (kk, v), n in sorted(counts.items()) if kk == k) for k in keys)
+                + f" (of {len(fits)} fits)")
+    return ["", "Settings selected by inner cross-validation of each training fold (value: number of fits):", ""] + lines if lines else []
+
+
 def _markdown(rows: list[dict], pairs: list[dict], broken: list[str], dups: list[dict] | None = None) -> str:
     b = int(rows[0]["resamples"]) if rows else 1000
     n_perm = int(rows[0]["permutations"]) if rows else N_PERMUTATIONS
@@ -156,6 +186,7 @@ def _markdown(rows: list[dict], pairs: list[dict], broken: list[str], dups: list
             md += [f"- {r['config']} vs {found['reference']}: {comparison_cell(pairs, r['config'], r['model'])}"
                    for r, found in context]
         md += _duplicate_lines(dups or [], task)
+        md += _chosen_lines(task_rows)
         notes: dict[tuple[str, str], list[str]] = {}
         for r in task_rows:
             for note in r["_run"]["metrics"]["warnings"] + r["_notes"]:
@@ -176,8 +207,10 @@ def write_summary(project: Project, run_dirs: list[Path] | None = None, quick: b
     rows, pairs = summary_rows(project, runs)
     name = "summary-quick" if quick else "summary"
     out = [project.results / f"{name}.md", project.results / f"{name}.csv",
-           project.results / ("comparisons-quick.csv" if quick else "comparisons.csv")]
-    atomic_write_text(out[0], _markdown(rows, pairs, broken, near_duplicates([r["_run"] for r in rows])))
+           project.results / ("comparisons-quick.csv" if quick else "comparisons.csv"), project.results / csv_name(quick)]
+    dups = near_duplicates([r["_run"] for r in rows])
+    atomic_write_text(out[0], _markdown(rows, pairs, broken, dups))
     atomic_write_text(out[1], csv_text(rows, SUMMARY_COLUMNS))
     atomic_write_text(out[2], csv_text(pairs, COMPARISON_COLUMNS))
+    atomic_write_text(out[3], csv_text(dups, DUPLICATE_COLUMNS))
     return out

@@ -62,6 +62,13 @@ def fit_logreg_with_inner_cv(features, labels, cfg: ModelConfig, seed: int, make
     return fitted, sorted({str(w.message).splitlines()[0] for w in seen if issubclass(w.category, ConvergenceWarning)})
 
 
+def chosen_c(fitted) -> dict | None:
+    """The C the inner CV chose (recorded per fit as a setting selected on the training fold),
+    or None for a single-class fold's stand-in."""
+    clf = getattr(fitted, "named_steps", {}).get("clf") if hasattr(fitted, "named_steps") else None
+    return None if clf is None else {"C": float(clf.C)}
+
+
 class Constant:
     """Stand-in for a training fold that holds a single class."""
 
@@ -73,12 +80,14 @@ class _LogregClassifier(Classifier):
     """Shared fit bookkeeping: the solver's iteration counts and convergence warnings."""
 
     fit_warnings: list[str] = []
+    chosen_settings: dict | None = None  # read by the learning check (study.evaluate.learning)
 
     def _fit_features(self, features, labels):
         if len(set(labels)) < 2:
             self.model, self.fit_warnings = Constant(labels[0]), []
         else:
             self.model, self.fit_warnings = fit_logreg_with_inner_cv(features, list(labels), self.cfg, self.seed, self._pipeline)
+        self.chosen_settings = chosen_c(self.model)
         return self
 
     def solver_iterations(self) -> list[int]:

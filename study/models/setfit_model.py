@@ -24,8 +24,8 @@ import numpy as np
 from study.models import frozen
 from study.models.base import Classifier, proba_in_order
 from study.models.context import split_pairs
-from study.models.encoders import adamw, linear_warmup_decay, mean_pooled, quiet_transformers, resolve_pretrained, setup_torch
-from study.models.linear import Constant, fit_logreg_with_inner_cv, logreg
+from study.models.encoders import adamw, device, linear_warmup_decay, mean_pooled, quiet_transformers, resolve_pretrained, setup_torch
+from study.models.linear import Constant, chosen_c, fit_logreg_with_inner_cv, logreg
 
 _BODIES: dict[str, object] = {}  # pretrained -> SentenceTransformer as loaded (copied per fit)
 
@@ -38,7 +38,9 @@ def _body(pretrained: str):
         # eager attention takes the additive mask the cached top layers pass (study.models.frozen)
         _BODIES[pretrained] = SentenceTransformer(resolve_pretrained(pretrained), device="cpu",
                                                   model_kwargs={"attn_implementation": "eager"})
-    return copy.deepcopy(_BODIES[pretrained])
+    body = copy.deepcopy(_BODIES[pretrained])
+    # --device: a GPU runs the whole contrastive phase and encoding there (the CPU path is unchanged)
+    return body if device() == "cpu" else body.to(device())
 
 
 def _freeze(body, n: int) -> None:
@@ -63,7 +65,7 @@ class SetFit(Classifier):
     def fit(self, texts, labels):
         texts, labels = list(texts), list(labels)
         if len(set(labels)) < 2:
-            self.model, self.body = Constant(labels[0]), None
+            self.model, self.body, self.chosen_settings = Constant(labels[0]), None, None
             return self
         setup_torch(self.seed)
         self.body = _body(self.cfg.pretrained)
@@ -75,6 +77,7 @@ class SetFit(Classifier):
             self._contrastive(texts, labels)
         x = self._encode(texts)
         self.model, self.fit_warnings = fit_logreg_with_inner_cv(x, labels, self.cfg, self.seed, self._head)
+        self.chosen_settings = chosen_c(self.model)  # the head's C, by inner CV of the training fold
         return self
 
     def _contrastive(self, texts: list, labels: list[str]) -> None:
@@ -101,7 +104,10 @@ class SetFit(Classifier):
         self.body.eval()
 
     def _cached(self) -> bool:
-        """Frozen layers, a BERT-style encoder and the mean-pooling recipe: the cached path applies."""
+        """Frozen layers, a BERT-style encoder and the mean-pooling recipe, on the CPU: the cached
+        path applies (on a GPU the library's trainer runs the whole body there)."""
+        if device() != "cpu":
+            return False
         modules = list(self.body)
         kinds = [type(m).__name__ for m in modules]
         return (frozen.supports(self.body[0].auto_model, self.cfg.freeze_layers) and len(modules) in (2, 3)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from study.codebook import TASKS
 from study.corpus import load_manifest
-from study.errors import StudyError
 from study.evaluate.comparisons import ENCODER_REFERENCE, read_comparisons
 from study.fileio import atomic_write_text, read_text_utf8
 from study.formatting.blocks import Block
@@ -49,24 +48,17 @@ def _best_sentence(rows: list[dict]) -> str:
 
 def _copies(project: Project, summary: list[dict[str, str]]) -> dict[str, dict[tuple[str, str], str]]:
     """model -> {(task, split): the other model} where their runs (no context) predict the same label
-    for more than AGREE_WARN of sentences (study.evaluate.overlap, as summary.md lists them)."""
-    from study.evaluate.overlap import near_duplicates
-    from study.evaluate.run_folder import BrokenRun, load_run
-    from study.outlets.inputs import resolve_run_dir
+    for more than AGREE_WARN of sentences (results/near_duplicates.csv, as summary.md lists them)."""
+    from study.evaluate.overlap import read_near_duplicates
 
-    runs = []
-    for r in summary:
-        if r.get("context", "none") in ("", "none") and r["model"] not in names("floor"):
-            try:
-                runs.append(load_run(resolve_run_dir(project, r["run_dir"])))
-            except (BrokenRun, StudyError):
-                continue
-    model = {str(run["manifest"].get("config_name")): run["manifest"].get("model") for run in runs}
+    model = {r["config"]: r["model"] for r in summary
+             if r.get("context", "none") in ("", "none") and r["model"] not in names("floor")}
     out: dict[str, dict[tuple[str, str], str]] = {}
-    for d in near_duplicates(runs):
+    for d in read_near_duplicates(project):
         a, b = model.get(d["a"]), model.get(d["b"])
-        out.setdefault(a, {})[(d["task"], d["split"])] = b
-        out.setdefault(b, {})[(d["task"], d["split"])] = a
+        if a and b:
+            out.setdefault(a, {})[(d["task"], d["split"])] = b
+            out.setdefault(b, {})[(d["task"], d["split"])] = a
     return out
 
 
