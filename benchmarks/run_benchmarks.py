@@ -662,7 +662,7 @@ def targets_section(tp: dict, full: dict | None, root: Path) -> list[str]:
 
 
 def full_run_section(args, machine: dict, full: dict | None) -> list[str]:
-    from study.evaluate.pool import default_jobs
+    from study.options import default_jobs
     from study.models.encoders import RUN_THREADS
 
     done = _finished(full)

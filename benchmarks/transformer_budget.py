@@ -96,7 +96,8 @@ def forward_rate(texts: list[str]) -> tuple[float, float]:
 
 
 def time_run(root: Path, config: Path) -> tuple[float, dict]:
-    from study.evaluate.pool import FitPool, default_jobs
+    from study.evaluate.pool import FitPool
+    from study.options import default_jobs
     from study.evaluate.runner import run_config
     from study.project import Project
 

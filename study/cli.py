@@ -180,11 +180,9 @@ def _jobs(value: str) -> int:
 
 
 def _add_jobs(p) -> None:
-    import os
+    from study.options import default_jobs
 
-    # one worker per core, uncapped, so a larger machine finishes proportionally sooner (issue 20);
-    # the default lives here, outside the code that decides a run's numbers, which it does not change
-    p.add_argument("--jobs", type=_jobs, default=os.cpu_count() or 1,
+    p.add_argument("--jobs", type=_jobs, default=default_jobs(),
                    help="worker processes for the fits, one torch thread each (default: the machine's cores); "
                         "the numbers are the same for any value")
 
