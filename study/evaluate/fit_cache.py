@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from study.errors import StudyError
 from study.evaluate.pool import Fit, FoldResult
 from study.outputs import foreign_files, read_marker, remove_dead_temporaries, remove_made, write_outputs
 
@@ -44,7 +45,10 @@ def keep(where: Path, rid: str, result: FoldResult) -> None:
               "test_rows": [int(i) for i in result.test_rows], "proba": np.asarray(result.proba, dtype=float).tolist(),
               "pred": list(result.pred), "notes": list(result.notes), "fit_seconds": result.fit_seconds,
               "learning": result.learning}
-    write_outputs(where, {_name(result.seed, result.fold): json.dumps(record, default=_plain) + "\n"}, "run")
+    try:
+        write_outputs(where, {_name(result.seed, result.fold): json.dumps(record, default=_plain) + "\n"}, "run")
+    except OSError as exc:  # the run folder could not be written either: said now, not after every fit
+        raise StudyError(f"cannot write a run folder there ({exc.strerror or exc})", where.parent) from None
 
 
 def kept(where: Path, rid: str, fits: list[Fit], n_classes: int) -> dict[int, FoldResult]:
