@@ -97,7 +97,8 @@ def test_setfit_is_deterministic_per_seed(tmp_path):
 
 
 def test_setfit_reports_to_no_tracker_and_leaves_the_environment_alone(tmp_path, monkeypatch):
-    """A library user gets no wandb (or other tracker) without any environment variable set."""
+    """A library user gets no wandb (or other tracker) without any environment variable set (the
+    library's Trainer runs the contrastive phase on a GPU)."""
     import os
 
     import setfit
@@ -113,6 +114,7 @@ def test_setfit_reports_to_no_tracker_and_leaves_the_environment_alone(tmp_path,
 
     monkeypatch.delenv("WANDB_DISABLED", raising=False)
     monkeypatch.setattr(setfit, "Trainer", Trainer)
+    monkeypatch.setattr(SetFit, "_own_loop", lambda self: False)  # the library's Trainer, as on a GPU
     cfg = ModelConfig(name="setfit", pretrained=_tiny_bert(tmp_path), setfit_iterations=1, max_length=16, c_grid=[1.0])
     SetFit(["a", "b"], cfg, 0).fit(["yes .", "no .", "yes law .", "no law ."], ["a", "b", "a", "b"])
     assert seen == [["none"]] and "WANDB_DISABLED" not in os.environ
@@ -200,25 +202,27 @@ def test_progress_prints_lines_when_stderr_is_not_a_terminal(monkeypatch):
     assert "short" not in buf.getvalue()
 
 
-def test_setfit_cached_path_has_the_libraries_loss_and_gradients(tmp_path):
-    """The cached contrastive phase computes sentence-transformers' CosineSimilarityLoss: same loss
-    and same gradients on the tuned layers (dropout off, so both are deterministic)."""
+@pytest.mark.parametrize("frozen_layers", [1, 0])
+def test_setfit_own_loop_has_the_libraries_loss_and_gradients(tmp_path, frozen_layers):
+    """The study's contrastive loop computes sentence-transformers' CosineSimilarityLoss: same loss
+    and same gradients on the tuned layers (dropout off, so both are deterministic), on cached
+    frozen layers and on the whole body (the published recipe), whose chunks pad differently."""
     import torch
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
 
     from study.models.setfit_model import SetFit, _body, _freeze
 
     path = _tiny_bert(tmp_path)
-    cfg = ModelConfig(name="setfit", pretrained=path, freeze_layers=1, max_length=16)
-    sentences = ["we will not comply with this .", "the sheriff said no .", "lists are shared", "yes law ."]
-    pairs = [(0, 1, 1.0), (0, 2, 0.0), (3, 2, 0.0), (1, 1, 1.0)]
+    cfg = ModelConfig(name="setfit", pretrained=path, freeze_layers=frozen_layers, max_length=16)
+    sentences = ["we will not comply with this at all .", "the sheriff said no .", "lists are shared", "yes law ."]
+    pairs = [(0, 1, 1.0), (0, 2, 0.0), (3, 2, 0.0), (1, 1, 1.0), (2, 0, 1.0), (3, 3, 1.0), (1, 3, 0.0), (2, 2, 1.0)]
     # plain sentences, and (context, sentence) pairs as the context option gives them
     for texts in (sentences, [("the county said .", t) for t in sentences]):
         model = SetFit(["a", "b"], cfg, 0)
         model.body = _body(path)
         model.body.max_seq_length = 16
-        _freeze(model.body, 1)
-        assert model._cached()
+        _freeze(model.body, frozen_layers)
+        assert model._own_loop()
         model.body.eval()  # no dropout: the two computations must agree exactly
         tuned = [p for p in model.body.parameters() if p.requires_grad]
         ours = model.pair_loss(texts, pairs)
@@ -236,20 +240,30 @@ def test_setfit_cached_path_has_the_libraries_loss_and_gradients(tmp_path):
         assert torch.allclose(ours, lib, atol=1e-6)
         assert all((a is None and p.grad is None) or torch.allclose(a, p.grad, atol=1e-5) for a, p in zip(ours_grads, tuned))
         assert sum(float(g.abs().sum()) > 0 for g in ours_grads if g is not None) >= 10  # not vacuous
+        if not frozen_layers:  # the whole body is tuned, the word embeddings included
+            assert model.body[0].auto_model.embeddings.word_embeddings.weight.requires_grad
 
 
-def test_setfit_cached_path_is_deterministic_and_uses_the_seed(tmp_path):
+@pytest.mark.parametrize("frozen_layers", [1, 0])
+def test_setfit_own_loop_is_deterministic_and_uses_the_seed(tmp_path, frozen_layers):
     from study.models.setfit_model import SetFit
 
     path = _tiny_bert(tmp_path)
     texts = ["we will not comply .", "the sheriff said no .", "we agree to share lists .", "the county will share .",
              "no request .", "yes law ."] * 2
     labels = ["a", "a", "b", "b", "a", "b"] * 2
-    cfg = ModelConfig(name="setfit", pretrained=path, freeze_layers=1, setfit_iterations=2, max_length=16, c_grid=[1.0])
+    cfg = ModelConfig(name="setfit", pretrained=path, freeze_layers=frozen_layers, setfit_iterations=2, max_length=16,
+                      c_grid=[1.0])
     runs = [SetFit(["a", "b"], cfg, seed).fit(texts, labels) for seed in (0, 0, 1)]
-    assert runs[0]._cached()
+    assert runs[0]._own_loop()
     probs = [r.predict_proba(texts[:4]) for r in runs]
     assert np.array_equal(probs[0], probs[1]) and not np.array_equal(probs[0], probs[2])
+    from study.evaluate.learning import learning_record
+
+    # the contrastive phase's loss, early and late, reaches the fit's learning record
+    record = learning_record("setfit", ["a", "b"], labels, runs[0].predict(texts), probs[0], runs[0])
+    assert record["contrastive_loss"]["batches"] == int(np.ceil(2 * 2 * len(texts) / 16))
+    assert record["contrastive_loss"] == runs[1].contrastive_loss != runs[2].contrastive_loss
 
 
 def test_curve_per_seed_and_bootstrap_macro_f1_agree_when_predictions_miss_labels():

@@ -39,7 +39,8 @@ def _balanced_accuracy(y, pred) -> float:
 def learning_record(model_name: str, classes: list[str], train_y: list, train_pred: list, test_proba: np.ndarray,
                     model) -> dict:
     """What one fit shows about its learning: training-fold accuracy beside the majority share,
-    the mean top probability beside uniform, the loss per epoch and any settings the model chose
+    the mean top probability beside uniform, the loss per epoch (SetFit: its contrastive loss early
+    and late) and any settings the model chose
     (selected by inner folds, never on the test fold); `learned` False with the reasons when not."""
     n = len(train_y)
     majority = max(Counter(train_y).values()) / n if n else 0.0
@@ -48,20 +49,21 @@ def learning_record(model_name: str, classes: list[str], train_y: list, train_pr
     uniform = 1.0 / len(classes)
     present = len(set(train_y))
     balanced = _balanced_accuracy(train_y, train_pred) if present > 1 else 0.0
+    chance = 1.0 / present if present else 0.0
     record = {"train_accuracy": round(accuracy, 4), "majority_share": round(majority, 4),
-              "train_balanced_accuracy": round(balanced, 4), "balanced_chance": round(1.0 / present, 4) if n else 0.0,
+              "train_balanced_accuracy": round(balanced, 4), "balanced_chance": round(chance, 4),
               "mean_top_probability": round(top, 4), "uniform_probability": round(uniform, 4)}
     losses = [float(x) for x in getattr(model, "train_losses", []) or []]
     if losses:
         record.update(epochs_run=len(losses), first_train_loss=round(losses[0], 4), final_train_loss=round(losses[-1], 4))
-    for key in ("epochs_kept", "chosen_settings"):
+    for key in ("epochs_kept", "chosen_settings", "contrastive_loss"):  # contrastive_loss: SetFit's body phase
         if getattr(model, key, None) is not None:
             record[key] = getattr(model, key)
     reasons, flag = [], ""
     if model_name not in NOT_JUDGED:
         if accuracy <= majority:
             reasons.append(f"training-fold accuracy {accuracy:.3f} is not above the majority share {majority:.3f} "
-                           f"(balanced accuracy {balanced:.3f}, chance {1.0 / max(present, 1):.3f})")
+                           f"(balanced accuracy {balanced:.3f}, chance {chance:.3f})")
         if len(losses) > 1 and losses[-1] >= losses[0]:
             reasons.append(f"training loss did not fall ({losses[0]:.3f} -> {losses[-1]:.3f})")
         flag = "did not learn" if reasons else ""
