@@ -304,7 +304,7 @@ def test_the_report_names_the_recipe_the_runs_used(tmp_path):
     """The report reads the transformer's settings from each run's resolved config, so changing the
     recipe in the configs cannot leave stale text ('top 2 of 6', 'early stopping') in the report."""
     from study.project import Project
-    from study.report.recipes import model_settings, setfit_recipe, transformer_recipe, transformer_recipe_short
+    from study.report.recipes import model_settings, setfit_recipe, setfit_recipes, transformer_recipe, transformer_recipe_short
 
     def run(name: str, model: str, **settings) -> dict:
         folder = tmp_path / "results" / "runs" / name
@@ -326,6 +326,13 @@ def test_the_report_names_the_recipe_the_runs_used(tmp_path):
     light = [run("d-1", "setfit", setfit_iterations=1, freeze_layers=5)]
     assert setfit_recipe(model_settings(project, light, "setfit")).startswith("not the published recipe: 1 pair(s)")
     assert setfit_recipe(model_settings(project, [run("e-1", "setfit")], "setfit")).startswith("the published recipe")
+    # configs moving to the published recipe one by one: each recipe named with its configs
+    mixed = [{**light[0], "config": "frame_setfit"}, {**run("f-1", "setfit", setfit_iterations=20, freeze_layers=0),
+                                                        "config": "stance_setfit"}]
+    text = setfit_recipes(project, mixed)
+    assert text.index("not the published recipe") < text.index("frame_setfit") < text.index("the published recipe (")
+    assert text.endswith("whole body tuned) in stance_setfit") and setfit_recipes(project, light) == setfit_recipe(
+        model_settings(project, light, "setfit"))
 
 
 SHARED_QUOTE_PAIRS = [("a000-p20-s02", "a003-p08-s01"), ("a000-p04-s01", "a001-p14-s01"), ("a001-p14-s01", "a004-p02-s01")]

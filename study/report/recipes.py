@@ -14,6 +14,19 @@ SETTINGS = ("pooling", "head_init", "epochs", "early_stopping", "inner_val_fract
             "freeze_layers", "pretrained", "setfit_iterations")
 
 
+def _run_settings(project: Project, row: dict) -> dict | None:
+    """One run's settings (defaults filled in); {} for an external dataset's run (not the study's
+    setting); None when its config cannot be read."""
+    try:
+        cfg = load_yaml(resolve_run_dir(project, row["run_dir"]) / "config.yaml") or {}
+    except StudyError:
+        return None
+    if (cfg.get("dataset") or {}).get("path"):
+        return {}
+    given = {k: v for k, v in (cfg.get("model") or {}).items() if k in SETTINGS}
+    return {**{k: getattr(ModelConfig(), k) for k in SETTINGS}, **given}
+
+
 def model_settings(project: Project, rows: list[dict], model: str) -> dict | None:
     """The settings every gold-label run of `model` shares (defaults filled in), or None when they
     differ or a run's config cannot be read."""
@@ -21,15 +34,31 @@ def model_settings(project: Project, rows: list[dict], model: str) -> dict | Non
     for r in rows:
         if r["model"] != model:
             continue
-        try:
-            cfg = load_yaml(resolve_run_dir(project, r["run_dir"]) / "config.yaml") or {}
-        except StudyError:
+        settings = _run_settings(project, r)
+        if settings is None:
             return None
-        if (cfg.get("dataset") or {}).get("path"):  # an external dataset's run: not the study's setting
-            continue
-        given = {k: v for k, v in (cfg.get("model") or {}).items() if k in SETTINGS}
-        seen.add(tuple(sorted({**{k: getattr(ModelConfig(), k) for k in SETTINGS}, **given}.items())))
+        if settings:
+            seen.add(tuple(sorted(settings.items())))
     return dict(next(iter(seen))) if len(seen) == 1 else None
+
+
+def _is_published(settings: dict) -> bool:
+    return int(settings["setfit_iterations"]) >= 20 and int(settings["freeze_layers"]) == 0
+
+
+def setfit_recipes(project: Project, rows: list[dict]) -> str:
+    """SetFit's recipe in words; where the configs differ (the published recipe replacing the
+    budget one config by config), each recipe with the configs that use it."""
+    settings = model_settings(project, rows, "setfit")
+    if settings is not None or not any(r["model"] == "setfit" for r in rows):
+        return setfit_recipe(settings)
+    groups: dict[str, list[str]] = {}
+    for r in rows:
+        if r["model"] == "setfit" and (run := _run_settings(project, r)):
+            groups.setdefault(setfit_recipe(run), []).append(r["config"])
+    if not groups:
+        return setfit_recipe(None)
+    return "; ".join(f"{recipe} in {', '.join(sorted(configs))}" for recipe, configs in sorted(groups.items()))
 
 
 def layers(settings: dict) -> str:
@@ -70,8 +99,7 @@ def setfit_recipe(settings: dict | None) -> str:
     if settings is None:
         return "settings as each config sets them"
     iterations = int(settings["setfit_iterations"])
-    published = iterations >= 20 and int(settings["freeze_layers"]) == 0
-    return ("the published recipe (20 pairs per sentence and side, whole body tuned)" if published else
+    return ("the published recipe (20 pairs per sentence and side, whole body tuned)" if _is_published(settings) else
             f"not the published recipe: {iterations} pair(s) per sentence and side (paper: 20) and {layers(settings)} "
             "(paper: the whole body), a CPU budget choice")
 
@@ -79,10 +107,11 @@ def setfit_recipe(settings: dict | None) -> str:
 PUBLISHED_DIR = "results/setfit_published"  # scripts/setfit_published.py writes <task>_published.csv there
 
 
-def published_setfit_note(project: Project, tasks: tuple[str, ...]) -> str:
+def published_setfit_note(project: Project, tasks: tuple[str, ...], runs: list[dict]) -> str:
     """One sentence per task that has SetFit as published fitted beside the committed runs (one seed,
     the runs' folds): its out-of-fold macro-F1 against embed_logreg's and the configured SetFit's on
-    the same seed, and how often it gives embed_logreg's label. Empty when none was fitted."""
+    the same seed, and how often it gives embed_logreg's label. Empty when none was fitted; a task
+    whose committed SetFit run (stratified folds, no context) is itself the published recipe needs none."""
     import csv
 
     from study.formatting.numbers import fmt_count_pct, fmt_score
@@ -91,7 +120,9 @@ def published_setfit_note(project: Project, tasks: tuple[str, ...]) -> str:
     parts = []
     for task in tasks:
         path = project.root / PUBLISHED_DIR / f"{task}_published.csv"
-        if not path.is_file():
+        committed = [_run_settings(project, r) for r in runs if r["model"] == "setfit" and r["task"] == task
+                     and r["split"] == "stratified_kfold" and r["context"] == "none"]
+        if not path.is_file() or any(c and _is_published(c) for c in committed):
             continue
         with open(path, encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
