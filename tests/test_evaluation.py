@@ -331,7 +331,7 @@ def test_the_report_names_the_recipe_the_runs_used(tmp_path):
                                                         "config": "stance_setfit"}]
     text = setfit_recipes(project, mixed)
     assert text.index("not the published recipe") < text.index("frame_setfit") < text.index("the published recipe (")
-    assert text.endswith("whole body tuned) in stance_setfit") and setfit_recipes(project, light) == setfit_recipe(
+    assert text.endswith("whole body tuned) in the other 1") and setfit_recipes(project, light) == setfit_recipe(
         model_settings(project, light, "setfit"))
 
 

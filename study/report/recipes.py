@@ -58,7 +58,8 @@ def setfit_recipes(project: Project, rows: list[dict]) -> str:
             groups.setdefault(setfit_recipe(run), []).append(r["config"])
     if not groups:
         return setfit_recipe(None)
-    return "; ".join(f"{recipe} in {', '.join(sorted(configs))}" for recipe, configs in sorted(groups.items()))
+    *named, (recipe, rest) = sorted(groups.items(), key=lambda kv: (len(kv[1]), kv[0]))  # the largest group last
+    return "; ".join([f"{r} in {', '.join(sorted(c))}" for r, c in named] + [f"{recipe} in the other {len(rest)}"])
 
 
 def layers(settings: dict) -> str:
