@@ -46,3 +46,22 @@ def test_holm_runs_within_each_family(monkeypatch):
     assert np.allclose([r["p_holm"] for r in exploratory], expected)
     assert min(r["p_holm"] for r in exploratory) > 0.05  # adjusted over the exploratory tests only
     assert "family" in comp.COLUMNS
+
+
+def test_a_context_variant_is_compared_only_with_its_own_recipe_without_context(tmp_path):
+    """A budget SetFit with context is not set against a published SetFit without it: the difference
+    would mix the recipe with the context. The same recipe without context is compared."""
+    def run(name: str, context: str, iterations: int) -> dict:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.yaml").write_text(f"model:\n  name: setfit\n  context: {context}\n  setfit_iterations: {iterations}\n")
+        return {"manifest": {"task": "stance", "split": "cv", "model": "setfit", "config_name": name}, "dir": str(folder),
+                "_context": context}
+
+    variant = run("setfit_context", "previous", 1)
+    published, budget = run("setfit_published", "none", 20), run("setfit_budget", "none", 1)
+    refs, notes = comp.references(variant, [variant, published])
+    assert refs == [] and notes == ["not compared with setfit_published: its model settings differ beyond the context "
+                                    "(setfit_iterations)"]
+    refs, notes = comp.references(variant, [variant, budget])
+    assert refs == [budget] and notes == []

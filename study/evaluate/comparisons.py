@@ -39,16 +39,28 @@ COLUMNS = ("task", "split", "config", "model", "context", "reference", "referenc
            "permutations", "note", "family")
 
 
-def run_context(run: dict) -> str:
-    """The run's model.context, from the resolved config in its folder ("none" without one)."""
+def _model_config(run: dict) -> dict:
+    """The model section of the run's resolved config ({} without one)."""
     path = Path(run["dir"]) / "config.yaml"
     if not path.is_file():
-        return "none"
+        return {}
     try:
-        cfg = load_yaml(path) or {}
+        return (load_yaml(path) or {}).get("model") or {}
     except StudyError:
-        return "none"
-    return str((cfg.get("model") or {}).get("context", "none"))
+        return {}
+
+
+def run_context(run: dict) -> str:
+    """The run's model.context, from the resolved config in its folder ("none" without one)."""
+    return str(_model_config(run).get("context", "none"))
+
+
+def settings_beyond_context(run: dict, other: dict) -> list[str]:
+    """The model settings two runs' resolved configs give differently, context aside: a context
+    variant is compared only with its own recipe without context (not, say, a budget SetFit with
+    the published one)."""
+    a, b = _model_config(run), _model_config(other)
+    return sorted(k for k in set(a) | set(b) if k != "context" and a.get(k) != b.get(k))
 
 
 def same_data(run: dict) -> tuple:
@@ -69,6 +81,11 @@ def references(run: dict, runs: list[dict]) -> tuple[list[dict], list[str]]:
     for ref_model in wanted:
         found = [r for r in runs if r is not run and same_data(r) == same_data(run)
                  and r["manifest"].get("model") == ref_model and r["_context"] == "none"]
+        if ref_model == model and context != "none":
+            for r in [r for r in found if settings_beyond_context(run, r)]:
+                notes.append(f"not compared with {r['manifest'].get('config_name', '')}: its model settings differ "
+                             f"beyond the context ({', '.join(settings_beyond_context(run, r))})")
+                found.remove(r)
         if len(found) > 1:
             notes.append(f"not compared with {ref_model}: {len(found)} runs could be the reference "
                          f"({', '.join(r['manifest'].get('config_name', '') for r in found)})")
