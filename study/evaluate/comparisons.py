@@ -41,8 +41,8 @@ COLUMNS = ("task", "split", "config", "model", "context", "reference", "referenc
 
 def _model_config(run: dict) -> dict:
     """The model section of the run's resolved config ({} without one)."""
-    path = Path(run["dir"]) / "config.yaml"
-    if not path.is_file():
+    path = Path(run.get("dir") or "") / "config.yaml"
+    if not run.get("dir") or not path.is_file():
         return {}
     try:
         return (load_yaml(path) or {}).get("model") or {}
