@@ -41,8 +41,10 @@ COLUMNS = ("task", "split", "config", "model", "context", "reference", "referenc
 
 def _model_config(run: dict) -> dict:
     """The model section of the run's resolved config ({} without one)."""
-    path = Path(run.get("dir") or "") / "config.yaml"
-    if not run.get("dir") or not path.is_file():
+    if not run.get("dir"):
+        return {}
+    path = Path(run["dir"]) / "config.yaml"
+    if not path.is_file():
         return {}
     try:
         return (load_yaml(path) or {}).get("model") or {}
@@ -82,10 +84,10 @@ def references(run: dict, runs: list[dict]) -> tuple[list[dict], list[str]]:
         found = [r for r in runs if r is not run and same_data(r) == same_data(run)
                  and r["manifest"].get("model") == ref_model and r["_context"] == "none"]
         if ref_model == model and context != "none":
-            for r in [r for r in found if settings_beyond_context(run, r)]:
-                notes.append(f"not compared with {r['manifest'].get('config_name', '')}: its model settings differ "
-                             f"beyond the context ({', '.join(settings_beyond_context(run, r))})")
-                found.remove(r)
+            differ = {id(r): settings_beyond_context(run, r) for r in found}  # each pair's configs read once
+            notes += [f"not compared with {r['manifest'].get('config_name', '')}: its model settings differ "
+                      f"beyond the context ({', '.join(differ[id(r)])})" for r in found if differ[id(r)]]
+            found = [r for r in found if not differ[id(r)]]
         if len(found) > 1:
             notes.append(f"not compared with {ref_model}: {len(found)} runs could be the reference "
                          f"({', '.join(r['manifest'].get('config_name', '') for r in found)})")
