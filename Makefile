@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install study test test-fast lint browser labelstudio benchmark clean-venv extension extension-report extension-coverage curve setfit-published
+.PHONY: install study test test-fast lint browser labelstudio benchmark clean-venv extension extension-report extension-coverage curve
 
 # Installs only when pyproject.toml or requirements.lock changed: a second install does nothing.
 $(STAMP): pyproject.toml requirements.lock
@@ -66,17 +66,10 @@ test-fast: install
 
 # pyflakes checks and syntax errors (ruff; settings in pyproject.toml); run by CI before the tests.
 lint: install
-	$(VENV)/bin/ruff check study tests benchmarks extensions scripts
+	$(VENV)/bin/ruff check study tests benchmarks extensions
 
 benchmark: install
 	$(PY) benchmarks/run_benchmarks.py
-
-# SetFit as published (20 pairs per sentence and side, whole body), one seed per task, on the study's folds beside
-# the committed embed_logreg and SetFit runs (results/setfit_published/). Not in `make study`: about 25 minutes per
-# task on 2 cores here, 17 single-thread hours for every SetFit config and seed (results/benchmarks_recipes.md).
-SETFIT_TASKS ?= stance
-setfit-published: install
-	for t in $(SETFIT_TASKS); do $(PY) scripts/setfit_published.py --task $$t || exit 1; done
 
 # The extension study (extensions/allsides_immigration/README.md), in data-flow order: sentences ->
 # per coding round (coding/rounds.yaml; each round is its own project root coding/round<N>/): its sample

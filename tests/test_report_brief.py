@@ -200,31 +200,3 @@ def test_model_tables_fit_a_1300_pixel_window(real, tmp_path):
     body.feed(dom)
     assert body.attrs.get("data-checked") == "yes"
     assert "Classifiers for" not in body.attrs["data-clipped"], body.attrs["data-clipped"]
-
-
-def test_the_report_states_published_setfit_from_its_csv_and_nothing_without_it(tmp_path):
-    from study.project import Project
-    from study.report.recipes import published_setfit_note
-
-    assert published_setfit_note(Project(tmp_path), ("stance",), []) == ""
-    folder = tmp_path / "results" / "setfit_published"
-    folder.mkdir(parents=True)
-    rows = [("s1", "support", "support", "support", "oppose"), ("s2", "oppose", "oppose", "neutral", "oppose"),
-            ("s3", "neutral", "neutral", "neutral", "neutral"), ("s4", "support", "oppose", "neutral", "support")]
-    (folder / "stance_published.csv").write_text("id,gold,fold,setfit_published,embed_logreg,setfit\n"
-                                                  + "".join(f"{i},{g},1,{a},{b},{c}\n" for i, g, a, b, c in rows))
-    def setfit_run(name: str, **settings) -> list[dict]:
-        run = tmp_path / "results" / "runs" / name
-        run.mkdir(parents=True)
-        (run / "config.yaml").write_text("model:\n  name: setfit\n" + "".join(f"  {k}: {v}\n" for k, v in settings.items()))
-        return [{"model": "setfit", "task": "stance", "split": "stratified_kfold", "context": "none",
-                 "run_dir": f"results/runs/{name}"}]
-
-    budget = setfit_run("stance_setfit-1", setfit_iterations=1, freeze_layers=5)
-    note = published_setfit_note(Project(tmp_path), ("stance", "frame"), budget)
-    # macro-F1 over the gold classes: published (2/3 + 2/3 + 1) / 3, embed_logreg (2/3 + 0 + 1/2) / 3
-    assert "stance 0.778 (embed_logreg 0.389, configured SetFit 0.778" in note
-    assert "embed_logreg's label for 2 (50%) of 4)" in note and "frame" not in note
-    # once the committed stance run is itself the published recipe, the one-seed note has nothing to add
-    published = setfit_run("stance_setfit-2", setfit_iterations=20, freeze_layers=0)
-    assert published_setfit_note(Project(tmp_path), ("stance", "frame"), published) == ""

@@ -1,4 +1,4 @@
-"""The scripts beside the package (benchmarks/, scripts/, the extension's scripts) import study's
+"""The scripts beside the package (benchmarks/, the extension's scripts) import study's
 names inside functions, where only running them would find a name that was moved or removed.
 Every `from study... import name` in them must name something that exists."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = sorted([*REPO.glob("benchmarks/*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("extensions/*/scripts/*.py")])
+SCRIPTS = sorted([*REPO.glob("benchmarks/*.py"), *REPO.glob("extensions/*/scripts/*.py")])
 
 
 def _study_imports(path: Path) -> list[tuple[str, str, int]]:

@@ -320,5 +320,26 @@ def test_the_curves_full_size_point_is_the_runs_macro_f1(project_copy, run_cli):
     cfg = load_config(path)
     rows = curve.curve_points(project_copy, cfg, [40], list(cfg.seeds), "frame_tfidf_logreg", FitPool(1))
     assert [r["size"] for r in rows] == [40, "all"]  # the full-size point is always computed
-    assert rows[-1]["macro_f1"] == pytest.approx(metrics["macro_f1"]["mean"], abs=1e-12)
+    assert rows[-1]["macro_f1"] == pytest.approx(metrics["macro_f1"]["mean"], abs=1e-12) and rows[-1]["from_run"] == ""
     assert len(metrics["scored_labels"]) < len(metrics["classes"])  # frame: the scale matters here
+
+    class Counting(FitPool):
+        def run(self, fits, done=lambda fit, result: None):
+            self.sizes = [len(f.train_y) for f in fits]
+            return super().run(fits, done)
+
+    # with the committed run at hand, its predictions are the full-size point: only the n = 40 fits are made
+    pool = Counting(1)
+    reused = curve.curve_points(project_copy, cfg, [40], list(cfg.seeds), "frame_tfidf_logreg", pool, project_copy.results / "runs")
+    assert pool.sizes == [40] * (len(cfg.seeds) * cfg.split.k) and reused[-1]["from_run"] == run.name
+    assert [r["macro_f1"] for r in reused] == pytest.approx([r["macro_f1"] for r in rows], abs=1e-12)
+    assert "not fitted again: results/runs/" + run.name in "\n".join(curve._reused(reused))
+    # a run whose folds are not this command's (here one sentence moved) is fitted again
+    lines = (run / "predictions.csv").read_text(encoding="utf-8").splitlines()
+    head, first = lines[0].split(","), lines[1].split(",")
+    first[head.index("fold")] = "9"
+    (run / "predictions.csv").write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n", encoding="utf-8")
+    pool = Counting(1)
+    again = curve.curve_points(project_copy, cfg, [40], [int(first[head.index("seed")])], "frame_tfidf_logreg", pool,
+                               project_copy.results / "runs")
+    assert again[-1]["from_run"] == "" and len(pool.sizes) == 2 * cfg.split.k

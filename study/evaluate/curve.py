@@ -4,7 +4,9 @@ every training fold and scored on the same, untouched test folds as `study run`.
 For a seed, the subset of size n of a training fold is the first n indices of one seeded
 permutation of that fold (so subsets are nested: 20 ⊂ 40 ⊂ ... ⊂ all); the test fold is never
 sampled from. The full-size point ("all") is always computed, on the whole training fold in the
-run's order, so it is the run's own fit and its macro-F1 is the run's. Every point is scored on
+run's order, so it is the run's own fit and its macro-F1 is the run's; when the config's committed
+run was made by this config, data and code (its run id) on the same folds, its out-of-fold
+predictions are that point, and those fits are not made again. Every point is scored on
 one scale, the run's: sklearn's macro-F1 over the classes the gold labels contain
 (study.evaluate.scores.scored_labels), on the out-of-fold predictions pooled over folds, per seed,
 then averaged over seeds. Interval: a 95% percentile bootstrap that resamples test sentences and
@@ -28,8 +30,11 @@ from study.config import ExperimentConfig, load_config
 from study.errors import StudyError
 from study.evaluate.folds import make_folds
 from study.provenance import code_hash
-from study.items import load_items
+from study.items import Items, load_items
 from study.evaluate.pool import Fit, FitPool
+from study.evaluate.comparisons import run_predictions
+from study.evaluate.run_folder import is_complete
+from study.evaluate.runner import run_id, runs_base
 from study.evaluate.scores import scored_labels
 from study.fileio import atomic_write_text
 from study.metrics import macro_f1, macro_f1_codes
@@ -54,20 +59,48 @@ def _with_full_size(sizes: list[int | None]) -> list[int | None]:
     return list(sizes) if None in sizes else [*sizes, None]
 
 
+def run_full_size(runs: Path | None, name: str, cfg: ExperimentConfig, items: Items,
+                  folds_by_seed: dict[int, list]) -> tuple[dict[int, np.ndarray], str]:
+    """Per seed, the out-of-fold predictions of the config's run in `runs` (results/runs/) when that
+    run is complete, has the id this config, data and code give (so the same fits) and put every
+    sentence in the fold this command does; and the run's folder name ("" when there is none)."""
+    run_dir = runs / run_id(name, cfg, items)[0] if runs is not None else None
+    if run_dir is None or not is_complete(run_dir):
+        return {}, ""
+    ids, _, preds, folds = run_predictions(run_dir)
+    if sorted(items.ids) != ids:
+        return {}, ""
+    pos = [ids.index(i) for i in items.ids]
+    found = {}
+    for seed, folds_of_seed in folds_by_seed.items():
+        if seed not in preds:
+            continue
+        fold_of = np.array([folds[seed][p] for p in pos], dtype=object)
+        if all((fold_of[test] == str(f)).all() for f, (_, test) in enumerate(folds_of_seed, start=1)):
+            found[seed] = np.array([preds[seed][p] for p in pos], dtype=object)
+    return found, run_dir.name if found else ""
+
+
 def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None], seeds: list[int], name: str,
-                 pool: FitPool) -> list[dict]:
-    """One row per (size): mean macro-F1 over seeds with its bootstrap interval."""
+                 pool: FitPool, runs: Path | None = None) -> list[dict]:
+    """One row per (size): mean macro-F1 over seeds with its bootstrap interval. `runs`: where the
+    config's committed run may be, whose predictions then give the full-size point."""
     sizes = _with_full_size(sizes)
     items = load_items(project, cfg)
     inputs, gold = model_inputs(items, cfg), np.array(items.labels, dtype=object)
     folds_by_seed = {seed: make_folds(cfg, items, seed)[0] for seed in seeds}
     pred = {(size, seed): np.empty(len(gold), dtype=object) for size in sizes for seed in seeds}
+    from_run, run_name = run_full_size(runs, name, cfg, items, folds_by_seed)
     n_train = defaultdict(list)
     fits, sizes_of = [], []
     for seed, folds in folds_by_seed.items():
         for f, (train, test) in enumerate(folds, start=1):
             for size in sizes:
                 idx = subset(train, size, seed, f)
+                if size is None and seed in from_run:  # the run's own fit: its predictions, not a refit
+                    pred[(None, seed)][test] = from_run[seed][test]
+                    n_train[size].append(len(idx))
+                    continue
                 assert not np.isin(idx, test).any()  # never train on the test fold
                 fits.append(Fit(cfg.model, items.classes, seed, f, list(inputs[idx]), list(gold[idx]), list(inputs[test]), test))
                 sizes_of.append(size)
@@ -90,7 +123,7 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
                      "size": "all" if size is None else size, "n_train_mean": float(np.mean(n_train[size])),
                      "macro_f1": float(np.mean(per_seed)), "lo": float(np.percentile(boot, 2.5)),
                      "hi": float(np.percentile(boot, 97.5)), "seeds": len(seeds), "folds": len(folds_by_seed[seeds[0]]),
-                     "_boot": boot})
+                     "from_run": run_name if size is None else "", "_boot": boot})
     return rows
 
 
@@ -166,6 +199,15 @@ CAVEATS = ("The slopes are fitted over the observed sizes only (at most ~100 tra
            "help as much as sentences from new articles or outlets.")
 
 
+def _reused(rows: list[dict]) -> list[str]:
+    """The sentence naming the full-size points that are committed runs' predictions, if any."""
+    runs = sorted({r["from_run"] for r in rows if r.get("from_run")})
+    if not runs:
+        return []
+    return ["", "The n = all points of these runs are their out-of-fold predictions (same config, data, code and folds), "
+            "not fitted again: " + ", ".join(f"results/runs/{r}" for r in runs) + "."]
+
+
 def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Path]:
     import pandas as pd
 
@@ -183,7 +225,7 @@ def write_curves(project: Project, rows: list[dict], seconds: float) -> list[Pat
                  "seed(s); 95% bootstrap interval over test sentences and seeds) when training on n randomly drawn "
                  "sentences of each training fold; n = all is the whole training fold, the run's own fit. Same test folds as `study run`. "
                  f"Computed in {seconds:.0f} s by `study curve {' '.join(sorted({r.get('config_path', r['config']) for r in task_rows}))}` "
-                 f"(code {code_hash()}).", "",
+                 f"(code {code_hash()}).", *_reused(task_rows), "",
                  "| model | split | n (train) | macro-F1 | 95% interval |", "|---|---|---|---|---|"]
         for r in task_rows:
             lines.append(f"| {r['model']} | {r['split']} | {r['size']} ({r['n_train_mean']:.0f}) | {fmt_score(r['macro_f1'])} | "
@@ -232,6 +274,8 @@ def run_curves(project: Project, config_paths: list[Path], sizes: list[str], see
             rel = project.rel(path) if path.is_absolute() else path.as_posix()
             cfg = load_config(path)
             t0 = time.perf_counter()
-            rows += [dict(r, config_path=rel) for r in curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem, pool)]
+            runs, own = runs_base(project, path, quick=False)
+            rows += [dict(r, config_path=rel) for r in curve_points(project, cfg, parsed, list(seeds or cfg.seeds), path.stem, pool,
+                                                                    runs if own else None)]
             print(f"curve {path.stem}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return write_curves(project, rows, time.perf_counter() - started)

@@ -103,35 +103,3 @@ def setfit_recipe(settings: dict | None) -> str:
     return ("the published recipe (20 pairs per sentence and side, whole body tuned)" if _is_published(settings) else
             f"not the published recipe: {iterations} pair(s) per sentence and side (paper: 20) and {layers(settings)} "
             "(paper: the whole body), a CPU budget choice")
-
-
-PUBLISHED_DIR = "results/setfit_published"  # scripts/setfit_published.py writes <task>_published.csv there
-
-
-def published_setfit_note(project: Project, tasks: tuple[str, ...], runs: list[dict]) -> str:
-    """One sentence per task that has SetFit as published fitted beside the committed runs (one seed,
-    the runs' folds): its out-of-fold macro-F1 against embed_logreg's and the configured SetFit's on
-    the same seed, and how often it gives embed_logreg's label. Empty when none was fitted; a task
-    whose committed SetFit run (stratified folds, no context) is itself the published recipe needs none."""
-    import csv
-
-    from study.formatting.numbers import fmt_count_pct, fmt_score
-    from study.metrics import macro_f1
-
-    parts = []
-    for task in tasks:
-        path = project.root / PUBLISHED_DIR / f"{task}_published.csv"
-        committed = [_run_settings(project, r) for r in runs if r["model"] == "setfit" and r["task"] == task
-                     and r["split"] == "stratified_kfold" and r["context"] == "none"]
-        if not path.is_file() or any(c and _is_published(c) for c in committed):
-            continue
-        with open(path, encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        gold = [r["gold"] for r in rows]
-        score = {c: fmt_score(macro_f1(gold, [r[c] for r in rows])) for c in ("setfit_published", "embed_logreg", "setfit")}
-        same = sum(r["setfit_published"] == r["embed_logreg"] for r in rows)
-        parts.append(f"{task} {score['setfit_published']} (embed_logreg {score['embed_logreg']}, configured SetFit "
-                     f"{score['setfit']}; embed_logreg's label for {fmt_count_pct(same, len(rows))} of {len(rows)})")
-    if not parts:
-        return ""
-    return (f"Published SetFit, seed 0 only, same folds ({PUBLISHED_DIR}/; not compared): " + "; ".join(parts) + ".")

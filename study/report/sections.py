@@ -29,7 +29,7 @@ from study.report.curves import curve_blocks
 from study.evaluate.comparisons import ENCODER_REFERENCE, REFERENCE, read_comparisons
 from study.report.comparison_columns import comparison_columns
 from study.report.findings import parsed_summary
-from study.report.recipes import model_settings, published_setfit_note, setfit_recipes, transformer_recipe
+from study.report.recipes import model_settings, setfit_recipes, transformer_recipe
 from study.report.outlet_text import outlet_limits
 from study.evaluate.per_article import fmt_article_scores
 from study.formatting.numbers import fmt_ci, fmt_pct, fmt_pct_ci, fmt_score, parse_float
@@ -193,8 +193,7 @@ def model_blocks(project: Project, summary: list[dict[str, str]], figures: dict[
                          f"inside each training fold. Transformer: {transformer_recipe(tf)}. SetFit: {setfit_recipes(project, rows)}; "
                          "results/summary.md names any two models that predict the same label for more than 95% of sentences. "
                          "Every model of a task and split runs on the same seeds and folds; "
-                         "near-duplicate sentences (the same wire quote in two articles) are kept in one fold. "
-                         + published_setfit_note(project, TASKS, rows)).strip())]
+                         "near-duplicate sentences (the same wire quote in two articles) are kept in one fold."))]
     for task in TASKS:
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
