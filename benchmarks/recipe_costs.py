@@ -39,26 +39,45 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def recorded_costs(root: Path = ROOT) -> tuple[float, dict[str, list[float]], int]:
-    """What the runs in results/ (summary.csv names them) recorded: the wall time of the `study run
-    --all` that wrote them (each run's wall time counts from that command's start, so the largest is
-    the whole), each model's fits' single-thread seconds, and the number of runs."""
+WORKERS = 2  # `study run`'s worker processes on this machine (one torch thread each)
+
+
+def recorded_costs(root: Path = ROOT) -> dict:
+    """What the runs in results/ (summary.csv names them) recorded: each model's fits' single-thread
+    seconds, the number of runs, and the wall time of the whole. When one `study run --all` made
+    every run (one `command_started` in their manifests), that is its recorded wall time (each run's
+    counts from the command's start, so the largest is the whole; "measured"). Otherwise (configs
+    re-run one at a time, or manifests from before that field) no recorded time covers them all, and
+    it is their fits' seconds summed over the workers ("estimated": fits run side by side without
+    contention; in the forced recompute of 2026-12-05 the wall time was half the fit seconds)."""
     with open(root / "results" / "summary.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     by_model: dict[str, list[float]] = defaultdict(list)
-    walls = []
+    walls, commands = [], set()
     for r in rows:
         man = json.loads((root / r["run_dir"] / "manifest.json").read_text(encoding="utf-8"))
         by_model[man["model"]].append(float(man["fit_seconds"]))
         walls.append(float(man["wall_time_s"]))
-    return max(walls), dict(by_model), len(rows)
+        commands.add(man.get("command_started") or r["run_dir"])  # unknown: a command of its own
+    fits = sum(sum(v) for v in by_model.values())
+    one = len(commands) == 1
+    return {"wall": max(walls) if one else fits / WORKERS, "how": "measured" if one else "estimated", "fit_seconds": fits,
+            "by_model": dict(by_model), "runs": len(rows), "commands": len(commands)}
+
+
+def wall_words(costs: dict) -> str:
+    """Where the whole-recompute time comes from, in words."""
+    if costs["how"] == "measured":
+        return "the wall time recorded by the `study run --all` that wrote them"
+    return (f"estimated as their fits' single-thread seconds summed over {WORKERS} workers (no one `study run --all` "
+            "made them all, so no recorded wall time covers them)")
 
 
 def run_costs() -> tuple[list[str], dict]:
-    wall, by_model, n_runs = recorded_costs()
-    total = sum(sum(v) for v in by_model.values())
-    lines = [f"{n_runs} runs; wall time recorded by the `study run --all` that wrote them: {wall:.0f} s "
-             f"({wall / 60:.1f} min) with 2 worker processes; their fits' single-thread seconds summed: {total:.0f} s.", "",
+    costs = recorded_costs()
+    wall, by_model, total = costs["wall"], costs["by_model"], costs["fit_seconds"]
+    lines = [f"{costs['runs']} runs; {wall_words(costs)}: {wall:.0f} s ({wall / 60:.1f} min) with {WORKERS} worker "
+             f"processes; their fits' single-thread seconds summed: {total:.0f} s.", "",
              "| model | runs | fit seconds (sum) | share |", "|---|---:|---:|---:|"]
     for model, secs in sorted(by_model.items(), key=lambda kv: -sum(kv[1])):
         lines.append(f"| {model} | {len(secs)} | {sum(secs):.0f} | {sum(secs) / total:.0%} |")

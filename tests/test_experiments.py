@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,8 @@ def test_every_config_runs_in_quick_mode_on_a_small_fixture(small_project, capsy
     configs = sorted(small_project.configs_dir.glob("*.yaml"))
     runs = sorted((small_project.results / "runs-quick").iterdir())
     assert len(runs) == len(configs)
+    # one `run --all` made them all: one start time, which the benchmark reads as a single command
+    assert len({json.loads((run / "manifest.json").read_text())["command_started"] for run in runs}) == 1
     for run in runs:
         metrics = json.loads((run / "metrics.json").read_text())
         manifest = json.loads((run / "manifest.json").read_text())
@@ -177,6 +180,7 @@ def test_run_folder_records_where_results_came_from(small_project):
     assert manifest["versions"]["scikit-learn"] and manifest["versions"]["torch"]
     assert set(manifest["file_hashes"]) == {"corpus/sentences.jsonl", "labels/gold.jsonl"}
     assert manifest["seeds"] == [0] and manifest["command"].startswith("study")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", manifest["command_started"])
     resolved = (out / "config.yaml").read_text()
     assert "task: stance" in resolved and "name: majority" in resolved
 

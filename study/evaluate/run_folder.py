@@ -99,6 +99,7 @@ class RunResult:
     metrics: dict
     wall: float  # from queueing the fits to writing (includes waiting for other configs' fits under `run --all`)
     fit_seconds: float  # the fits' own time summed, in single-thread worker seconds
+    command_started: str = ""  # UTC time `wall` counts from: runs sharing it were made by one `study run --all`
 
 
 def write_run(project, out: Path, run: RunResult) -> None:
@@ -150,6 +151,7 @@ def _write_files(out: Path, run: RunResult, config_display: str) -> None:
         "file_hashes": items.file_hashes, "n_sentences": len(items.ids), "n_excluded": items.n_excluded,
         "versions": package_versions(), "command": f"study run {config_display}" + (" --quick" if quick else ""),
         "wall_time_s": round(run.wall, 2), "fit_seconds": round(run.fit_seconds, 2), "device": device(),
+        "command_started": run.command_started,
     })
 
 

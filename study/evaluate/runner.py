@@ -83,6 +83,7 @@ class Pending:
     kept: dict = field(default_factory=dict)  # index in fits -> result kept from an interrupted run (fit_cache)
     futures: list = field(default_factory=list)
     started: float = 0.0
+    command_started: str = ""  # UTC, recorded in the manifest
 
     @property
     def todo(self) -> list:
@@ -185,7 +186,8 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     metrics["learning"] = learning
     fit_seconds = sum(r.fit_seconds for r in fitted)
     write_run(project, job.out, RunResult(job.name, job.rid, job.digest, job.config_path, cfg, job.items, job.quick,
-                                          preds_by_seed, proba_by_seed, fold_by_seed, metrics, wall, fit_seconds))
+                                          preds_by_seed, proba_by_seed, fold_by_seed, metrics, wall, fit_seconds,
+                                          job.command_started))
     left = fit_cache.clear(job.cache)  # the run folder now holds them
     if left:
         print(f"{job.name}: left {project.rel(job.cache)}: it holds {len(left)} file(s) study did not write or that were "
@@ -210,6 +212,10 @@ def finish(project: Project, job: Pending, pool: FitPool) -> Path:
     return job.out
 
 
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def run_config(project: Project, config_path: Path, quick: bool = False, force: bool = False, pool: FitPool | None = None) -> Path:
     """Run one experiment; return its run folder. The folder is written whole under a
     temporary name and renamed into place last: it is either complete or absent."""
@@ -217,7 +223,7 @@ def run_config(project: Project, config_path: Path, quick: bool = False, force: 
     if isinstance(job, Path):
         return job
     with (FitPool(1) if pool is None else nullcontext(pool)) as use:
-        job.started = time.perf_counter()
+        job.started, job.command_started = time.perf_counter(), utc_now()  # its wall time counts from here
         job.futures = use.submit(job.todo)
         return finish(project, job, use)
 
@@ -243,11 +249,12 @@ def run_all(project: Project, quick: bool = False, force: bool = False, jobs: in
     pending = [j for j in jobs_ if isinstance(j, Pending)]
     print(f"{len(jobs_) - len(pending)} unchanged, {len(pending)} to run")
     queue = sorted(pending, key=lambda j: -_cost(j))  # longest first, so the short ones fill the last gaps
+    command_started = utc_now()
     with FitPool(jobs) as pool:
         # Every config's fits are queued up front, so the workers stay busy while this process
         # writes finished configs (in queue order, roughly the order they finish).
         for job in queue:
-            job.started = time.perf_counter()
+            job.started, job.command_started = time.perf_counter(), command_started
             job.futures = pool.submit(job.todo)
         for i, job in enumerate(queue, start=1):
             print(f"[{i}/{len(pending)}] {job.name}", file=sys.stderr)
