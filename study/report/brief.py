@@ -80,8 +80,10 @@ def _families_sentence(pairs: list[dict], copies: dict[str, dict[tuple[str, str]
         twins = (copies or {}).get(model, {})
         # named at the second of the two models, so the first reads plainly
         copied = [twins[(p["task"], p["split"])] for p in mine if twins.get((p["task"], p["split"])) in parts_of]
-        twin = (f" (a near-copy of {display(copied[0])}: the same label for over {AGREE_WARN:.0%} of sentences in "
-                f"{len(copied)} of these {len(mine)})" if copied and len(set(copied)) == 1 else "")
+        same = (f"a near-copy of {display(copied[0])}: the same label" if len(copied) == len(mine)
+                else f"the same label as {display(copied[0])}" if copied else "")  # a copy in some pairs only is no copy
+        twin = (f" ({same} for over {AGREE_WARN:.0%} of sentences in {len(copied)} of these {len(mine)})"
+                if copied and len(set(copied)) == 1 else "")
         parts_of.append(model)
         parts.append(f"{display(model)}{twin} is better in {better} and worse in {worse} of {len(mine)}")
     any_better = any(p["p_holm"] < ALPHA and p["delta"] > 0 for p in tested)
