@@ -70,7 +70,8 @@ def run_full_size(runs: Path | None, name: str, cfg: ExperimentConfig, items: It
     ids, _, preds, folds = run_predictions(run_dir)
     if sorted(items.ids) != ids:
         return {}, ""
-    pos = [ids.index(i) for i in items.ids]
+    index = {sid: k for k, sid in enumerate(ids)}
+    pos = [index[i] for i in items.ids]
     found = {}
     for seed, folds_of_seed in folds_by_seed.items():
         if seed not in preds:
