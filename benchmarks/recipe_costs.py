@@ -39,9 +39,6 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-WORKERS = 2  # `study run`'s worker processes on this machine (one torch thread each)
-
-
 def recorded_costs(root: Path = ROOT) -> dict:
     """What the runs in results/ (summary.csv names them) recorded: each model's fits' single-thread
     seconds, the number of runs, and the wall time of the whole. When one `study run --all` made
@@ -59,24 +56,26 @@ def recorded_costs(root: Path = ROOT) -> dict:
         by_model[man["model"]].append(float(man["fit_seconds"]))
         walls.append(float(man["wall_time_s"]))
         commands.add(man.get("command_started") or r["run_dir"])  # unknown: a command of its own
-    fits = sum(sum(v) for v in by_model.values())
+    from study.options import default_jobs
+
+    fits, workers = sum(sum(v) for v in by_model.values()), default_jobs()  # `study run --jobs`' default here
     one = len(commands) == 1
-    return {"wall": max(walls) if one else fits / WORKERS, "how": "measured" if one else "estimated", "fit_seconds": fits,
-            "by_model": dict(by_model), "runs": len(rows), "commands": len(commands)}
+    return {"wall": max(walls) if one else fits / workers, "how": "measured" if one else "estimated", "fit_seconds": fits,
+            "by_model": dict(by_model), "runs": len(rows), "commands": len(commands), "workers": workers}
 
 
 def wall_words(costs: dict) -> str:
     """Where the whole-recompute time comes from, in words."""
     if costs["how"] == "measured":
         return "the wall time recorded by the `study run --all` that wrote them"
-    return (f"estimated as their fits' single-thread seconds summed over {WORKERS} workers (no one `study run --all` "
+    return (f"estimated as their fits' single-thread seconds summed over {costs['workers']} workers (no one `study run --all` "
             "made them all, so no recorded wall time covers them)")
 
 
 def run_costs() -> tuple[list[str], dict]:
     costs = recorded_costs()
     wall, by_model, total = costs["wall"], costs["by_model"], costs["fit_seconds"]
-    lines = [f"{costs['runs']} runs; {wall_words(costs)}: {wall:.0f} s ({wall / 60:.1f} min) with {WORKERS} worker "
+    lines = [f"{costs['runs']} runs; {wall_words(costs)}: {wall:.0f} s ({wall / 60:.1f} min) with {costs['workers']} worker "
              f"processes; their fits' single-thread seconds summed: {total:.0f} s.", "",
              "| model | runs | fit seconds (sum) | share |", "|---|---:|---:|---:|"]
     for model, secs in sorted(by_model.items(), key=lambda kv: -sum(kv[1])):

@@ -623,7 +623,7 @@ def targets_section(tp: dict, full: dict | None, root: Path) -> list[str]:
         recorded = recorded_run(root)
         if recorded:
             how = ("as recorded by" if recorded["how"] == "measured" else
-                   "estimated (fit seconds / 2 workers) from")
+                   f"estimated (fit seconds / {recorded['workers']} workers) from")
             L.append(f"| `study run --all --force` alone, {how} the {recorded['runs']} runs in results/runs (not re-run here) | "
                      f"{fmt_s(recorded['wall'])} | < 20 min on 2 cores | {met(recorded['wall'] < TARGET_WALL_S)} |")
     elif full["interrupted"]:

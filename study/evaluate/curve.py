@@ -98,14 +98,13 @@ def curve_points(project: Project, cfg: ExperimentConfig, sizes: list[int | None
         for f, (train, test) in enumerate(folds, start=1):
             for size in sizes:
                 idx = subset(train, size, seed, f)
+                n_train[size].append(len(idx))
                 if size is None and seed in from_run:  # the run's own fit: its predictions, not a refit
                     pred[(None, seed)][test] = from_run[seed][test]
-                    n_train[size].append(len(idx))
                     continue
                 assert not np.isin(idx, test).any()  # never train on the test fold
                 fits.append(Fit(cfg.model, items.classes, seed, f, list(inputs[idx]), list(gold[idx]), list(inputs[test]), test))
                 sizes_of.append(size)
-                n_train[size].append(len(idx))
     bar = progress(len(fits), f"curve {name}", unit="fit")
     for size, result in zip(sizes_of, pool.run(fits, lambda fit, result: bar.update(1))):
         pred[(size, result.seed)][result.test_rows] = result.pred
