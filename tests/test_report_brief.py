@@ -101,32 +101,34 @@ def test_brief_names_a_model_whose_labels_copy_another_and_only_then(real, tmp_p
     SetFit in the brief; with its labels moved, that pair is no longer counted. The copy is made here
     (embed_logreg's predictions written into the SetFit run), so the test runs whatever the committed runs are."""
     import pandas as pd
+    from study.evaluate.overlap import read_near_duplicates
     from study.evaluate.summary import write_summary
 
-    def count(project) -> int:  # pairs the brief names as copies; 0 when it names none
-        found = re.search(TWIN + r"(\d) of these \d\)", _brief(project)[1])
-        return int(found.group(1)) if found else 0
+    def copies(project) -> tuple[int, str]:  # pairs the brief names as copies (0 when none), and the brief
+        text = _brief(project)[1]
+        found = re.search(TWIN + r"(\d) of these \d\)", text)
+        return (int(found.group(1)) if found else 0), text
 
     root = tmp_path / "proj"
     shutil.copytree(real.root, root)
-    rows = _summary(real)
-    run = {r["model"]: r for r in rows if r["task"] == "stance" and r["split"] == "stratified_kfold"
+    proj = type(real)(root)
+    run = {r["model"]: r for r in _summary(real) if r["task"] == "stance" and r["split"] == "stratified_kfold"
            and r.get("context", "none") in ("", "none")}
-    setfit, embed = root / run["setfit"]["run_dir"] / "predictions.csv", root / run["embed_logreg"]["run_dir"] / "predictions.csv"
-    base = count(real)
-    pd.read_csv(embed).to_csv(setfit, index=False)  # SetFit now predicts embed_logreg's labels
-    write_summary(type(real)(root))  # near_duplicates.csv, which the brief reads, is written with the summary
-    copied = count(type(real)(root))
-    with open(real.root / "results" / "near_duplicates.csv", encoding="utf-8", newline="") as fh:
-        was = any({d["a"], d["b"]} == {run["setfit"]["config"], run["embed_logreg"]["config"]} for d in csv.DictReader(fh))
-    assert copied >= 1 and copied == base + (not was), _brief(type(real)(root))[1]
-    assert "embedding logistic regression (" not in _brief(type(real)(root))[1]
+    pair = {run["setfit"]["config"], run["embed_logreg"]["config"]}
+    was = any({d["a"], d["b"]} == pair for d in read_near_duplicates(real))
+    setfit = root / run["setfit"]["run_dir"] / "predictions.csv"
+    base, _ = copies(real)
+    shutil.copyfile(root / run["embed_logreg"]["run_dir"] / "predictions.csv", setfit)  # SetFit now predicts embed_logreg's labels
+    write_summary(proj)  # near_duplicates.csv, which the brief reads, is written with the summary
+    copied, text = copies(proj)
+    assert copied >= 1 and copied == base + (not was), text
+    assert "embedding logistic regression (" not in text
     preds = pd.read_csv(setfit)
     classes = sorted(set(preds["gold"]))
     preds["pred"] = [classes[(classes.index(p) + 1) % len(classes)] for p in preds["pred"]]  # every label moved
     preds.to_csv(setfit, index=False)
-    write_summary(type(real)(root))
-    assert count(type(real)(root)) == copied - 1
+    write_summary(proj)
+    assert copies(proj)[0] == copied - 1
 
 
 def test_readme_block_is_rewritten_by_report_and_the_rest_left_alone(real, tmp_path):
