@@ -311,7 +311,7 @@ def test_the_report_names_the_recipe_the_runs_used(tmp_path):
         folder.mkdir(parents=True)
         extra = "".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}\n" for k, v in settings.items())
         (folder / "config.yaml").write_text(f"model:\n  name: {model}\n  pretrained: packaged:all-MiniLM-L6-v2\n{extra}")
-        return {"model": model, "run_dir": f"results/runs/{name}"}
+        return {"model": model, "config": name, "run_dir": f"results/runs/{name}"}
 
     project = Project(tmp_path)
     lpft = [run("a-1", "transformer", freeze_layers=0, epochs=10), run("b-1", "transformer", freeze_layers=0, epochs=10)]

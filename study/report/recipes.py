@@ -27,19 +27,19 @@ def _run_settings(project: Project, row: dict) -> dict | None:
     return {**{k: getattr(ModelConfig(), k) for k in SETTINGS}, **given}
 
 
+def _shared(settings: list[dict | None]) -> dict | None:
+    """The one recipe a list of runs' settings share ({} entries, external datasets, left out), or
+    None when they differ or one could not be read."""
+    if any(s is None for s in settings):
+        return None
+    seen = {tuple(sorted(s.items())) for s in settings if s}
+    return dict(next(iter(seen))) if len(seen) == 1 else None
+
+
 def model_settings(project: Project, rows: list[dict], model: str) -> dict | None:
     """The settings every gold-label run of `model` shares (defaults filled in), or None when they
     differ or a run's config cannot be read."""
-    seen = set()
-    for r in rows:
-        if r["model"] != model:
-            continue
-        settings = _run_settings(project, r)
-        if settings is None:
-            return None
-        if settings:
-            seen.add(tuple(sorted(settings.items())))
-    return dict(next(iter(seen))) if len(seen) == 1 else None
+    return _shared([_run_settings(project, r) for r in rows if r["model"] == model])
 
 
 def _is_published(settings: dict) -> bool:
@@ -49,13 +49,14 @@ def _is_published(settings: dict) -> bool:
 def setfit_recipes(project: Project, rows: list[dict]) -> str:
     """SetFit's recipe in words; where the configs differ (the published recipe replacing the
     budget one config by config), each recipe with the configs that use it."""
-    settings = model_settings(project, rows, "setfit")
-    if settings is not None or not any(r["model"] == "setfit" for r in rows):
+    runs = [(r["config"], _run_settings(project, r)) for r in rows if r["model"] == "setfit"]  # each config read once
+    settings = _shared([s for _, s in runs])
+    if settings is not None or not runs:
         return setfit_recipe(settings)
     groups: dict[str, list[str]] = {}
-    for r in rows:
-        if r["model"] == "setfit" and (run := _run_settings(project, r)):
-            groups.setdefault(setfit_recipe(run), []).append(r["config"])
+    for config, run in runs:
+        if run:
+            groups.setdefault(setfit_recipe(run), []).append(config)
     if not groups:
         return setfit_recipe(None)
     *named, (recipe, rest) = sorted(groups.items(), key=lambda kv: (len(kv[1]), kv[0]))  # the largest group last
