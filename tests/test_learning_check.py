@@ -108,3 +108,23 @@ def test_summary_lists_the_settings_each_runs_fits_selected(tmp_path):
                            row("a_majority", [0.1, 1.0], [None, None])])
     assert lines[-1] == "- a_tfidf: C 0.1 in 1, 10 in 2 (of 3 fits)" and sum(line.startswith("- ") for line in lines) == 1
     assert _chosen_lines([row("b_quick", [1.0], [{"C": 1.0}])]) == []
+
+
+def test_the_findings_name_a_flag_on_the_reference_model_too():
+    """A comparison is stated with its caveats on both sides: tf-idf's near-uniform outputs are named in
+    the line that compares the transformer with it, and a line whose models carry no flag names none."""
+    from study.evaluate.comparisons import ENCODER_REFERENCE
+    from study.report.findings import model_findings
+
+    def row(model: str, score: float, **flags) -> dict:
+        return {"task": "stance", "split": "stratified_kfold", "model": model, "context": "none", "config": f"stance_{model}",
+                "macro_f1_mean": score, "macro_f1_ci_low": score - 0.1, "macro_f1_ci_high": score + 0.1,
+                "did_not_learn": flags.get("did_not_learn", ""), "near_uniform": flags.get("near_uniform", "")}
+
+    flagged = model_findings([row(ENCODER_REFERENCE, 0.7, near_uniform="10/15"), row("transformer", 0.6)], [])
+    (line,) = [x for x in flagged if x.startswith("stance, stratified_kfold")]
+    assert line.endswith("For tf-idf: near-uniform outputs in 10/15 fits (its labels count, its probabilities do not).")
+    failed = model_findings([row(ENCODER_REFERENCE, 0.7, did_not_learn="3/15"), row("transformer", 0.6)], [])
+    assert [x for x in failed if x.startswith("stance, stratified_kfold")][0].endswith("For tf-idf: it did not learn in 3/15 fits.")
+    clean = model_findings([row(ENCODER_REFERENCE, 0.7), row("transformer", 0.6)], [])
+    assert not any("For tf-idf" in x or "uniform" in x for x in clean)

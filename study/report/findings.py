@@ -63,7 +63,7 @@ def _not_learned(row: dict) -> str:
     """The caveat a comparison with a model that did not learn must carry (summary.csv's did_not_learn)."""
     flag, uniform = str(row.get("did_not_learn") or ""), str(row.get("near_uniform") or "")
     if not flag and uniform and uniform != "?":
-        return f" Near-uniform outputs in {uniform} fits."
+        return f" Near-uniform outputs in {uniform} fits (its labels count, its probabilities do not)."
     if not flag:
         return ""
     if flag == "?":
@@ -89,6 +89,9 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
                 cell = comparison_cell(pairs, own["config"], ENCODER_REFERENCE)
                 line += (f" {label} ({fmt_score(own['macro_f1_mean'])}) {_verdict(pairs, own, ENCODER_REFERENCE)} {ref}: "
                          f"Δ {cell or 'not compared'}." + _not_learned(own))
+            base = next((r for r in group if r["model"] == ENCODER_REFERENCE and r["context"] == "none"), None)
+            if base is not None and (caveat := _not_learned(base).strip()):  # the reference's flag, too
+                line += f" For {ref}: {caveat[0].lower()}{caveat[1:]}"
             items.append(line)
     return items
 
