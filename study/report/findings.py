@@ -81,16 +81,16 @@ def model_findings(rows: list[dict], pairs: list[dict]) -> list[str]:
                 continue
             best = max([r for r in group if r["model"] not in names("control")] or group, key=lambda r: r["macro_f1_mean"])  # a text model
             line = f"{task}, {split}: best {best['config']} {fmt_score(best['macro_f1_mean'])} {fmt_ci(best['macro_f1_ci_low'], best['macro_f1_ci_high'])}."
+            plain = {r["model"]: r for r in group if r["context"] == "none"}  # one run per model without context
             for model in reversed(names("transformer")):  # the largest first
-                own = next((r for r in group if r["model"] == model and r["context"] == "none"), None)
+                own = plain.get(model)
                 if own is None:
                     continue
                 label = display(model)[0].upper() + display(model)[1:]
                 cell = comparison_cell(pairs, own["config"], ENCODER_REFERENCE)
                 line += (f" {label} ({fmt_score(own['macro_f1_mean'])}) {_verdict(pairs, own, ENCODER_REFERENCE)} {ref}: "
                          f"Δ {cell or 'not compared'}." + _not_learned(own))
-            base = next((r for r in group if r["model"] == ENCODER_REFERENCE and r["context"] == "none"), None)
-            if base is not None and (caveat := _not_learned(base).strip()):  # the reference's flag, too
+            if (base := plain.get(ENCODER_REFERENCE)) and (caveat := _not_learned(base).strip()):  # the reference's flag, too
                 line += f" For {ref}: {caveat[0].lower()}{caveat[1:]}"
             items.append(line)
     return items
